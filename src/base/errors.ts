@@ -1,0 +1,89 @@
+// Errors with stable codes. Every expected failure in Tricolor is a TricolorError carrying one
+// of the codes below; the table maps each code once to a CLI exit status, a CNI error code
+// (CNI SPEC, "Error" section: 1-99 reserved by the spec, 100+ plugin-specific) and an HTTP status.
+// Only the edges (bin/, the CNI result writer, HTTP handlers) convert them.
+
+export const ERROR_TABLE = {
+  // user input that does not parse or validate
+  ERR_VALIDATION: { exit: 3, cni: 7, http: 400 },
+  ERR_PARSE: { exit: 3, cni: 6, http: 400 },
+  ERR_USAGE: { exit: 2, cni: 7, http: 400 },
+  ERR_UNKNOWN_KIND: { exit: 3, cni: 7, http: 400 },
+  // datastore outcomes
+  ERR_NOT_FOUND: { exit: 4, cni: 100, http: 404 },
+  ERR_ALREADY_EXISTS: { exit: 5, cni: 101, http: 409 },
+  ERR_UPDATE_CONFLICT: { exit: 6, cni: 11, http: 409 },
+  ERR_DATASTORE_UNAVAILABLE: { exit: 7, cni: 11, http: 503 },
+  ERR_COMPACTED: { exit: 7, cni: 11, http: 410 },
+  ERR_FORBIDDEN: { exit: 8, cni: 102, http: 403 },
+  // IPAM
+  ERR_IPAM_EXHAUSTED: { exit: 9, cni: 103, http: 507 },
+  ERR_IPAM_INVALID_REQUEST: { exit: 3, cni: 7, http: 400 },
+  ERR_IPAM_IN_USE: { exit: 5, cni: 104, http: 409 },
+  // environment / OS
+  ERR_CNI_VERSION: { exit: 3, cni: 1, http: 400 },
+  ERR_CNI_ENV: { exit: 3, cni: 4, http: 400 },
+  ERR_NETNS_MISSING: { exit: 10, cni: 3, http: 404 },
+  ERR_IO: { exit: 10, cni: 5, http: 500 },
+  ERR_TIMEOUT: { exit: 11, cni: 11, http: 504 },
+  // a bug: never expected, never swallowed
+  ERR_INTERNAL: { exit: 70, cni: 999, http: 500 },
+} as const satisfies Record<string, { exit: number; cni: number; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface TricolorErrorOptions {
+  /** Field path the error is about, e.g. `spec.ingress[0].source.nets[1]`. */
+  readonly field?: string;
+  /** The offending value, quoted in messages. */
+  readonly value?: unknown;
+  /** Extra structured detail (the current KV on a conflict, per-item results, …). */
+  readonly detail?: unknown;
+  readonly cause?: unknown;
+}
+
+export class TricolorError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly value: unknown;
+  readonly detail: unknown;
+
+  constructor(code: ErrorCode, message: string, options: TricolorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TricolorError';
+    this.code = code;
+    this.field = options.field;
+    this.value = options.value;
+    this.detail = options.detail;
+  }
+
+  get exitCode(): number {
+    return ERROR_TABLE[this.code].exit;
+  }
+  get cniCode(): number {
+    return ERROR_TABLE[this.code].cni;
+  }
+  get httpStatus(): number {
+    return ERROR_TABLE[this.code].http;
+  }
+}
+
+export function isTricolorError(e: unknown, code?: ErrorCode): e is TricolorError {
+  return e instanceof TricolorError && (code === undefined || e.code === code);
+}
+
+/** Quote a value for an error message: strings in double quotes, others as JSON. */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** A validation error naming the field and the value: `spec.cidr: "10.0.0.0/33" is not a valid CIDR`. */
+export function validationError(field: string, value: unknown, problem: string): TricolorError {
+  return new TricolorError('ERR_VALIDATION', `${field}: ${quote(value)} ${problem}`, { field, value });
+}
