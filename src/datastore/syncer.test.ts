@@ -1,0 +1,153 @@
+// The syncer on both backends: initial list → updates + InSync, live updates, and recovery
+// after the watch was away long enough for history to be compacted (deletions synthesised).
+// "Away" is a real gap: the test closes the backend's watch and reopens it later from where it
+// stood, and the backend itself reports the compaction.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
+import type { DatastoreBackend, Watch, WatchHandlers } from './backend.ts';
+import { EtcdBackend } from './etcd-backend.ts';
+import { SQLiteBackend } from './sqlite-backend.ts';
+import { Syncer, type SyncStatus } from './syncer.ts';
+
+/** Delegates to a real backend, but lets the test cut every watch and resume it later. */
+function pausable(b: DatastoreBackend): { backend: DatastoreBackend; pause(): Promise<void>; resume(): void; compactions: () => number } {
+  let compactions = 0;
+  const live: { prefix: string; next: number; h: WatchHandlers; inner: Watch | undefined; closed: boolean }[] = [];
+  const open = (w: (typeof live)[number]): void => {
+    w.inner = b.watch(w.prefix, w.next, {
+      onEvents(events) {
+        const last = events[events.length - 1]!;
+        w.next = (last.type === 'put' ? last.kv.modRevision : last.revision) + 1;
+        w.h.onEvents(events);
+      },
+      onCompacted: (rev) => {
+        compactions++;
+        w.h.onCompacted(rev);
+      },
+    });
+  };
+  const backend = Object.create(b) as DatastoreBackend;
+  backend.watch = (prefix, fromRevision, h) => {
+    const w = { prefix, next: fromRevision, h, inner: undefined as Watch | undefined, closed: false };
+    live.push(w);
+    open(w);
+    return {
+      close: async () => {
+        w.closed = true;
+        await w.inner?.close();
+      },
+    };
+  };
+  return {
+    backend,
+    compactions: () => compactions,
+    async pause() {
+      for (const w of live) await w.inner?.close();
+    },
+    resume() {
+      for (const w of live) if (!w.closed) open(w);
+    },
+  };
+}
+
+type Harness = { backend: DatastoreBackend; compact(rev: number): Promise<void>; cleanup(): Promise<void> };
+
+function syncerSuite(name: string, make: () => Promise<Harness>): void {
+  void describe(`${name}: Syncer`, { timeout: 60_000 }, () => {
+    let h: Harness;
+    before(async () => {
+      h = await make();
+    });
+    after(async () => {
+      await h.cleanup();
+    });
+
+    void test('list → InSync → live updates → compaction gap re-lists and synthesises deletions', async () => {
+      const b = h.backend;
+      await b.put('/s/a/1', 'one');
+      await b.put('/s/a/2', 'two');
+      await b.put('/s/b/1', 'b-one');
+      await b.put('/s/c/ignored', 'x');
+      const p = pausable(b);
+      const statuses: SyncStatus[] = [];
+      const state = new Map<string, string>();
+      let updates = 0;
+      const syncer = new Syncer(p.backend, ['/s/a/', '/s/b/'], {
+        onStatus: (s) => statuses.push(s),
+        onUpdates(us) {
+          updates += us.length;
+          for (const u of us) {
+            if (u.value === undefined) state.delete(u.key);
+            else state.set(u.key, u.value);
+          }
+        },
+      }, { minResyncGapMs: 0 });
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        const deadline = Date.now() + 15_000;
+        while (!pred()) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify([...state])}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      syncer.start();
+      await until(() => statuses.at(-1) === 'InSync', 'InSync');
+      assert.deepEqual(statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync']);
+      assert.deepEqual([...state].sort(), [['/s/a/1', 'one'], ['/s/a/2', 'two'], ['/s/b/1', 'b-one']]);
+
+      await b.put('/s/a/3', 'three');
+      await b.delete('/s/a/1');
+      await until(() => state.has('/s/a/3') && !state.has('/s/a/1'), 'live updates');
+
+      // the watch goes away; meanwhile a key is deleted, one changed, one added, history compacted
+      await p.pause();
+      await b.delete('/s/a/2');
+      await b.put('/s/b/1', 'b-one-v2');
+      await b.put('/s/b/2', 'b-two');
+      await h.compact(await b.revision());
+      const before = updates;
+      p.resume();
+      await until(() => !state.has('/s/a/2') && state.get('/s/b/2') === 'b-two', 'resync after compaction');
+      assert.deepEqual([...state].sort(), [['/s/a/3', 'three'], ['/s/b/1', 'b-one-v2'], ['/s/b/2', 'b-two']]);
+      assert.equal(p.compactions(), 2, 'both prefix watches were told about the compaction');
+      assert.equal(updates - before, 3, 'only the changes are re-sent (unchanged /s/a/3 is not)');
+      assert.equal(statuses.at(-1), 'InSync');
+
+      // and the new watch is live
+      await b.put('/s/a/4', 'four');
+      await until(() => state.get('/s/a/4') === 'four', 'live after resync');
+      await syncer.stop();
+    });
+  });
+}
+
+syncerSuite('embedded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tricolor-syncer-'));
+  const backend = new SQLiteBackend({ path: join(dir, 'ds.db') });
+  return {
+    backend,
+    compact: (rev) => backend.compact(rev),
+    async cleanup() {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+let etcd: RunningEtcd | undefined;
+syncerSuite('etcdv3', async () => {
+  etcd = await startEtcd();
+  const backend = new EtcdBackend({ endpoints: [etcd.endpoints] });
+  return {
+    backend,
+    compact: (rev) => backend.compact(rev),
+    async cleanup() {
+      await backend.close();
+      await etcd?.stop();
+    },
+  };
+});

@@ -1,0 +1,169 @@
+// The "watcher cache" of node contract §1.4 over a set of key prefixes: list each prefix, emit
+// what it holds, then watch from the list revision + 1. A cache of key → mod revision makes a
+// re-list (after compaction) emit only what changed, plus a deletion for every key that
+// vanished meanwhile. Status goes WaitForDatastore → ResyncInProgress → InSync (once every
+// prefix has completed its first list). Consumers decide existence from `value` being
+// undefined or not, as Calico's do.
+
+import type { DatastoreBackend, Watch, WatchEvent } from './backend.ts';
+
+export const SYNC_STATUSES = ['WaitForDatastore', 'ResyncInProgress', 'InSync'] as const;
+export type SyncStatus = (typeof SYNC_STATUSES)[number];
+
+export interface SyncUpdate {
+  readonly key: string;
+  /** undefined = the key is gone. */
+  readonly value: string | undefined;
+  /** The mod revision of the write (or the delete's revision). */
+  readonly revision: number;
+}
+
+export interface SyncerCallbacks {
+  onStatus(status: SyncStatus): void;
+  onUpdates(updates: readonly SyncUpdate[]): void;
+}
+
+export interface SyncerOptions {
+  /** Wait after a failed list before retrying (Calico: 1 s). */
+  readonly listRetryMs?: number;
+  /** Minimum gap between two resyncs of one prefix (Calico: 500 ms). */
+  readonly minResyncGapMs?: number;
+}
+
+interface PrefixState {
+  readonly prefix: string;
+  /** key → mod revision of everything sent downstream. */
+  cache: Map<string, number>;
+  watch: Watch | undefined;
+  listed: boolean;
+  lastResyncAt: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Bumped on every resync; events from an older watch are ignored. */
+  generation: number;
+}
+
+export class Syncer {
+  private readonly backend: DatastoreBackend;
+  private readonly cb: SyncerCallbacks;
+  private readonly listRetryMs: number;
+  private readonly minGapMs: number;
+  private readonly states: PrefixState[];
+  private status: SyncStatus | undefined;
+  private stopped = false;
+
+  constructor(backend: DatastoreBackend, prefixes: readonly string[], callbacks: SyncerCallbacks, opts: SyncerOptions = {}) {
+    this.backend = backend;
+    this.cb = callbacks;
+    this.listRetryMs = opts.listRetryMs ?? 1000;
+    this.minGapMs = opts.minResyncGapMs ?? 500;
+    this.states = prefixes.map((prefix) => ({
+      prefix,
+      cache: new Map(),
+      watch: undefined,
+      listed: false,
+      lastResyncAt: -Infinity,
+      timer: undefined,
+      generation: 0,
+    }));
+  }
+
+  start(): void {
+    this.setStatus('WaitForDatastore');
+    for (const s of this.states) void this.resync(s);
+    if (this.states.length === 0) this.setStatus('InSync');
+  }
+
+  private setStatus(st: SyncStatus): void {
+    if (this.stopped || this.status === st) return;
+    this.status = st;
+    this.cb.onStatus(st);
+  }
+
+  private later(s: PrefixState, ms: number): void {
+    if (this.stopped) return;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      void this.resync(s);
+    }, ms);
+  }
+
+  private async resync(s: PrefixState): Promise<void> {
+    if (this.stopped) return;
+    const gap = s.lastResyncAt + this.minGapMs - Date.now();
+    if (gap > 0) {
+      this.later(s, gap);
+      return;
+    }
+    s.lastResyncAt = Date.now();
+    const gen = ++s.generation;
+    const old = s.watch;
+    s.watch = undefined;
+    await old?.close();
+    let listed;
+    try {
+      listed = await this.backend.list(s.prefix);
+    } catch {
+      // datastore down: stay in (or go back to) waiting, and retry
+      if (!this.stopped && gen === s.generation) {
+        if (!this.states.every((x) => x.listed)) this.setStatus('WaitForDatastore');
+        this.later(s, this.listRetryMs);
+      }
+      return;
+    }
+    if (this.stopped || gen !== s.generation) return;
+    this.setStatus(this.states.every((x) => x.listed) ? 'InSync' : 'ResyncInProgress');
+    const updates: SyncUpdate[] = [];
+    const next = new Map<string, number>();
+    for (const kv of listed.items) {
+      next.set(kv.key, kv.modRevision);
+      if (s.cache.get(kv.key) !== kv.modRevision) updates.push({ key: kv.key, value: kv.value, revision: kv.modRevision });
+    }
+    // keys we told the consumer about that are gone now: deleted while we were not watching
+    for (const key of s.cache.keys()) {
+      if (!next.has(key)) updates.push({ key, value: undefined, revision: listed.revision });
+    }
+    s.cache = next;
+    if (updates.length > 0) this.cb.onUpdates(updates);
+    s.listed = true;
+    if (this.states.every((x) => x.listed)) this.setStatus('InSync');
+    s.watch = this.backend.watch(s.prefix, listed.revision + 1, {
+      onEvents: (events) => {
+        if (!this.stopped && gen === s.generation) this.apply(s, events);
+      },
+      onCompacted: () => {
+        if (!this.stopped && gen === s.generation) {
+          s.watch = undefined;
+          void this.resync(s);
+        }
+      },
+    });
+  }
+
+  private apply(s: PrefixState, events: readonly WatchEvent[]): void {
+    const updates: SyncUpdate[] = [];
+    for (const e of events) {
+      if (e.type === 'put') {
+        s.cache.set(e.kv.key, e.kv.modRevision);
+        updates.push({ key: e.kv.key, value: e.kv.value, revision: e.kv.modRevision });
+      } else if (s.cache.delete(e.key)) {
+        updates.push({ key: e.key, value: undefined, revision: e.revision });
+      }
+    }
+    if (updates.length > 0) this.cb.onUpdates(updates);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(
+      this.states.map(async (s) => {
+        if (s.timer) clearTimeout(s.timer);
+        s.timer = undefined;
+        s.generation++;
+        const w = s.watch;
+        s.watch = undefined;
+        await w?.close();
+      }),
+    );
+  }
+}
