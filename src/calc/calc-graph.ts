@@ -1,0 +1,448 @@
+// The calculation graph for one node (node contract §4.2): ClusterState (validation filter,
+// dispatcher, label inheritance) → active-rules calculation (which policies match local
+// endpoints, which profiles they reference) → rule scanner (IP sets) → IP set membership via the
+// label index → policy resolver (ordered tiers per endpoint) → EventSequencer. Every change is
+// handled incrementally: an entity's label change re-evaluates only the selectors its labels could
+// satisfy (plus the sets it was in); a policy edit re-scans that policy and re-matches it against
+// local endpoints only. Output depends on current state only, never on update history.
+
+import { ClusterState } from './cluster-state.ts';
+import { EventSequencer } from './event-sequencer.ts';
+import { HintIndex, LabelIndex } from './label-index.ts';
+import type { CalcMessage, IPPortMember, TierInfo } from './messages.ts';
+import type { CalcUpdate, NormEntity, NormPolicy, NormProfile } from './model.ts';
+import { policyKey } from './model.ts';
+import { resolveTiers } from './policy-sorter.ts';
+import { scanRules } from './rule-scanner.ts';
+import type { IPSetSpec, ScanResult } from './rule-scanner.ts';
+import { evaluate } from './selector-expr.ts';
+
+interface IPSetState {
+  readonly spec: IPSetSpec;
+  refs: number;
+  /** member text → number of contributing entities. */
+  readonly members: Map<string, number>;
+  /** entity key → the members it contributes. */
+  readonly contributors: Map<string, readonly string[]>;
+}
+
+interface ActiveRules<T> {
+  readonly source: T;
+  readonly scan: ScanResult;
+}
+
+function ipPortKey(ip: string, protocol: number, port: number): string {
+  return `${ip},${protocol},${port}`;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface CalcGraphOptions {
+  /** The node whose endpoints are programmed. */
+  readonly hostname: string;
+}
+
+export class CalcGraph {
+  readonly state = new ClusterState();
+  readonly hostname: string;
+  private readonly seq = new EventSequencer();
+  private readonly labelIndex = new LabelIndex();
+  private readonly ipsetHints = new HintIndex();
+  private readonly policyHints = new HintIndex();
+  private readonly ipsets = new Map<string, IPSetState>();
+  private readonly entityIPSets = new Map<string, Set<string>>();
+  private readonly localEndpoints = new Map<string, NormEntity>();
+  private readonly endpointPolicies = new Map<string, Set<string>>();
+  private readonly policyEndpoints = new Map<string, Set<string>>();
+  private readonly activePolicies = new Map<string, ActiveRules<NormPolicy>>();
+  private readonly activeProfiles = new Map<string, ActiveRules<NormProfile> & { refs: number }>();
+  private readonly dirtyEndpoints = new Set<string>();
+  private readonly lastEndpointMsg = new Map<string, string>();
+
+  constructor(opts: CalcGraphOptions) {
+    this.hostname = opts.hostname;
+  }
+
+  onUpdates(updates: Iterable<CalcUpdate>): void {
+    for (const u of updates) this.onUpdate(u);
+  }
+
+  onUpdate(u: CalcUpdate): void {
+    const c = this.state.apply(u);
+    switch (c.type) {
+      case 'none':
+        return;
+      case 'entity':
+        this.onEntity(c.key);
+        return;
+      case 'policy':
+        this.onPolicy(c.key);
+        return;
+      case 'tier':
+        for (const k of this.localEndpoints.keys()) this.dirtyEndpoints.add(k);
+        return;
+      case 'profile':
+        if (c.labelsChanged) for (const k of [...this.state.profileUsersOf(c.name)]) this.onEntity(k);
+        if (this.activeProfiles.has(c.name)) this.rescanProfile(c.name);
+        return;
+    }
+  }
+
+  /** Mark the initial snapshot complete: the next flush ends with InSync. */
+  markInSync(): void {
+    this.seq.markInSync();
+  }
+
+  /** Everything pending, in dependency order. */
+  flush(): CalcMessage[] {
+    for (const key of this.dirtyEndpoints) this.emitEndpoint(key);
+    this.dirtyEndpoints.clear();
+    return this.seq.flush();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Entities: label index, IP set membership, local endpoint policy matching
+
+  private onEntity(key: string): void {
+    const e = this.state.entities.get(key);
+    const labels = e === undefined ? undefined : this.state.labelsOf(e);
+    this.labelIndex.set(key, labels);
+    const candidates = this.ipsetHints.candidates(labels, new Set(this.entityIPSets.get(key) ?? []));
+    for (const id of candidates) this.updateMembership(id, key, e, labels);
+
+    const isLocal = e !== undefined && (e.kind === 'WorkloadEndpoint' || e.kind === 'HostEndpoint') && e.node === this.hostname;
+    const before = this.localEndpoints.get(key);
+    if (!isLocal && before === undefined) return;
+    this.dirtyEndpoints.add(key);
+    // Profiles: take references for the new list before dropping the old one.
+    if (isLocal) for (const p of e.profiles) this.refProfile(p);
+    if (before !== undefined) for (const p of before.profiles) this.unrefProfile(p);
+    // Policy matches of this endpoint.
+    const old = this.endpointPolicies.get(key) ?? new Set<string>();
+    const now = new Set<string>();
+    if (isLocal && labels !== undefined) {
+      for (const pk of this.policyHints.candidates(labels, new Set())) {
+        const p = this.state.policies.get(pk);
+        if (p !== undefined && !p.staged && evaluate(p.selector, labels)) now.add(pk);
+      }
+    }
+    for (const pk of old) {
+      if (now.has(pk)) continue;
+      this.policyEndpoints.get(pk)?.delete(key);
+      this.updateActivePolicy(pk);
+    }
+    for (const pk of now) {
+      if (old.has(pk)) continue;
+      let s = this.policyEndpoints.get(pk);
+      if (s === undefined) this.policyEndpoints.set(pk, (s = new Set()));
+      s.add(key);
+      this.updateActivePolicy(pk);
+    }
+    if (isLocal) {
+      this.localEndpoints.set(key, e);
+      this.endpointPolicies.set(key, now);
+    } else {
+      this.localEndpoints.delete(key);
+      this.endpointPolicies.delete(key);
+    }
+  }
+
+  private membersOf(spec: IPSetSpec, e: NormEntity): string[] {
+    if (spec.type === 'net') return e.cidrs.map((c) => c.text);
+    const out: string[] = [];
+    for (const c of e.cidrs) {
+      if (c.prefix !== (c.family === 4 ? 32 : 128)) continue;
+      const ip = c.text.slice(0, c.text.indexOf('/'));
+      for (const p of e.ports) {
+        if (p.name !== spec.portName) continue;
+        if (spec.protocol !== undefined && p.protocol !== spec.protocol) continue;
+        out.push(ipPortKey(ip, p.protocol, p.port));
+      }
+    }
+    return out;
+  }
+
+  private updateMembership(id: string, key: string, e: NormEntity | undefined, labels: ReadonlyMap<string, string> | undefined): void {
+    const s = this.ipsets.get(id);
+    if (s === undefined) return;
+    const oldMembers = s.contributors.get(key) ?? [];
+    const matches = e !== undefined && labels !== undefined && evaluate(s.spec.selector, labels);
+    const newMembers = matches ? this.membersOf(s.spec, e) : [];
+    if (sameList(oldMembers, newMembers) && (matches || !s.contributors.has(key))) return;
+    let changed = false;
+    for (const m of oldMembers) {
+      const n = (s.members.get(m) ?? 0) - 1;
+      if (n <= 0) {
+        s.members.delete(m);
+        changed = true;
+      } else s.members.set(m, n);
+    }
+    for (const m of newMembers) {
+      const n = s.members.get(m) ?? 0;
+      if (n === 0) changed = true;
+      s.members.set(m, n + 1);
+    }
+    let sets = this.entityIPSets.get(key);
+    if (matches) {
+      s.contributors.set(key, newMembers);
+      if (sets === undefined) this.entityIPSets.set(key, (sets = new Set()));
+      sets.add(id);
+    } else {
+      s.contributors.delete(key);
+      sets?.delete(id);
+      if (sets?.size === 0) this.entityIPSets.delete(key);
+    }
+    // A member that went away and came back (same text) nets out; re-check by content.
+    if (changed) this.seq.update('ipset', id, () => this.ipsetMessage(id));
+  }
+
+  private ipsetMessage(id: string): CalcMessage {
+    const s = this.ipsets.get(id);
+    if (s === undefined) throw new Error(`calc: IP set ${id} flushed after removal`);
+    const keys = [...s.members.keys()].sort();
+    if (s.spec.type === 'net') return { type: 'IPSetUpdate', id, ipsetType: 'net', members: keys };
+    const members: IPPortMember[] = keys.map((k) => {
+      const [ip, proto, port] = k.split(',');
+      return { ip: ip ?? '', protocol: Number(proto), port: Number(port) };
+    });
+    return { type: 'IPSetUpdate', id, ipsetType: 'ip-port', members };
+  }
+
+  private acquireIPSet(spec: IPSetSpec): void {
+    const existing = this.ipsets.get(spec.id);
+    if (existing !== undefined) {
+      existing.refs++;
+      return;
+    }
+    const s: IPSetState = { spec, refs: 1, members: new Map(), contributors: new Map() };
+    this.ipsets.set(spec.id, s);
+    this.ipsetHints.add(spec.id, spec.selector, (hints) => {
+      let best = 0;
+      let bestCount = Infinity;
+      hints.forEach((h, i) => {
+        const c = this.labelIndex.count(h.key, h.values);
+        if (c < bestCount) {
+          best = i;
+          bestCount = c;
+        }
+      });
+      return best;
+    });
+    const cands = this.labelIndex.candidates(spec.selector) ?? this.state.entities.keys();
+    for (const key of cands) {
+      const e = this.state.entities.get(key);
+      if (e !== undefined) this.updateMembership(spec.id, key, e, this.state.labelsOf(e));
+    }
+    this.seq.update('ipset', spec.id, () => this.ipsetMessage(spec.id));
+  }
+
+  private releaseIPSet(id: string): void {
+    const s = this.ipsets.get(id);
+    if (s === undefined) return;
+    if (--s.refs > 0) return;
+    for (const key of s.contributors.keys()) {
+      const sets = this.entityIPSets.get(key);
+      sets?.delete(id);
+      if (sets?.size === 0) this.entityIPSets.delete(key);
+    }
+    this.ipsetHints.remove(id);
+    this.ipsets.delete(id);
+    this.seq.remove('ipset', id, () => ({ type: 'IPSetRemove', id }));
+  }
+
+  private swapIPSets(next: ScanResult | undefined, prev: ScanResult | undefined): void {
+    if (next !== undefined) for (const spec of next.ipsets.values()) this.acquireIPSet(spec);
+    if (prev !== undefined) for (const id of prev.ipsets.keys()) this.releaseIPSet(id);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Policies
+
+  private onPolicy(key: string): void {
+    const p = this.state.policies.get(key);
+    this.policyHints.remove(key);
+    if (p !== undefined && !p.staged) this.policyHints.add(key, p.selector);
+    const old = this.policyEndpoints.get(key) ?? new Set<string>();
+    const now = new Set<string>();
+    if (p !== undefined && !p.staged) {
+      for (const [ek, e] of this.localEndpoints) if (evaluate(p.selector, this.state.labelsOf(e))) now.add(ek);
+    }
+    for (const ek of old) {
+      this.dirtyEndpoints.add(ek);
+      if (!now.has(ek)) this.endpointPolicies.get(ek)?.delete(key);
+    }
+    for (const ek of now) {
+      this.dirtyEndpoints.add(ek);
+      this.endpointPolicies.get(ek)?.add(key);
+    }
+    if (now.size > 0) this.policyEndpoints.set(key, now);
+    else this.policyEndpoints.delete(key);
+    this.updateActivePolicy(key);
+  }
+
+  private updateActivePolicy(key: string): void {
+    const p = this.state.policies.get(key);
+    const active = p !== undefined && (this.policyEndpoints.get(key)?.size ?? 0) > 0;
+    const cur = this.activePolicies.get(key);
+    if (active) {
+      if (cur !== undefined && cur.source === p) return;
+      const scan = scanRules(p.ingress ?? [], p.egress ?? []);
+      this.swapIPSets(scan, cur?.scan);
+      this.activePolicies.set(key, { source: p, scan });
+      this.seq.update('policy', key, () => ({
+        type: 'ActivePolicyUpdate',
+        key,
+        id: p.id,
+        tier: p.tier,
+        rules: scan.rules,
+        untracked: p.doNotTrack,
+        preDNAT: p.preDNAT,
+        applyOnForward: p.applyOnForward,
+        ipSetIds: [...scan.ipsets.keys()].sort(),
+      }));
+    } else if (cur !== undefined) {
+      this.activePolicies.delete(key);
+      this.swapIPSets(undefined, cur.scan);
+      this.seq.remove('policy', key, () => ({ type: 'ActivePolicyRemove', key }));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Profiles
+
+  private refProfile(name: string): void {
+    const cur = this.activeProfiles.get(name);
+    if (cur !== undefined) {
+      cur.refs++;
+      return;
+    }
+    const prof = this.state.profileOrStandIn(name);
+    const scan = scanRules(prof.ingress, prof.egress);
+    this.swapIPSets(scan, undefined);
+    this.activeProfiles.set(name, { source: prof, scan, refs: 1 });
+    this.queueProfile(name);
+  }
+
+  private unrefProfile(name: string): void {
+    const cur = this.activeProfiles.get(name);
+    if (cur === undefined) return;
+    if (--cur.refs > 0) return;
+    this.activeProfiles.delete(name);
+    this.swapIPSets(undefined, cur.scan);
+    this.seq.remove('profile', name, () => ({ type: 'ActiveProfileRemove', name }));
+  }
+
+  private rescanProfile(name: string): void {
+    const cur = this.activeProfiles.get(name);
+    if (cur === undefined) return;
+    const prof = this.state.profileOrStandIn(name);
+    const scan = scanRules(prof.ingress, prof.egress);
+    this.swapIPSets(scan, cur.scan);
+    this.activeProfiles.set(name, { source: prof, scan, refs: cur.refs });
+    this.queueProfile(name);
+  }
+
+  private queueProfile(name: string): void {
+    this.seq.update('profile', name, () => {
+      const cur = this.activeProfiles.get(name);
+      if (cur === undefined) throw new Error(`calc: profile ${name} flushed after removal`);
+      return { type: 'ActiveProfileUpdate', name, rules: cur.scan.rules, ipSetIds: [...cur.scan.ipsets.keys()].sort() };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Endpoints (policy resolver)
+
+  private tierInfos(policies: NormPolicy[]): TierInfo[] {
+    return resolveTiers(policies, (n) => this.state.tier(n)).map((t) => ({
+      name: t.tier.name,
+      defaultAction: t.tier.defaultAction,
+      ingressPolicies: t.ingress.map((p) => p.key),
+      egressPolicies: t.egress.map((p) => p.key),
+    }));
+  }
+
+  /** The message that describes a local endpoint now, or undefined if it is not local. */
+  endpointMessage(key: string): CalcMessage | undefined {
+    const e = this.localEndpoints.get(key);
+    if (e === undefined) return undefined;
+    const matched = [...(this.endpointPolicies.get(key) ?? [])]
+      .map((k) => this.state.policies.get(k))
+      .filter((p): p is NormPolicy => p !== undefined);
+    const normal = matched.filter((p) => !p.doNotTrack && !p.preDNAT);
+    if (e.kind === 'WorkloadEndpoint') {
+      return {
+        type: 'WorkloadEndpointUpdate',
+        key,
+        namespace: e.namespace,
+        name: e.name,
+        pod: e.pod,
+        interfaceName: e.interfaceName,
+        mac: e.mac,
+        ipv4Nets: e.cidrs.filter((c) => c.family === 4).map((c) => c.text),
+        ipv6Nets: e.cidrs.filter((c) => c.family === 6).map((c) => c.text),
+        profileIds: e.profiles,
+        tiers: this.tierInfos(normal),
+      };
+    }
+    return {
+      type: 'HostEndpointUpdate',
+      key,
+      name: e.name,
+      interfaceName: e.interfaceName,
+      expectedIPs: e.cidrs.map((c) => c.text),
+      profileIds: e.profiles,
+      tiers: this.tierInfos(normal),
+      untrackedTiers: this.tierInfos(matched.filter((p) => p.doNotTrack)),
+      preDNATTiers: this.tierInfos(matched.filter((p) => p.preDNAT)),
+      forwardTiers: this.tierInfos(normal.filter((p) => p.applyOnForward)),
+    };
+  }
+
+  private emitEndpoint(key: string): void {
+    const cat = key.startsWith('WorkloadEndpoint/') ? 'wep' : 'hep';
+    const msg = this.endpointMessage(key);
+    if (msg === undefined) {
+      this.lastEndpointMsg.delete(key);
+      this.seq.remove(cat, key, () =>
+        cat === 'wep' ? { type: 'WorkloadEndpointRemove', key } : { type: 'HostEndpointRemove', key },
+      );
+      return;
+    }
+    const text = JSON.stringify(msg);
+    if (this.lastEndpointMsg.get(key) === text && this.seq.isSent(cat, key)) return;
+    this.lastEndpointMsg.set(key, text);
+    this.seq.update(cat, key, () => msg);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Introspection (for `policy show` and tests)
+
+  /** Current members of an active IP set. */
+  ipsetMembers(id: string): string[] | undefined {
+    const s = this.ipsets.get(id);
+    return s === undefined ? undefined : [...s.members.keys()].sort();
+  }
+
+  activePolicyKeys(): string[] {
+    return [...this.activePolicies.keys()].sort();
+  }
+
+  activePolicyIPSets(key: string): string[] {
+    return [...(this.activePolicies.get(key)?.scan.ipsets.keys() ?? [])].sort();
+  }
+
+  activeProfileIPSets(name: string): string[] {
+    return [...(this.activeProfiles.get(name)?.scan.ipsets.keys() ?? [])].sort();
+  }
+
+  localEndpointKeys(): string[] {
+    return [...this.localEndpoints.keys()].sort();
+  }
+}
+
+export { policyKey };

@@ -1,0 +1,425 @@
+// The verdict oracle: given the cluster model, a source and a destination (endpoint or bare IP),
+// protocol and port, decide Allow/Deny exactly as Calico's tier algorithm does (API contract §4.4)
+// and record the path that decided it. It matches rules by evaluating selectors on entity labels
+// directly (no IP sets, no dataplane), so it can serve as the dataplane's test oracle.
+
+import { cidrHasIP, tryParseCalcIP } from './addr.ts';
+import type { CalcIP } from './addr.ts';
+import { ClusterState } from './cluster-state.ts';
+import { HintIndex } from './label-index.ts';
+import type { CalcUpdate, NormEntity, NormPolicy, NormRule, NormSide } from './model.ts';
+import { policyDisplayName } from './model.ts';
+import { comparePolicies, compareTiers } from './policy-sorter.ts';
+import type { PortRange } from './ir.ts';
+import { PROTOCOL_NUMBERS, protocolName } from './ir.ts';
+import { evaluate } from './selector-expr.ts';
+import type { SelExpr } from './selector-expr.ts';
+
+export type Verdict = 'Allow' | 'Deny';
+
+export type PeerSpec = { readonly endpoint: string } | { readonly ip: string };
+
+export interface ExplainRequest {
+  readonly from: PeerSpec;
+  readonly to: PeerSpec;
+  /** TCP, UDP, SCTP, ICMP, ICMPv6 or a number; default TCP. */
+  readonly protocol?: string | number;
+  readonly port?: number;
+  /** Source port; default 40000 (an ephemeral port). */
+  readonly sourcePort?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+}
+
+export interface TraceStep {
+  readonly tier?: string;
+  readonly policy?: string;
+  readonly profile?: string;
+  readonly ruleIndex?: number;
+  /** What happened at this step: a rule's action, or `no-match`, `end-of-tier`, ... */
+  readonly result: string;
+}
+
+export type DecisionKind =
+  | 'rule'
+  | 'end-of-tier'
+  | 'profile'
+  | 'no-profile-allowed'
+  | 'not-an-endpoint';
+
+export interface DirectionTrace {
+  /** `ns/pod` for workloads, `hep:<name>` for host endpoints, null for a bare IP. */
+  readonly endpoint: string | null;
+  readonly verdict: Verdict;
+  readonly decidedBy: DecisionKind;
+  readonly tier?: string;
+  readonly policy?: string;
+  readonly profile?: string;
+  readonly ruleIndex?: number;
+  /** One line a person can read, e.g. `tier default, policy x/deny-all: end of tier: deny`. */
+  readonly reason: string;
+  readonly steps: readonly TraceStep[];
+}
+
+export interface ExplainResult {
+  readonly verdict: Verdict;
+  readonly from: string;
+  readonly to: string;
+  readonly protocol: string;
+  readonly port: number | undefined;
+  readonly egress: DirectionTrace;
+  readonly ingress: DirectionTrace;
+}
+
+interface Packet {
+  readonly family: 4 | 6;
+  readonly src: CalcIP;
+  readonly dst: CalcIP;
+  readonly protocol: number;
+  readonly srcPort: number | undefined;
+  readonly dstPort: number | undefined;
+  readonly icmpType: number | undefined;
+  readonly icmpCode: number | undefined;
+}
+
+function portCapable(proto: number): boolean {
+  return proto === 6 || proto === 17 || proto === 132 || proto === 136;
+}
+
+/** An immutable snapshot of the cluster for verdict queries (indexes built once, memoised). */
+export class PolicyModel {
+  readonly state: ClusterState;
+  private readonly sortedPolicies: NormPolicy[];
+  private readonly byIP = new Map<string, NormEntity[]>();
+  private readonly wideNets: Array<{ readonly cidr: NormEntity['cidrs'][number]; readonly entity: NormEntity }> = [];
+  private readonly matchCache = new Map<string, NormPolicy[]>();
+  private readonly containCache = new Map<string, NormEntity[]>();
+  private readonly policyHints = new HintIndex();
+  private readonly policyRank = new Map<string, number>();
+
+  constructor(state: ClusterState) {
+    this.state = state;
+    this.sortedPolicies = [...state.policies.values()]
+      .filter((p) => !p.staged && !p.doNotTrack && !p.preDNAT)
+      .sort((a, b) => compareTiers(state.tier(a.tier), state.tier(b.tier)) || byTierName(a, b) || comparePolicies(a, b));
+    this.sortedPolicies.forEach((p, i) => {
+      this.policyRank.set(p.key, i);
+      this.policyHints.add(p.key, p.selector);
+    });
+    for (const e of state.entities.values()) {
+      for (const c of e.cidrs) {
+        const full = c.family === 4 ? 32 : 128;
+        if (c.prefix === full) {
+          const k = c.text;
+          const list = this.byIP.get(k);
+          if (list === undefined) this.byIP.set(k, [e]);
+          else list.push(e);
+        } else {
+          this.wideNets.push({ cidr: c, entity: e });
+        }
+      }
+    }
+  }
+
+  static fromUpdates(updates: Iterable<CalcUpdate>): PolicyModel {
+    const s = new ClusterState();
+    for (const u of updates) s.apply(u);
+    return new PolicyModel(s);
+  }
+
+  /** Entities whose addresses (IPs or network-set nets) contain ip: Calico's IP-set membership. */
+  entitiesContaining(ip: CalcIP): NormEntity[] {
+    const cached = this.containCache.get(ip.text);
+    if (cached !== undefined) return cached;
+    const exact = this.byIP.get(`${ip.text}/${ip.family === 4 ? 32 : 128}`) ?? [];
+    const out = [...exact];
+    for (const w of this.wideNets) if (cidrHasIP(w.cidr, ip) && !out.includes(w.entity)) out.push(w.entity);
+    this.containCache.set(ip.text, out);
+    return out;
+  }
+
+  /** Non-staged policies whose selector matches the endpoint, in tier then policy order. */
+  policiesFor(e: NormEntity): NormPolicy[] {
+    let m = this.matchCache.get(e.key);
+    if (m === undefined) {
+      const labels = this.state.labelsOf(e);
+      m = [];
+      for (const key of this.policyHints.candidates(labels, new Set())) {
+        const p = this.state.policies.get(key);
+        if (p !== undefined && evaluate(p.selector, labels)) m.push(p);
+      }
+      m.sort((a, b) => (this.policyRank.get(a.key) ?? 0) - (this.policyRank.get(b.key) ?? 0));
+      this.matchCache.set(e.key, m);
+    }
+    return m;
+  }
+
+  /** The WorkloadEndpoint of pod `pod` in namespace `ns` (spec.pod), or by WEP name. */
+  findWorkload(ns: string, pod: string): NormEntity | undefined {
+    let byName: NormEntity | undefined;
+    for (const e of this.state.entities.values()) {
+      if (e.kind !== 'WorkloadEndpoint' || e.namespace !== ns) continue;
+      if (e.pod === pod) return e;
+      if (e.name === pod) byName = e;
+    }
+    return byName;
+  }
+
+  workloads(): NormEntity[] {
+    return [...this.state.entities.values()]
+      .filter((e) => e.kind === 'WorkloadEndpoint')
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  entity(key: string): NormEntity | undefined {
+    return this.state.entities.get(key);
+  }
+}
+
+function byTierName(a: NormPolicy, b: NormPolicy): number {
+  return a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : 0;
+}
+
+export function endpointDisplayName(e: NormEntity): string {
+  switch (e.kind) {
+    case 'WorkloadEndpoint':
+      return `${e.namespace}/${e.pod ?? e.name}`;
+    case 'HostEndpoint':
+      return `hep:${e.name}`;
+    default:
+      return `${e.kind}:${e.namespace === '' ? e.name : `${e.namespace}/${e.name}`}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule matching
+
+function inRanges(port: number | undefined, ranges: readonly PortRange[]): boolean {
+  if (port === undefined) return false;
+  for (const r of ranges) if (port >= r.min && port <= r.max) return true;
+  return false;
+}
+
+function sideSelectorMatches(model: PolicyModel, sel: SelExpr | undefined, ip: CalcIP): boolean {
+  if (sel === undefined) return true;
+  for (const e of model.entitiesContaining(ip)) if (evaluate(sel, model.state.labelsOf(e))) return true;
+  return false;
+}
+
+function namedPortMatches(
+  model: PolicyModel,
+  names: readonly string[],
+  sel: SelExpr | undefined,
+  ruleProto: number | undefined,
+  ip: CalcIP,
+  pkt: Packet,
+  port: number | undefined,
+): boolean {
+  if (names.length === 0 || port === undefined) return false;
+  for (const e of model.entitiesContaining(ip)) {
+    // Named-port sets hold endpoint IPs only (network sets declare no ports).
+    if (!e.cidrs.some((c) => c.prefix === (c.family === 4 ? 32 : 128) && cidrHasIP(c, ip))) continue;
+    if (sel !== undefined && !evaluate(sel, model.state.labelsOf(e))) continue;
+    for (const p of e.ports) {
+      if (!names.includes(p.name) || p.port !== port || p.protocol !== pkt.protocol) continue;
+      if (ruleProto !== undefined && p.protocol !== ruleProto) continue;
+      return true;
+    }
+  }
+  return false;
+}
+
+function sideMatches(model: PolicyModel, rule: NormRule, side: NormSide, ip: CalcIP, port: number | undefined, pkt: Packet): boolean {
+  if (side.nets.length > 0 && !side.nets.some((c) => cidrHasIP(c, ip))) return false;
+  if (side.notNets.some((c) => cidrHasIP(c, ip))) return false;
+  if (!sideSelectorMatches(model, side.selector, ip)) return false;
+  if (side.notSelector !== undefined) {
+    for (const e of model.entitiesContaining(ip)) if (evaluate(side.notSelector, model.state.labelsOf(e))) return false;
+  }
+  if (side.ports.length > 0 || side.namedPorts.length > 0) {
+    const ok =
+      (portCapable(pkt.protocol) && inRanges(port, side.ports)) ||
+      namedPortMatches(model, side.namedPorts, side.selector, rule.protocol, ip, pkt, port);
+    if (!ok) return false;
+  }
+  if (side.notPorts.length > 0 || side.notNamedPorts.length > 0) {
+    if (portCapable(pkt.protocol) && inRanges(port, side.notPorts)) return false;
+    if (namedPortMatches(model, side.notNamedPorts, side.selector, rule.protocol, ip, pkt, port)) return false;
+  }
+  return true;
+}
+
+function icmpMatches(m: { type: number; code: number | undefined }, pkt: Packet): boolean {
+  if (pkt.protocol !== 1 && pkt.protocol !== 58) return false;
+  if (pkt.icmpType !== m.type) return false;
+  return m.code === undefined || pkt.icmpCode === m.code;
+}
+
+export function ruleMatches(model: PolicyModel, rule: NormRule, pkt: Packet): boolean {
+  if (rule.unsupported) return false;
+  if (rule.ipVersion !== undefined && rule.ipVersion !== pkt.family) return false;
+  if (rule.protocol !== undefined && rule.protocol !== pkt.protocol) return false;
+  if (rule.notProtocol !== undefined && rule.notProtocol === pkt.protocol) return false;
+  if (rule.icmp !== undefined && !icmpMatches(rule.icmp, pkt)) return false;
+  if (rule.notICMP !== undefined && icmpMatches(rule.notICMP, pkt)) return false;
+  if (!sideMatches(model, rule, rule.source, pkt.src, pkt.srcPort, pkt)) return false;
+  return sideMatches(model, rule, rule.destination, pkt.dst, pkt.dstPort, pkt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tier algorithm for one endpoint and direction
+
+type Dir = 'ingress' | 'egress';
+
+export function evaluateEndpoint(model: PolicyModel, e: NormEntity, dir: Dir, pkt: Packet): DirectionTrace {
+  const endpoint = endpointDisplayName(e);
+  const steps: TraceStep[] = [];
+  const applicable = model.policiesFor(e).filter((p) => p[dir] !== undefined);
+  // Group consecutive policies by tier (the list is already sorted tier-first).
+  const tiers: Array<{ name: string; policies: NormPolicy[] }> = [];
+  for (const p of applicable) {
+    const last = tiers[tiers.length - 1];
+    if (last !== undefined && last.name === p.tier) last.policies.push(p);
+    else tiers.push({ name: p.tier, policies: [p] });
+  }
+  tierLoop: for (const t of tiers) {
+    for (const p of t.policies) {
+      const policy = policyDisplayName(p.id);
+      for (const r of p[dir] ?? []) {
+        if (!ruleMatches(model, r, pkt)) continue;
+        steps.push({ tier: t.name, policy, ruleIndex: r.index, result: r.action });
+        if (r.action === 'log') continue;
+        if (r.action === 'pass') continue tierLoop;
+        const verdict: Verdict = r.action === 'allow' ? 'Allow' : 'Deny';
+        return {
+          endpoint,
+          verdict,
+          decidedBy: 'rule',
+          tier: t.name,
+          policy,
+          ruleIndex: r.index,
+          reason: `tier ${t.name}, policy ${policy}, ${dir} rule ${r.index}: ${verdict}`,
+          steps,
+        };
+      }
+      steps.push({ tier: t.name, policy, result: 'no-match' });
+    }
+    const tier = model.state.tier(t.name);
+    if (tier.defaultAction === 'Pass') {
+      steps.push({ tier: t.name, result: 'end-of-tier: pass' });
+      continue;
+    }
+    steps.push({ tier: t.name, result: 'end-of-tier: deny' });
+    return { endpoint, verdict: 'Deny', decidedBy: 'end-of-tier', tier: t.name, reason: `tier ${t.name}: end of tier: deny`, steps };
+  }
+  const lead = tiers.length === 0 ? 'no policy applied' : 'passed all tiers';
+  for (const name of e.profiles) {
+    const prof = model.state.profileOrStandIn(name);
+    const missing = !model.state.profileExists(name);
+    for (const r of prof[dir]) {
+      if (!ruleMatches(model, r, pkt)) continue;
+      steps.push({ profile: name, ruleIndex: r.index, result: r.action });
+      if (r.action === 'log') continue;
+      if (r.action === 'pass') break;
+      const verdict: Verdict = r.action === 'allow' ? 'Allow' : 'Deny';
+      return {
+        endpoint,
+        verdict,
+        decidedBy: 'profile',
+        profile: name,
+        ruleIndex: r.index,
+        reason: `${lead}: profile ${name}${missing ? ' (missing: deny)' : ''}, ${dir} rule ${r.index}: ${verdict}`,
+        steps,
+      };
+    }
+    steps.push({ profile: name, result: 'no-match' });
+  }
+  return {
+    endpoint,
+    verdict: 'Deny',
+    decidedBy: 'no-profile-allowed',
+    reason: `${lead}: no profile allowed: default deny`,
+    steps,
+  };
+}
+
+function resolvePeer(model: PolicyModel, p: PeerSpec, family: 4 | 6 | undefined): { entity: NormEntity | undefined; ip: CalcIP; name: string } {
+  if ('ip' in p) {
+    const ip = tryParseCalcIP(p.ip);
+    if (ip === undefined) throw new Error(`explain: ${JSON.stringify(p.ip)} is not an IP address`);
+    // A bare IP that belongs to an endpoint is that endpoint (its policy applies).
+    const owner = model.entitiesContaining(ip).find((e) => e.kind === 'WorkloadEndpoint' || e.kind === 'HostEndpoint');
+    return { entity: owner, ip, name: owner ? endpointDisplayName(owner) : ip.text };
+  }
+  const e = model.entity(p.endpoint);
+  if (e === undefined) throw new Error(`explain: endpoint ${JSON.stringify(p.endpoint)} not found`);
+  const cidr = e.cidrs.find((c) => family === undefined || c.family === family) ?? e.cidrs[0];
+  const ip = cidr === undefined ? undefined : tryParseCalcIP(cidr.text.split('/')[0] ?? '');
+  if (ip === undefined) throw new Error(`explain: endpoint ${JSON.stringify(endpointDisplayName(e))} has no IP address`);
+  return { entity: e, ip, name: endpointDisplayName(e) };
+}
+
+function protoNumber(p: string | number | undefined): number {
+  if (p === undefined) return 6;
+  if (typeof p === 'number') return p;
+  if (/^\d+$/.test(p)) return Number(p);
+  const n = PROTOCOL_NUMBERS[p.toLowerCase()];
+  if (n === undefined) throw new Error(`explain: unknown protocol ${JSON.stringify(p)}`);
+  return n;
+}
+
+/** Verdict for one connection: the source's egress AND the destination's ingress must allow. */
+export function explain(model: PolicyModel, req: ExplainRequest): ExplainResult {
+  const preferFamily = 'ip' in req.from ? tryParseCalcIP(req.from.ip)?.family : 'ip' in req.to ? tryParseCalcIP(req.to.ip)?.family : undefined;
+  const from = resolvePeer(model, req.from, preferFamily);
+  const to = resolvePeer(model, req.to, preferFamily ?? from.ip.family);
+  const protocol = protoNumber(req.protocol);
+  const pkt: Packet = {
+    family: from.ip.family,
+    src: from.ip,
+    dst: to.ip,
+    protocol,
+    srcPort: portCapable(protocol) ? (req.sourcePort ?? 40000) : undefined,
+    dstPort: portCapable(protocol) ? req.port : undefined,
+    icmpType: req.icmpType,
+    icmpCode: req.icmpCode,
+  };
+  const noEndpoint = (ip: CalcIP): DirectionTrace => ({
+    endpoint: null,
+    verdict: 'Allow',
+    decidedBy: 'not-an-endpoint',
+    reason: `${ip.text} is not a Calico endpoint: no policy of its own`,
+    steps: [],
+  });
+  const egress = from.entity !== undefined ? evaluateEndpoint(model, from.entity, 'egress', pkt) : noEndpoint(from.ip);
+  const ingress = to.entity !== undefined ? evaluateEndpoint(model, to.entity, 'ingress', pkt) : noEndpoint(to.ip);
+  return {
+    verdict: egress.verdict === 'Allow' && ingress.verdict === 'Allow' ? 'Allow' : 'Deny',
+    from: from.name,
+    to: to.name,
+    protocol: protocolName(protocol).toUpperCase(),
+    port: req.port,
+    egress,
+    ingress,
+  };
+}
+
+export interface PairResult {
+  readonly from: string;
+  readonly to: string;
+  readonly verdict: Verdict;
+}
+
+/** Every ordered pair of distinct workload endpoints (the `--all` truth table). */
+export function explainAll(model: PolicyModel, protocol: string | number, port: number | undefined): PairResult[] {
+  const weps = model.workloads();
+  const out: PairResult[] = [];
+  for (const a of weps) {
+    for (const b of weps) {
+      if (a === b) continue;
+      const r = explain(model, { from: { endpoint: a.key }, to: { endpoint: b.key }, protocol, ...(port === undefined ? {} : { port }) });
+      out.push({ from: r.from, to: r.to, verdict: r.verdict });
+    }
+  }
+  return out;
+}
