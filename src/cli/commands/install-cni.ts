@@ -1,0 +1,56 @@
+// `tricolor install-cni --bin-dir DIR --conf-dir DIR [--nodename NAME] [--mtu N]`: installs the
+// CNI plugins (tricolor-cni, tricolor-ipam) and the conflist 10-tricolor.conflist. The current
+// datastore settings (DATASTORE_TYPE, TRICOLOR_DATASTORE_PATH, ETCD_*) are baked into the
+// plugin wrappers, since runtimes do not pass them.
+
+import type { Command } from '../command.ts';
+
+const HELP = `Usage: tricolor install-cni --bin-dir DIR --conf-dir DIR [options]
+
+Install the CNI plugins and the network configuration list.
+
+Options:
+      --bin-dir DIR     CNI plugin directory (e.g. /opt/cni/bin)
+      --conf-dir DIR    CNI configuration directory (e.g. /etc/cni/net.d)
+      --nodename NAME   node name written into the configuration
+      --mtu N           pod MTU (default 0: the node agent's MTU file, else 1500)
+  -h, --help            this help
+`;
+
+export const command: Command = {
+  name: 'install-cni',
+  summary: 'Install the CNI plugins and network configuration',
+  async run(args, ctx) {
+    const { parseArgs, flagBool, flagString } = await import('../args.ts');
+    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }]);
+    if (flagBool(p, 'help')) {
+      ctx.stdout.write(HELP);
+      return 0;
+    }
+    const { TricolorError, quote } = await import('../../base/index.ts');
+    const path = await import('node:path');
+    const binDir = flagString(p, 'bin-dir');
+    const confDir = flagString(p, 'conf-dir');
+    if (binDir === undefined || confDir === undefined) {
+      throw new TricolorError('ERR_USAGE', `install-cni: --bin-dir and --conf-dir are required\n\n${HELP}`);
+    }
+    const mtuText = flagString(p, 'mtu');
+    const mtu = mtuText === undefined ? undefined : Number(mtuText);
+    if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 0 || mtu > 65535)) {
+      throw new TricolorError('ERR_USAGE', `--mtu: ${quote(mtuText)} is not an MTU`);
+    }
+    const nodename = flagString(p, 'nodename');
+    const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
+    const written = await installCni({
+      binDir: path.resolve(ctx.cwd, binDir),
+      confDir: path.resolve(ctx.cwd, confDir),
+      nodePath: process.execPath,
+      repoRoot: path.join(import.meta.dirname, '..', '..', '..'),
+      env: datastoreEnvOf(ctx.env),
+      ...(nodename === undefined ? {} : { nodename }),
+      ...(mtu === undefined ? {} : { mtuBytes: mtu }),
+    });
+    for (const f of written) ctx.stdout.write(`installed ${f}\n`);
+    return 0;
+  },
+};

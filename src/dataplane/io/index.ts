@@ -1,0 +1,37 @@
+// Public surface of the dataplane's OS drivers for links, namespaces, routes and sysctls
+// (iproute2 and /proc/sys). Everything here acts on the network namespace the process runs
+// in, or on a pod namespace given as a path.
+export { runCommand, runCommandRaw, parseIpJson, type RunOptions, type RunResult } from './exec.ts';
+export { netnsExists, requireNetns } from './netns.ts';
+export {
+  listLocalLinkNames,
+  localLinkExists,
+  showLinks,
+  showLink,
+  deleteLink,
+  createVeth,
+  vethAddArgv,
+  setLinkUp,
+  showAddresses,
+  runIpBatch,
+  type LinkInfo,
+  type AddressInfo,
+  type NetnsOption,
+  type VethSpec,
+} from './link-driver.ts';
+export { showRoutes, addHostRoute, deleteRoute, normaliseDst, type RouteInfo } from './route-driver.ts';
+export { readSysctl, writeSysctls, hostVethSysctls, sysctlFile, type SysctlSetting } from './sysctl-driver.ts';
+export {
+  plugWorkloadVeth,
+  unplugWorkloadPodSide,
+  readPodSide,
+  removeHostVeth,
+  podSidePlan,
+  randomMac,
+  HOST_VETH_MAC,
+  POD_GATEWAY_IPV4,
+  POD_GATEWAY_IPV6,
+  type WorkloadVethSpec,
+  type WorkloadVethResult,
+  type PodSideState,
+} from './workload-veth-driver.ts';
