@@ -1,0 +1,193 @@
+// The dataplane's desired state: the latest calc-graph message per object (IP sets, policies,
+// profiles, workload and host endpoints) plus the node-level configuration the renderer needs
+// (FelixConfiguration fields, IP pools). Applying a message is cheap bookkeeping (node contract
+// §4.4: managers mark state dirty, a throttled apply programs the kernel later).
+
+import { TricolorError } from '../base/index.ts';
+import type {
+  ActivePolicyUpdate,
+  ActiveProfileUpdate,
+  CalcMessage,
+  HostEndpointUpdate,
+  IPSetUpdate,
+  WorkloadEndpointUpdate,
+} from '../calc/index.ts';
+
+export interface FailsafePort {
+  /** IANA protocol number: 6 tcp, 17 udp, 132 sctp. */
+  readonly protocol: number;
+  readonly port: number;
+  /** Restrict to this peer CIDR (source inbound, destination outbound). */
+  readonly net?: string;
+}
+
+export interface IPPoolInfo {
+  readonly cidr: string;
+  readonly natOutgoing: boolean;
+}
+
+export interface DataplaneConfig {
+  /** Workload interface prefixes (FelixConfiguration interfacePrefix, default `cali`). */
+  readonly interfacePrefixes: readonly string[];
+  readonly defaultEndpointToHostAction: 'Drop' | 'Accept' | 'Return';
+  readonly failsafeInbound: readonly FailsafePort[];
+  readonly failsafeOutbound: readonly FailsafePort[];
+  /** All enabled pools; natOutgoing ones are masqueraded to destinations outside every pool. */
+  readonly ipPools: readonly IPPoolInfo[];
+  /** nftablesFilterDenyAction. */
+  readonly denyAction: 'Drop' | 'Reject';
+  /** LogPrefix; `%t` tier, `%k` kind, `%n` name, `%p` namespace/name are substituted. */
+  readonly logPrefix: string;
+  /** Drop packets from workloads encapsulated as IPIP or VXLAN (to this UDP port). */
+  readonly vxlanPort: number;
+}
+
+const T = 6;
+const U = 17;
+
+/** Calico's default failsafe ports (FelixConfiguration failsafeInboundHostPorts / Outbound). */
+export const DEFAULT_FAILSAFE_INBOUND: readonly FailsafePort[] = [
+  { protocol: T, port: 22 },
+  { protocol: U, port: 68 },
+  { protocol: T, port: 179 },
+  { protocol: T, port: 2379 },
+  { protocol: T, port: 2380 },
+  { protocol: T, port: 5473 },
+  { protocol: T, port: 6443 },
+  { protocol: T, port: 6666 },
+  { protocol: T, port: 6667 },
+];
+
+export const DEFAULT_FAILSAFE_OUTBOUND: readonly FailsafePort[] = [
+  { protocol: U, port: 53 },
+  { protocol: U, port: 67 },
+  { protocol: T, port: 179 },
+  { protocol: T, port: 2379 },
+  { protocol: T, port: 2380 },
+  { protocol: T, port: 5473 },
+  { protocol: T, port: 6443 },
+  { protocol: T, port: 6666 },
+  { protocol: T, port: 6667 },
+];
+
+export const DEFAULT_DATAPLANE_CONFIG: DataplaneConfig = {
+  interfacePrefixes: ['cali'],
+  defaultEndpointToHostAction: 'Drop',
+  failsafeInbound: DEFAULT_FAILSAFE_INBOUND,
+  failsafeOutbound: DEFAULT_FAILSAFE_OUTBOUND,
+  ipPools: [],
+  denyAction: 'Drop',
+  logPrefix: 'calico-packet',
+  vxlanPort: 4789,
+};
+
+/** The FelixConfiguration fields this module reads (names as in projectcalico.org/v3). */
+export interface FelixDataplaneFields {
+  readonly defaultEndpointToHostAction?: 'Drop' | 'Accept' | 'Return';
+  readonly interfacePrefix?: string;
+  readonly failsafeInboundHostPorts?: readonly { protocol: string; port: number; net?: string }[];
+  readonly failsafeOutboundHostPorts?: readonly { protocol: string; port: number; net?: string }[];
+  readonly nftablesFilterDenyAction?: 'Drop' | 'Reject';
+  readonly logPrefix?: string;
+  readonly vxlanPort?: number;
+}
+
+const PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
+
+function failsafe(list: readonly { protocol: string; port: number; net?: string }[] | undefined, field: string): FailsafePort[] | undefined {
+  if (list === undefined) return undefined;
+  return list.map((p, i) => {
+    const protocol = PROTO[p.protocol.toLowerCase()];
+    if (protocol === undefined) {
+      throw new TricolorError('ERR_VALIDATION', `FelixConfiguration: spec.${field}[${i}].protocol: ${JSON.stringify(p.protocol)} is not TCP, UDP or SCTP`, {
+        field: `spec.${field}[${i}].protocol`,
+        value: p.protocol,
+      });
+    }
+    return p.net === undefined ? { protocol, port: p.port } : { protocol, port: p.port, net: p.net };
+  });
+}
+
+/** Resolve FelixConfiguration fields (already merged global → node) and pools into a config. */
+export function resolveDataplaneConfig(felix: FelixDataplaneFields = {}, ipPools: readonly IPPoolInfo[] = []): DataplaneConfig {
+  const d = DEFAULT_DATAPLANE_CONFIG;
+  return {
+    interfacePrefixes: felix.interfacePrefix === undefined ? d.interfacePrefixes : felix.interfacePrefix.split(','),
+    defaultEndpointToHostAction: felix.defaultEndpointToHostAction ?? d.defaultEndpointToHostAction,
+    failsafeInbound: failsafe(felix.failsafeInboundHostPorts, 'failsafeInboundHostPorts') ?? d.failsafeInbound,
+    failsafeOutbound: failsafe(felix.failsafeOutboundHostPorts, 'failsafeOutboundHostPorts') ?? d.failsafeOutbound,
+    ipPools,
+    denyAction: felix.nftablesFilterDenyAction ?? d.denyAction,
+    logPrefix: felix.logPrefix ?? d.logPrefix,
+    vxlanPort: felix.vxlanPort ?? d.vxlanPort,
+  };
+}
+
+/** Latest message per object; the renderer reads it, only `apply` writes it. */
+export class DataplaneState {
+  readonly ipsets = new Map<string, IPSetUpdate>();
+  readonly policies = new Map<string, ActivePolicyUpdate>();
+  readonly profiles = new Map<string, ActiveProfileUpdate>();
+  readonly workloads = new Map<string, WorkloadEndpointUpdate>();
+  readonly hosts = new Map<string, HostEndpointUpdate>();
+  config: DataplaneConfig;
+  inSync = false;
+  /** Bumped on every change, so a loop can tell whether a render is stale. */
+  generation = 0;
+
+  constructor(config: DataplaneConfig = DEFAULT_DATAPLANE_CONFIG) {
+    this.config = config;
+  }
+
+  setConfig(config: DataplaneConfig): void {
+    this.config = config;
+    this.generation++;
+  }
+
+  apply(msg: CalcMessage): void {
+    this.generation++;
+    switch (msg.type) {
+      case 'InSync':
+        this.inSync = true;
+        return;
+      case 'IPSetUpdate':
+        this.ipsets.set(msg.id, msg);
+        return;
+      case 'IPSetRemove':
+        this.ipsets.delete(msg.id);
+        return;
+      case 'ActivePolicyUpdate':
+        this.policies.set(msg.key, msg);
+        return;
+      case 'ActivePolicyRemove':
+        this.policies.delete(msg.key);
+        return;
+      case 'ActiveProfileUpdate':
+        this.profiles.set(msg.name, msg);
+        return;
+      case 'ActiveProfileRemove':
+        this.profiles.delete(msg.name);
+        return;
+      case 'WorkloadEndpointUpdate':
+        this.workloads.set(msg.key, msg);
+        return;
+      case 'WorkloadEndpointRemove':
+        this.workloads.delete(msg.key);
+        return;
+      case 'HostEndpointUpdate':
+        this.hosts.set(msg.key, msg);
+        return;
+      case 'HostEndpointRemove':
+        this.hosts.delete(msg.key);
+        return;
+      default: {
+        const never: never = msg;
+        throw new TricolorError('ERR_INTERNAL', `dataplane: unknown calc message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  applyAll(msgs: Iterable<CalcMessage>): void {
+    for (const m of msgs) this.apply(m);
+  }
+}

@@ -1,0 +1,161 @@
+// Reconciles our nft table `inet tricolor` with a desired Ruleset: computes the minimal delta from
+// the last state it applied (or from a read-back when that is unknown), writes it as ONE JSON
+// batch to a temp file and runs `nft -j -f FILE` (atomic: one bad command → nothing applied; stdin
+// is not used because it fails from Node, see platform notes). Runs nft inside a given network
+// namespace (`nsenter --net=PATH`) or the current one. Never touches other tables and never
+// flushes anything on shutdown: the last programmed (stricter) state stays in force.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TricolorError } from '../../base/index.ts';
+import { describeDrift, diffRuleset, fingerprintFromListing, fingerprintOf, fullRebuild } from '../nft-delta.ts';
+import type { Delta, RulesetFingerprint } from '../nft-delta.ts';
+import { TABLE_FAMILY, TABLE_NAME } from '../nft-json.ts';
+import type { NftBatch } from '../nft-json.ts';
+import type { Ruleset } from '../nft-renderer.ts';
+import { commandError, runCommandRaw } from './exec.ts';
+import type { RunOptions } from './exec.ts';
+
+export interface NftDriverOptions {
+  /** Network namespace to program: a path (`/var/run/netns/X`, `/proc/PID/ns/net`). Omitted: ours. */
+  readonly netnsPath?: string;
+  /** The nft binary (default `nft` from PATH). */
+  readonly nftBin?: string;
+  /** After this many consecutive failed applies, rebuild the whole table (default 2). */
+  readonly fullRebuildAfterFailures?: number;
+}
+
+export interface ApplyResult {
+  readonly delta: Delta;
+  /** Commands in the batch (0 = nothing to do, nft not run). */
+  readonly commandCount: number;
+}
+
+export interface ResyncResult {
+  /** Differences found between the kernel and what we last applied (empty = no drift). */
+  readonly drift: readonly string[];
+  /** True when a repair batch was applied. */
+  readonly repaired: boolean;
+}
+
+export interface NftDriverStats {
+  applies: number;
+  failures: number;
+  consecutiveFailures: number;
+  repairs: number;
+  lastError: string | undefined;
+}
+
+export class NftDriver {
+  private readonly opts: NftDriverOptions;
+  private readonly run: RunOptions;
+  private readonly dir: string;
+  private seq = 0;
+  /** What we know the kernel holds; undefined = unknown (start-up, after a failure). */
+  private applied: RulesetFingerprint | undefined;
+  private known = false;
+  readonly stats: NftDriverStats = { applies: 0, failures: 0, consecutiveFailures: 0, repairs: 0, lastError: undefined };
+
+  constructor(opts: NftDriverOptions = {}) {
+    this.opts = opts;
+    this.run = opts.netnsPath === undefined ? {} : { netnsPath: opts.netnsPath };
+    this.dir = mkdtempSync(join(tmpdir(), 'tricolor-nft-'));
+  }
+
+  /** Remove the driver's temp directory. Does not touch the kernel. */
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private get nft(): string {
+    return this.opts.nftBin ?? 'nft';
+  }
+
+  /** Run one batch; `check` only validates it (`nft -c`). Throws ERR_IO with nft's message. */
+  async runBatch(batch: NftBatch, check = false): Promise<void> {
+    const file = join(this.dir, `batch-${process.pid}-${this.seq++}.json`);
+    writeFileSync(file, JSON.stringify(batch));
+    try {
+      const argv = check ? [this.nft, '-c', '-j', '-f', file] : [this.nft, '-j', '-f', file];
+      const r = await runCommandRaw(argv, this.run);
+      if (r.status !== 0) throw commandError(argv, r, this.run);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** `nft -j list table inet tricolor`, parsed; undefined when the table does not exist. */
+  async readBack(): Promise<unknown> {
+    const argv = [this.nft, '-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME];
+    const r = await runCommandRaw(argv, this.run);
+    if (r.status !== 0) {
+      if (/No such file or directory|does not exist/i.test(r.stderr)) return undefined;
+      throw commandError(argv, r, this.run);
+    }
+    try {
+      return JSON.parse(r.stdout) as unknown;
+    } catch (e) {
+      throw new TricolorError('ERR_IO', `${argv.join(' ')}: output is not JSON`, { cause: e });
+    }
+  }
+
+  /** The kernel's current state of our table as a fingerprint (undefined: no table). */
+  async observe(): Promise<RulesetFingerprint | undefined> {
+    return fingerprintFromListing(await this.readBack());
+  }
+
+  /** Validate the full table for `desired` without applying anything. */
+  async check(desired: Ruleset): Promise<void> {
+    await this.runBatch({ nftables: fullRebuild(desired).commands }, true);
+  }
+
+  /**
+   * Bring the table to `desired` in one transaction. On failure nothing was applied (nft batches
+   * are atomic); the error is thrown, recorded, and the next call starts from a read-back — or, after
+   * repeated failures, rebuilds the whole table.
+   */
+  async apply(desired: Ruleset): Promise<ApplyResult> {
+    try {
+      if (!this.known) {
+        this.applied = await this.observe();
+        this.known = true;
+      }
+      const limit = this.opts.fullRebuildAfterFailures ?? 2;
+      const delta = this.stats.consecutiveFailures >= limit ? fullRebuild(desired) : diffRuleset(this.applied, desired);
+      if (delta.commands.length > 0) await this.runBatch({ nftables: delta.commands });
+      this.applied = fingerprintOf(desired);
+      this.stats.applies++;
+      this.stats.consecutiveFailures = 0;
+      return { delta, commandCount: delta.commands.length };
+    } catch (e) {
+      this.known = false;
+      this.applied = undefined;
+      this.stats.failures++;
+      this.stats.consecutiveFailures++;
+      this.stats.lastError = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Read the table back and repair any drift from `desired` (a chain flushed, an element removed,
+   * the table deleted by someone else). Drift relative to what we last applied counts as a repair.
+   */
+  async resync(desired: Ruleset): Promise<ResyncResult> {
+    const observed = await this.observe();
+    const want = fingerprintOf(desired);
+    const drift = observed === undefined ? ['table missing'] : describeDrift(this.applied ?? want, observed);
+    const pending = observed === undefined || describeDrift(want, observed).length > 0;
+    if (!pending) {
+      this.applied = observed;
+      this.known = true;
+      return { drift, repaired: false };
+    }
+    this.applied = observed;
+    this.known = true;
+    await this.apply(desired);
+    if (drift.length > 0) this.stats.repairs++;
+    return { drift, repaired: true };
+  }
+}
