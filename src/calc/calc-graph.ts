@@ -11,11 +11,12 @@ import { EventSequencer } from './event-sequencer.ts';
 import { HintIndex, LabelIndex } from './label-index.ts';
 import type { CalcMessage, IPPortMember, TierInfo } from './messages.ts';
 import type { CalcUpdate, NormEntity, NormPolicy, NormProfile } from './model.ts';
-import { policyKey } from './model.ts';
+import { isHostCIDR, policyKey } from './model.ts';
 import { resolveTiers } from './policy-sorter.ts';
 import { scanRules } from './rule-scanner.ts';
 import type { IPSetSpec, ScanResult } from './rule-scanner.ts';
 import { evaluate } from './selector-expr.ts';
+import type { LabelView } from './selector-expr.ts';
 
 interface IPSetState {
   readonly spec: IPSetSpec;
@@ -24,12 +25,81 @@ interface IPSetState {
   readonly members: Map<string, number>;
   /** entity key → the members it contributes. */
   readonly contributors: Map<string, readonly string[]>;
+  /**
+   * Member texts kept sorted incrementally, so a flush copies instead of sorting; when many
+   * members change at once (initial scan, a namespace relabel) `sortedValid` is dropped and the
+   * next flush sorts once instead of splicing per member.
+   */
+  sorted: string[];
+  /** ip-port sets: the member objects, parallel to `sorted`. */
+  sortedPorts: IPPortMember[];
+  sortedValid: boolean;
+  /** Change since the last flushed IPSetUpdate (a member is in at most one of the two). */
+  readonly added: Set<string>;
+  readonly removed: Set<string>;
+}
+
+/** Index of the first element >= x in a sorted string array. */
+function lowerBound(a: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as string) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function ipPortMember(k: string): IPPortMember {
+  const [ip, proto, port] = k.split(',');
+  return { ip: ip ?? '', protocol: Number(proto), port: Number(port) };
+}
+
+/** Beyond this many pending changes per flush, one sort is cheaper than splicing each. */
+const SPLICE_LIMIT = 32;
+
+function memberAdded(s: IPSetState, m: string): void {
+  if (!s.removed.delete(m)) s.added.add(m);
+  if (!s.sortedValid) return;
+  if (s.added.size + s.removed.size > SPLICE_LIMIT) {
+    s.sortedValid = false;
+    return;
+  }
+  const i = lowerBound(s.sorted, m);
+  s.sorted.splice(i, 0, m);
+  if (s.spec.type === 'ip-port') s.sortedPorts.splice(i, 0, ipPortMember(m));
+}
+
+function memberRemoved(s: IPSetState, m: string): void {
+  if (!s.added.delete(m)) s.removed.add(m);
+  if (!s.sortedValid) return;
+  if (s.added.size + s.removed.size > SPLICE_LIMIT) {
+    s.sortedValid = false;
+    return;
+  }
+  const i = lowerBound(s.sorted, m);
+  if (s.sorted[i] === m) {
+    s.sorted.splice(i, 1);
+    if (s.spec.type === 'ip-port') s.sortedPorts.splice(i, 1);
+  }
+}
+
+function sortedMembers(s: IPSetState): string[] {
+  if (!s.sortedValid) {
+    s.sorted = [...s.members.keys()].sort();
+    if (s.spec.type === 'ip-port') s.sortedPorts = s.sorted.map(ipPortMember);
+    s.sortedValid = true;
+  }
+  return s.sorted;
 }
 
 interface ActiveRules<T> {
   readonly source: T;
   readonly scan: ScanResult;
 }
+
+const NO_MEMBERS: readonly string[] = [];
 
 function ipPortKey(ip: string, protocol: number, port: number): string {
   return `${ip},${protocol},${port}`;
@@ -62,6 +132,8 @@ export class CalcGraph {
   private readonly activeProfiles = new Map<string, ActiveRules<NormProfile> & { refs: number }>();
   private readonly dirtyEndpoints = new Set<string>();
   private readonly lastEndpointMsg = new Map<string, string>();
+  /** IP sets released since the last flush while the dataplane still has them. */
+  private readonly releasedIPSets = new Map<string, IPSetState>();
 
   constructor(opts: CalcGraphOptions) {
     this.hostname = opts.hostname;
@@ -101,6 +173,7 @@ export class CalcGraph {
   flush(): CalcMessage[] {
     for (const key of this.dirtyEndpoints) this.emitEndpoint(key);
     this.dirtyEndpoints.clear();
+    this.releasedIPSets.clear();
     return this.seq.flush();
   }
 
@@ -151,11 +224,11 @@ export class CalcGraph {
     }
   }
 
-  private membersOf(spec: IPSetSpec, e: NormEntity): string[] {
+  private membersOf(spec: IPSetSpec, e: NormEntity): readonly string[] {
     if (spec.type === 'net') return e.cidrs.map((c) => c.text);
     const out: string[] = [];
     for (const c of e.cidrs) {
-      if (c.prefix !== (c.family === 4 ? 32 : 128)) continue;
+      if (!isHostCIDR(c)) continue;
       const ip = c.text.slice(0, c.text.indexOf('/'));
       for (const p of e.ports) {
         if (p.name !== spec.portName) continue;
@@ -166,24 +239,28 @@ export class CalcGraph {
     return out;
   }
 
-  private updateMembership(id: string, key: string, e: NormEntity | undefined, labels: ReadonlyMap<string, string> | undefined): void {
+  private updateMembership(id: string, key: string, e: NormEntity | undefined, labels: LabelView | undefined): void {
     const s = this.ipsets.get(id);
     if (s === undefined) return;
-    const oldMembers = s.contributors.get(key) ?? [];
+    const oldMembers = s.contributors.get(key) ?? NO_MEMBERS;
     const matches = e !== undefined && labels !== undefined && evaluate(s.spec.selector, labels);
-    const newMembers = matches ? this.membersOf(s.spec, e) : [];
+    const newMembers = matches ? this.membersOf(s.spec, e) : NO_MEMBERS;
     if (sameList(oldMembers, newMembers) && (matches || !s.contributors.has(key))) return;
     let changed = false;
     for (const m of oldMembers) {
       const n = (s.members.get(m) ?? 0) - 1;
       if (n <= 0) {
         s.members.delete(m);
+        memberRemoved(s, m);
         changed = true;
       } else s.members.set(m, n);
     }
     for (const m of newMembers) {
       const n = s.members.get(m) ?? 0;
-      if (n === 0) changed = true;
+      if (n === 0) {
+        memberAdded(s, m);
+        changed = true;
+      }
       s.members.set(m, n + 1);
     }
     let sets = this.entityIPSets.get(key);
@@ -196,20 +273,31 @@ export class CalcGraph {
       sets?.delete(id);
       if (sets?.size === 0) this.entityIPSets.delete(key);
     }
-    // A member that went away and came back (same text) nets out; re-check by content.
-    if (changed) this.seq.update('ipset', id, () => this.ipsetMessage(id));
+    if (changed) this.queueIPSet(id);
   }
 
+  private queueIPSet(id: string): void {
+    this.seq.update('ipset', id, () => this.ipsetMessage(id));
+  }
+
+  /** Built at flush time: the full list is one array copy; the delta is what changed since. */
   private ipsetMessage(id: string): CalcMessage {
     const s = this.ipsets.get(id);
     if (s === undefined) throw new Error(`calc: IP set ${id} flushed after removal`);
-    const keys = [...s.members.keys()].sort();
-    if (s.spec.type === 'net') return { type: 'IPSetUpdate', id, ipsetType: 'net', members: keys };
-    const members: IPPortMember[] = keys.map((k) => {
-      const [ip, proto, port] = k.split(',');
-      return { ip: ip ?? '', protocol: Number(proto), port: Number(port) };
-    });
-    return { type: 'IPSetUpdate', id, ipsetType: 'ip-port', members };
+    const added = [...s.added].sort();
+    const removed = [...s.removed].sort();
+    s.added.clear();
+    s.removed.clear();
+    const sorted = sortedMembers(s);
+    if (s.spec.type === 'net') return { type: 'IPSetUpdate', id, ipsetType: 'net', members: sorted.slice(), added, removed };
+    return {
+      type: 'IPSetUpdate',
+      id,
+      ipsetType: 'ip-port',
+      members: s.sortedPorts.slice(),
+      added: added.map(ipPortMember),
+      removed: removed.map(ipPortMember),
+    };
   }
 
   private acquireIPSet(spec: IPSetSpec): void {
@@ -218,26 +306,39 @@ export class CalcGraph {
       existing.refs++;
       return;
     }
-    const s: IPSetState = { spec, refs: 1, members: new Map(), contributors: new Map() };
+    const s: IPSetState = {
+      spec,
+      refs: 1,
+      members: new Map(),
+      contributors: new Map(),
+      sorted: [],
+      sortedPorts: [],
+      sortedValid: false,
+      added: new Set(),
+      removed: new Set(),
+    };
     this.ipsets.set(spec.id, s);
-    this.ipsetHints.add(spec.id, spec.selector, (hints) => {
-      let best = 0;
-      let bestCount = Infinity;
-      hints.forEach((h, i) => {
-        const c = this.labelIndex.count(h.key, h.values);
-        if (c < bestCount) {
-          best = i;
-          bestCount = c;
-        }
-      });
-      return best;
-    });
+    this.ipsetHints.add(spec.id, spec.selector, (hints) => this.labelIndex.bestHint(hints));
     const cands = this.labelIndex.candidates(spec.selector) ?? this.state.entities.keys();
     for (const key of cands) {
       const e = this.state.entities.get(key);
       if (e !== undefined) this.updateMembership(spec.id, key, e, this.state.labelsOf(e));
     }
-    this.seq.update('ipset', spec.id, () => this.ipsetMessage(spec.id));
+    // Removed and re-created before a flush: the dataplane still holds the old members, so the
+    // delta must be relative to those, not to an empty set.
+    const old = this.releasedIPSets.get(spec.id);
+    if (old !== undefined) {
+      this.releasedIPSets.delete(spec.id);
+      const had = new Set(old.members.keys());
+      for (const m of old.added) had.delete(m);
+      for (const m of old.removed) had.add(m);
+      s.added.clear();
+      s.removed.clear();
+      s.sortedValid = false;
+      for (const m of s.members.keys()) if (!had.has(m)) s.added.add(m);
+      for (const m of had) if (!s.members.has(m)) s.removed.add(m);
+    }
+    this.queueIPSet(spec.id);
   }
 
   private releaseIPSet(id: string): void {
@@ -251,6 +352,7 @@ export class CalcGraph {
     }
     this.ipsetHints.remove(id);
     this.ipsets.delete(id);
+    if (this.seq.isSent('ipset', id)) this.releasedIPSets.set(id, s);
     this.seq.remove('ipset', id, () => ({ type: 'IPSetRemove', id }));
   }
 
@@ -425,7 +527,7 @@ export class CalcGraph {
   /** Current members of an active IP set. */
   ipsetMembers(id: string): string[] | undefined {
     const s = this.ipsets.get(id);
-    return s === undefined ? undefined : [...s.members.keys()].sort();
+    return s === undefined ? undefined : sortedMembers(s).slice();
   }
 
   activePolicyKeys(): string[] {

@@ -18,6 +18,7 @@ import {
   serviceAccountProfile,
 } from './model.ts';
 import type { CalcUpdate, EntityKind, NormEntity, NormPolicy, NormProfile, NormTier } from './model.ts';
+import type { LabelView } from './selector-expr.ts';
 
 export type Change =
   | { readonly type: 'none' }
@@ -45,7 +46,9 @@ export class ClusterState {
   private readonly synthProfiles = new Map<string, NormProfile>();
   /** source key (kind/ns/name of the update) → policy key (Kubernetes policies are renamed). */
   private readonly sourceToPolicy = new Map<string, string>();
-  private readonly labelCache = new Map<string, Map<string, string>>();
+  private readonly labelCache = new Map<string, EntityLabels>();
+  /** Profile list (joined) → merged inherited labels; cleared when any profile's labels change. */
+  private readonly inheritedCache = new Map<string, Map<string, string>>();
   /** profile name → keys of entities referencing it. */
   private readonly profileUsers = new Map<string, Set<string>>();
 
@@ -128,7 +131,10 @@ export class ClusterState {
     else map.set(name, p);
     const after = this.profile(name);
     const labelsChanged = !sameLabels(before?.labels ?? {}, after?.labels ?? {});
-    if (labelsChanged) for (const k of this.profileUsers.get(name) ?? []) this.labelCache.delete(k);
+    if (labelsChanged) {
+      this.inheritedCache.clear();
+      for (const k of this.profileUsers.get(name) ?? []) this.labelCache.delete(k);
+    }
     return { type: 'profile', name, labelsChanged };
   }
 
@@ -159,19 +165,44 @@ export class ClusterState {
     );
   }
 
-  /** Effective labels of an entity (own + forced over inherited profile labels). */
-  labelsOf(e: NormEntity): Map<string, string> {
-    let m = this.labelCache.get(e.key);
+  /** Effective labels of an entity (own + forced over inherited profile labels); immutable. */
+  labelsOf(e: NormEntity): EntityLabels {
+    let l = this.labelCache.get(e.key);
+    if (l === undefined) {
+      l = new EntityLabels(e.ownLabelMap, this.inheritedLabels(e.profiles));
+      this.labelCache.set(e.key, l);
+    }
+    return l;
+  }
+
+  /** Merged labelsToApply of a profile list, shared by every entity with the same list. */
+  private inheritedLabels(profiles: readonly string[]): ReadonlyMap<string, string> | undefined {
+    if (profiles.length === 0) return undefined;
+    const k = profiles.length === 1 ? (profiles[0] as string) : profiles.join('\u0000');
+    let m = this.inheritedCache.get(k);
     if (m === undefined) {
       m = new Map<string, string>();
-      // Later profiles first so that earlier ones, then the entity's own labels, overwrite.
-      for (let i = e.profiles.length - 1; i >= 0; i--) {
-        const p = this.profile(e.profiles[i] ?? '');
-        if (p !== undefined) for (const [k, v] of Object.entries(p.labels)) m.set(k, v);
+      // Later profiles first so that earlier ones overwrite (first profile wins, §4.2).
+      for (let i = profiles.length - 1; i >= 0; i--) {
+        const p = this.profile(profiles[i] ?? '');
+        if (p !== undefined) for (const [lk, v] of Object.entries(p.labels)) m.set(lk, v);
       }
-      for (const [k, v] of Object.entries(e.ownLabels)) m.set(k, v);
-      this.labelCache.set(e.key, m);
+      this.inheritedCache.set(k, m);
     }
     return m;
+  }
+}
+
+/** Label lookup through an entity's own labels, then the inherited ones. */
+export class EntityLabels implements LabelView {
+  readonly own: ReadonlyMap<string, string>;
+  readonly inherited: ReadonlyMap<string, string> | undefined;
+  constructor(own: ReadonlyMap<string, string>, inherited: ReadonlyMap<string, string> | undefined) {
+    this.own = own;
+    this.inherited = inherited;
+  }
+  get(key: string): string | undefined {
+    const v = this.own.get(key);
+    return v !== undefined || this.inherited === undefined ? v : this.inherited.get(key);
   }
 }

@@ -3,12 +3,12 @@
 // and record the path that decided it. It matches rules by evaluating selectors on entity labels
 // directly (no IP sets, no dataplane), so it can serve as the dataplane's test oracle.
 
-import { cidrHasIP, tryParseCalcIP } from './addr.ts';
-import type { CalcIP } from './addr.ts';
+import { PrefixTrie, cidrContainsIP, formatIP, tryParseIP } from '../net/index.ts';
+import type { IPAddr } from '../net/index.ts';
 import { ClusterState } from './cluster-state.ts';
 import { HintIndex } from './label-index.ts';
 import type { CalcUpdate, NormEntity, NormPolicy, NormRule, NormSide } from './model.ts';
-import { policyDisplayName } from './model.ts';
+import { isHostCIDR, policyDisplayName } from './model.ts';
 import { comparePolicies, compareTiers } from './policy-sorter.ts';
 import type { PortRange } from './ir.ts';
 import { PROTOCOL_NUMBERS, protocolName } from './ir.ts';
@@ -73,8 +73,8 @@ export interface ExplainResult {
 
 interface Packet {
   readonly family: 4 | 6;
-  readonly src: CalcIP;
-  readonly dst: CalcIP;
+  readonly src: IPAddr;
+  readonly dst: IPAddr;
   readonly protocol: number;
   readonly srcPort: number | undefined;
   readonly dstPort: number | undefined;
@@ -90,10 +90,10 @@ function portCapable(proto: number): boolean {
 export class PolicyModel {
   readonly state: ClusterState;
   private readonly sortedPolicies: NormPolicy[];
-  private readonly byIP = new Map<string, NormEntity[]>();
-  private readonly wideNets: Array<{ readonly cidr: NormEntity['cidrs'][number]; readonly entity: NormEntity }> = [];
+  /** Every entity address block (endpoint IPs and network-set nets) → the entities holding it. */
+  private readonly blocks = new PrefixTrie<NormEntity[]>();
   private readonly matchCache = new Map<string, NormPolicy[]>();
-  private readonly containCache = new Map<string, NormEntity[]>();
+  private readonly containCache = new Map<string | number, NormEntity[]>();
   private readonly policyHints = new HintIndex();
   private readonly policyRank = new Map<string, number>();
 
@@ -108,15 +108,9 @@ export class PolicyModel {
     });
     for (const e of state.entities.values()) {
       for (const c of e.cidrs) {
-        const full = c.family === 4 ? 32 : 128;
-        if (c.prefix === full) {
-          const k = c.text;
-          const list = this.byIP.get(k);
-          if (list === undefined) this.byIP.set(k, [e]);
-          else list.push(e);
-        } else {
-          this.wideNets.push({ cidr: c, entity: e });
-        }
+        const list = this.blocks.getExact(c);
+        if (list === undefined) this.blocks.insert(c, [e]);
+        else if (!list.includes(e)) list.push(e);
       }
     }
   }
@@ -128,13 +122,13 @@ export class PolicyModel {
   }
 
   /** Entities whose addresses (IPs or network-set nets) contain ip: Calico's IP-set membership. */
-  entitiesContaining(ip: CalcIP): NormEntity[] {
-    const cached = this.containCache.get(ip.text);
+  entitiesContaining(ip: IPAddr): NormEntity[] {
+    const k = ipKey(ip);
+    const cached = this.containCache.get(k);
     if (cached !== undefined) return cached;
-    const exact = this.byIP.get(`${ip.text}/${ip.family === 4 ? 32 : 128}`) ?? [];
-    const out = [...exact];
-    for (const w of this.wideNets) if (cidrHasIP(w.cidr, ip) && !out.includes(w.entity)) out.push(w.entity);
-    this.containCache.set(ip.text, out);
+    const out: NormEntity[] = [];
+    for (const entry of this.blocks.covering(ip)) for (const e of entry.value) if (!out.includes(e)) out.push(e);
+    this.containCache.set(k, out);
     return out;
   }
 
@@ -176,6 +170,10 @@ export class PolicyModel {
   }
 }
 
+function ipKey(ip: IPAddr): string | number {
+  return ip.family === 4 ? Number(ip.value) : `6:${ip.value}`;
+}
+
 function byTierName(a: NormPolicy, b: NormPolicy): number {
   return a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : 0;
 }
@@ -200,7 +198,7 @@ function inRanges(port: number | undefined, ranges: readonly PortRange[]): boole
   return false;
 }
 
-function sideSelectorMatches(model: PolicyModel, sel: SelExpr | undefined, ip: CalcIP): boolean {
+function sideSelectorMatches(model: PolicyModel, sel: SelExpr | undefined, ip: IPAddr): boolean {
   if (sel === undefined) return true;
   for (const e of model.entitiesContaining(ip)) if (evaluate(sel, model.state.labelsOf(e))) return true;
   return false;
@@ -211,14 +209,14 @@ function namedPortMatches(
   names: readonly string[],
   sel: SelExpr | undefined,
   ruleProto: number | undefined,
-  ip: CalcIP,
+  ip: IPAddr,
   pkt: Packet,
   port: number | undefined,
 ): boolean {
   if (names.length === 0 || port === undefined) return false;
   for (const e of model.entitiesContaining(ip)) {
     // Named-port sets hold endpoint IPs only (network sets declare no ports).
-    if (!e.cidrs.some((c) => c.prefix === (c.family === 4 ? 32 : 128) && cidrHasIP(c, ip))) continue;
+    if (!e.cidrs.some((c) => isHostCIDR(c) && cidrContainsIP(c, ip))) continue;
     if (sel !== undefined && !evaluate(sel, model.state.labelsOf(e))) continue;
     for (const p of e.ports) {
       if (!names.includes(p.name) || p.port !== port || p.protocol !== pkt.protocol) continue;
@@ -229,9 +227,9 @@ function namedPortMatches(
   return false;
 }
 
-function sideMatches(model: PolicyModel, rule: NormRule, side: NormSide, ip: CalcIP, port: number | undefined, pkt: Packet): boolean {
-  if (side.nets.length > 0 && !side.nets.some((c) => cidrHasIP(c, ip))) return false;
-  if (side.notNets.some((c) => cidrHasIP(c, ip))) return false;
+function sideMatches(model: PolicyModel, rule: NormRule, side: NormSide, ip: IPAddr, port: number | undefined, pkt: Packet): boolean {
+  if (side.nets.length > 0 && !side.nets.some((c) => cidrContainsIP(c, ip))) return false;
+  if (side.notNets.some((c) => cidrContainsIP(c, ip))) return false;
   if (!sideSelectorMatches(model, side.selector, ip)) return false;
   if (side.notSelector !== undefined) {
     for (const e of model.entitiesContaining(ip)) if (evaluate(side.notSelector, model.state.labelsOf(e))) return false;
@@ -343,18 +341,18 @@ export function evaluateEndpoint(model: PolicyModel, e: NormEntity, dir: Dir, pk
   };
 }
 
-function resolvePeer(model: PolicyModel, p: PeerSpec, family: 4 | 6 | undefined): { entity: NormEntity | undefined; ip: CalcIP; name: string } {
+function resolvePeer(model: PolicyModel, p: PeerSpec, family: 4 | 6 | undefined): { entity: NormEntity | undefined; ip: IPAddr; name: string } {
   if ('ip' in p) {
-    const ip = tryParseCalcIP(p.ip);
+    const ip = tryParseIP(p.ip);
     if (ip === undefined) throw new Error(`explain: ${JSON.stringify(p.ip)} is not an IP address`);
     // A bare IP that belongs to an endpoint is that endpoint (its policy applies).
     const owner = model.entitiesContaining(ip).find((e) => e.kind === 'WorkloadEndpoint' || e.kind === 'HostEndpoint');
-    return { entity: owner, ip, name: owner ? endpointDisplayName(owner) : ip.text };
+    return { entity: owner, ip, name: owner ? endpointDisplayName(owner) : formatIP(ip) };
   }
   const e = model.entity(p.endpoint);
   if (e === undefined) throw new Error(`explain: endpoint ${JSON.stringify(p.endpoint)} not found`);
   const cidr = e.cidrs.find((c) => family === undefined || c.family === family) ?? e.cidrs[0];
-  const ip = cidr === undefined ? undefined : tryParseCalcIP(cidr.text.split('/')[0] ?? '');
+  const ip: IPAddr | undefined = cidr === undefined ? undefined : { family: cidr.family, value: cidr.network };
   if (ip === undefined) throw new Error(`explain: endpoint ${JSON.stringify(endpointDisplayName(e))} has no IP address`);
   return { entity: e, ip, name: endpointDisplayName(e) };
 }
@@ -370,7 +368,7 @@ function protoNumber(p: string | number | undefined): number {
 
 /** Verdict for one connection: the source's egress AND the destination's ingress must allow. */
 export function explain(model: PolicyModel, req: ExplainRequest): ExplainResult {
-  const preferFamily = 'ip' in req.from ? tryParseCalcIP(req.from.ip)?.family : 'ip' in req.to ? tryParseCalcIP(req.to.ip)?.family : undefined;
+  const preferFamily = 'ip' in req.from ? tryParseIP(req.from.ip)?.family : 'ip' in req.to ? tryParseIP(req.to.ip)?.family : undefined;
   const from = resolvePeer(model, req.from, preferFamily);
   const to = resolvePeer(model, req.to, preferFamily ?? from.ip.family);
   const protocol = protoNumber(req.protocol);
@@ -384,11 +382,11 @@ export function explain(model: PolicyModel, req: ExplainRequest): ExplainResult 
     icmpType: req.icmpType,
     icmpCode: req.icmpCode,
   };
-  const noEndpoint = (ip: CalcIP): DirectionTrace => ({
+  const noEndpoint = (ip: IPAddr): DirectionTrace => ({
     endpoint: null,
     verdict: 'Allow',
     decidedBy: 'not-an-endpoint',
-    reason: `${ip.text} is not a Calico endpoint: no policy of its own`,
+    reason: `${formatIP(ip)} is not a Calico endpoint: no policy of its own`,
     steps: [],
   });
   const egress = from.entity !== undefined ? evaluateEndpoint(model, from.entity, 'egress', pkt) : noEndpoint(from.ip);

@@ -14,7 +14,7 @@ import type {
   Rule,
   EntityRule,
 } from '../api/index.ts';
-import { tryParseCalcCIDR } from './addr.ts';
+import { formatCIDR, tryParseCIDR } from '../net/index.ts';
 
 const ORCH_TERM = "projectcalico.org/orchestrator == 'k8s'";
 
@@ -59,7 +59,8 @@ export function k8sNamespaceSelector(sel: LabelSelector | undefined): string {
 }
 
 function remask(cidr: string): string {
-  return tryParseCalcCIDR(cidr)?.text ?? cidr;
+  const c = tryParseCIDR(cidr.trim(), { allowBareIP: true });
+  return c === undefined ? cidr : formatCIDR(c);
 }
 
 function peerFields(peer: K8sNetworkPolicyPeer | undefined): EntityRule {

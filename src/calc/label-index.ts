@@ -1,82 +1,97 @@
 // Indexes for incremental selector matching. LabelIndex: label key=value → entity keys, so a new
-// selector only evaluates entities carrying one of its required labels. HintIndex: the reverse,
+// selector only evaluates entities carrying one of its required labels; a label key is indexed
+// only once some selector's hint asks for it (most keys — orchestrator, namespace labels — never
+// are, and indexing them would cost more than all the lookups it saves). HintIndex: the reverse,
 // selector ids filed under one required key=value each (or "unindexed"), so a changed entity only
 // re-evaluates selectors that could match it or that it matched before.
 
 import { indexHints } from './selector-expr.ts';
-import type { SelExpr } from './selector-expr.ts';
+import type { IndexHint, LabelView, SelExpr } from './selector-expr.ts';
 
 export class LabelIndex {
-  // key → value → entity keys; nested maps avoid building a string per label.
+  /** Indexed label key → value → entity keys. */
   private readonly byKV = new Map<string, Map<string, Set<string>>>();
-  private readonly snapshot = new Map<string, ReadonlyMap<string, string>>();
+  /** Every entity's current labels (the views are never mutated by their owner). */
+  private readonly snapshot = new Map<string, LabelView>();
 
-  /** Record an entity's current labels (undefined = entity gone). The map must not be mutated later. */
-  set(key: string, labels: ReadonlyMap<string, string> | undefined): void {
+  /** Record an entity's current labels (undefined = entity gone). */
+  set(key: string, labels: LabelView | undefined): void {
     const old = this.snapshot.get(key);
     if (old === labels) return;
-    if (old !== undefined) {
-      for (const [k, v] of old) {
-        const byV = this.byKV.get(k);
-        const s = byV?.get(v);
-        if (s === undefined || byV === undefined) continue;
-        s.delete(key);
-        if (s.size === 0) {
-          byV.delete(v);
-          if (byV.size === 0) this.byKV.delete(k);
-        }
+    if (labels === undefined) this.snapshot.delete(key);
+    else this.snapshot.set(key, labels);
+    for (const [k, byV] of this.byKV) {
+      const ov = old?.get(k);
+      const nv = labels?.get(k);
+      if (ov === nv) continue;
+      if (ov !== undefined) {
+        const s = byV.get(ov);
+        s?.delete(key);
+        if (s?.size === 0) byV.delete(ov);
       }
-    }
-    if (labels === undefined) {
-      this.snapshot.delete(key);
-      return;
-    }
-    this.snapshot.set(key, labels);
-    for (const [k, v] of labels) {
-      let byV = this.byKV.get(k);
-      if (byV === undefined) this.byKV.set(k, (byV = new Map()));
-      let s = byV.get(v);
-      if (s === undefined) byV.set(v, (s = new Set()));
-      s.add(key);
+      if (nv !== undefined) addTo(byV, nv, key);
     }
   }
 
+  private indexFor(k: string): Map<string, Set<string>> {
+    let byV = this.byKV.get(k);
+    if (byV === undefined) {
+      byV = new Map();
+      for (const [key, labels] of this.snapshot) {
+        const v = labels.get(k);
+        if (v !== undefined) addTo(byV, v, key);
+      }
+      this.byKV.set(k, byV);
+    }
+    return byV;
+  }
+
   count(k: string, values: readonly string[]): number {
-    const byV = this.byKV.get(k);
-    if (byV === undefined) return 0;
+    const byV = this.indexFor(k);
     let n = 0;
     for (const v of values) n += byV.get(v)?.size ?? 0;
     return n;
   }
 
+  /** The index of the most selective hint (fewest entities carry it). */
+  bestHint(hints: readonly IndexHint[]): number {
+    let best = 0;
+    let bestCount = Infinity;
+    hints.forEach((h, i) => {
+      const c = this.count(h.key, h.values);
+      if (c < bestCount) {
+        best = i;
+        bestCount = c;
+      }
+    });
+    return best;
+  }
+
   /** Entities that may match `sel`, or undefined when the selector gives no usable hint. */
   candidates(sel: SelExpr): Iterable<string> | undefined {
     const hints = indexHints(sel);
-    if (hints.length === 0) return undefined;
-    let best = hints[0];
-    let bestCount = Infinity;
-    for (const h of hints) {
-      const c = this.count(h.key, h.values);
-      if (c < bestCount) {
-        best = h;
-        bestCount = c;
-      }
-    }
+    const best = hints[this.bestHint(hints)];
     if (best === undefined) return undefined;
     const out: string[] = [];
-    const byV = this.byKV.get(best.key);
-    for (const v of best.values) for (const e of byV?.get(v) ?? []) out.push(e);
+    const byV = this.indexFor(best.key);
+    for (const v of best.values) for (const e of byV.get(v) ?? []) out.push(e);
     return out;
   }
+}
+
+function addTo(byV: Map<string, Set<string>>, v: string, key: string): void {
+  let s = byV.get(v);
+  if (s === undefined) byV.set(v, (s = new Set()));
+  s.add(key);
 }
 
 export class HintIndex {
   private readonly byKV = new Map<string, Map<string, Set<string>>>();
   private readonly unindexed = new Set<string>();
-  private readonly filed = new Map<string, { readonly key: string; readonly values: readonly string[] } | undefined>();
+  private readonly filed = new Map<string, IndexHint | undefined>();
 
   /** File selector `id`; `choose` picks among the hints (default: the first). */
-  add(id: string, sel: SelExpr, choose?: (hints: ReturnType<typeof indexHints>) => number): void {
+  add(id: string, sel: SelExpr, choose?: (hints: readonly IndexHint[]) => number): void {
     if (this.filed.has(id)) return;
     const hints = indexHints(sel);
     if (hints.length === 0) {
@@ -88,11 +103,7 @@ export class HintIndex {
     if (h === undefined) return;
     let byV = this.byKV.get(h.key);
     if (byV === undefined) this.byKV.set(h.key, (byV = new Map()));
-    for (const v of h.values) {
-      let s = byV.get(v);
-      if (s === undefined) byV.set(v, (s = new Set()));
-      s.add(id);
-    }
+    for (const v of h.values) addTo(byV, v, id);
     this.filed.set(id, h);
   }
 
@@ -112,12 +123,14 @@ export class HintIndex {
     if (byV.size === 0) this.byKV.delete(h.key);
   }
 
-  /** Selector ids that could match an entity with these labels. */
-  candidates(labels: ReadonlyMap<string, string> | undefined, into: Set<string>): Set<string> {
+  /** Selector ids that could match an entity with these labels (looked up per hinted key). */
+  candidates(labels: LabelView | undefined, into: Set<string>): Set<string> {
     for (const id of this.unindexed) into.add(id);
     if (labels !== undefined) {
-      for (const [k, v] of labels) {
-        const s = this.byKV.get(k)?.get(v);
+      for (const [k, byV] of this.byKV) {
+        const v = labels.get(k);
+        if (v === undefined) continue;
+        const s = byV.get(v);
         if (s !== undefined) for (const id of s) into.add(id);
       }
     }

@@ -10,9 +10,31 @@ export interface IPPortMember {
   readonly port: number;
 }
 
+/**
+ * The full membership of an IP set (`members`, sorted) plus, from the calc graph, the change since
+ * the previous IPSetUpdate of the same id that was flushed (`added` / `removed`, sorted; on the
+ * first update after creation `added` equals `members`). A consumer that applied every earlier
+ * update can apply just the delta: the calc graph never has to rebuild a list proportional to the
+ * set on its incremental path beyond one array copy. `added`/`removed` are optional so hand-built
+ * messages (tests) may leave them out; a consumer must then fall back to `members`.
+ */
 export type IPSetUpdate =
-  | { readonly type: 'IPSetUpdate'; readonly id: string; readonly ipsetType: 'net'; readonly members: readonly string[] }
-  | { readonly type: 'IPSetUpdate'; readonly id: string; readonly ipsetType: 'ip-port'; readonly members: readonly IPPortMember[] };
+  | {
+      readonly type: 'IPSetUpdate';
+      readonly id: string;
+      readonly ipsetType: 'net';
+      readonly members: readonly string[];
+      readonly added?: readonly string[];
+      readonly removed?: readonly string[];
+    }
+  | {
+      readonly type: 'IPSetUpdate';
+      readonly id: string;
+      readonly ipsetType: 'ip-port';
+      readonly members: readonly IPPortMember[];
+      readonly added?: readonly IPPortMember[];
+      readonly removed?: readonly IPPortMember[];
+    };
 
 export interface IPSetRemove {
   readonly type: 'IPSetRemove';

@@ -17,12 +17,12 @@ import type {
   WorkloadEndpoint,
 } from '../api/index.ts';
 import { TricolorError, quote } from '../base/index.ts';
-import { tryParseCalcCIDR } from './addr.ts';
-import type { CalcCIDR } from './addr.ts';
+import { formatCIDR, tryParseCIDR } from '../net/index.ts';
+import type { CIDR } from '../net/index.ts';
 import { PROTOCOL_NUMBERS } from './ir.ts';
 import type { PortRange, RuleAction } from './ir.ts';
 import { convertK8sNetworkPolicy } from './knp-convert.ts';
-import { NAME_LABEL, NS_LABEL, ORCH_LABEL, SA_LABEL, and, userSelector } from './selector-expr.ts';
+import { NAME_LABEL, NS_LABEL, ORCH_LABEL, SA_LABEL, and, globalPolicySelector, ruleNamespacePart, userSelector } from './selector-expr.ts';
 import type { SelExpr } from './selector-expr.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -86,13 +86,30 @@ export interface NormTier {
   readonly defaultAction: 'Deny' | 'Pass';
 }
 
+/** A parsed, host-bit-masked block with its canonical text (members and IR carry the text). */
+export interface NormCIDR extends CIDR {
+  readonly text: string;
+}
+
+/** Parse a CIDR or bare IP (→ /32, /128), re-masking host bits as Calico does for rule nets. */
+export function tryParseNormCIDR(text: string): NormCIDR | undefined {
+  const c = tryParseCIDR(text.trim(), { allowBareIP: true });
+  if (c === undefined) return undefined;
+  return { family: c.family, network: c.network, prefixLength: c.prefixLength, text: formatCIDR(c) };
+}
+
+/** Whether the block is a single address (/32 or /128). */
+export function isHostCIDR(c: CIDR): boolean {
+  return c.prefixLength === (c.family === 4 ? 32 : 128);
+}
+
 export interface NamedPortRef {
   readonly name: string;
 }
 
 export interface NormSide {
-  readonly nets: readonly CalcCIDR[];
-  readonly notNets: readonly CalcCIDR[];
+  readonly nets: readonly NormCIDR[];
+  readonly notNets: readonly NormCIDR[];
   /** Combined positive selector (namespace, service account and endpoint parts); undefined = none. */
   readonly selector: SelExpr | undefined;
   readonly notSelector: SelExpr | undefined;
@@ -158,8 +175,10 @@ export interface NormEntity {
   readonly name: string;
   /** Own labels with Calico's forced labels applied on top. */
   readonly ownLabels: Readonly<Record<string, string>>;
+  /** The same as a Map (what selector evaluation reads). */
+  readonly ownLabelMap: ReadonlyMap<string, string>;
   readonly profiles: readonly string[];
-  readonly cidrs: readonly CalcCIDR[];
+  readonly cidrs: readonly NormCIDR[];
   readonly ports: readonly EndpointPortSpec[];
   /** Node for endpoints, undefined for network sets. */
   readonly node: string | undefined;
@@ -176,11 +195,15 @@ export function entityKey(kind: EntityKind, namespace: string, name: string): st
 // ---------------------------------------------------------------------------------------------
 // Normalisation
 
-function fail(what: string, field: string, value: unknown, why: string): never {
-  throw new TricolorError('ERR_VALIDATION', `${what}: ${field}: ${quote(value)} ${why}`, { field, value });
+/** What is being normalised, for error messages; a thunk so the hot path never formats it. */
+type What = string | (() => string);
+
+function fail(what: What, field: string, value: unknown, why: string): never {
+  const w = typeof what === 'string' ? what : what();
+  throw new TricolorError('ERR_VALIDATION', `${w}: ${field}: ${quote(value)} ${why}`, { field, value });
 }
 
-export function protocolNumber(p: ProtocolValue | undefined, what: string, field: string): number | undefined {
+export function protocolNumber(p: ProtocolValue | undefined, what: What, field: string): number | undefined {
   if (p === undefined) return undefined;
   if (typeof p === 'number') return p;
   if (/^\d+$/.test(p)) return Number(p);
@@ -191,7 +214,7 @@ export function protocolNumber(p: ProtocolValue | undefined, what: string, field
 
 function parsePorts(
   list: readonly Port[] | undefined,
-  what: string,
+  what: What,
   field: string,
 ): { ranges: PortRange[]; named: string[] } {
   const ranges: PortRange[] = [];
@@ -214,29 +237,21 @@ function parsePorts(
   return { ranges, named };
 }
 
-function parseNets(list: readonly string[] | undefined, what: string, field: string): CalcCIDR[] {
-  return (list ?? []).map((n, i) => tryParseCalcCIDR(n) ?? fail(what, `${field}[${i}]`, n, 'is not a valid CIDR'));
+function parseNets(list: readonly string[] | undefined, what: What, field: string): NormCIDR[] {
+  return (list ?? []).map((n, i) => tryParseNormCIDR(n) ?? fail(what, `${field}[${i}]`, n, 'is not a valid CIDR'));
 }
 
 function given(s: string | undefined): s is string {
   return s !== undefined && s.trim() !== '';
 }
 
-/** The namespace part of a rule side or policy: prefix(nsSel, "pcns.") with all()/global() rewritten. */
-function namespacePart(nsSel: string): SelExpr {
-  const t = nsSel.trim();
-  if (t === 'global()') return { t: 'nothas', key: NS_LABEL };
-  const e = userSelector(t, 'pcns.');
-  return e.t === 'all' ? { t: 'has', key: NS_LABEL } : e;
-}
-
 /** Rule side selector (§4.1 "Rule side selector"); ns = policy namespace or ''. */
-function normSide(e: EntityRule | undefined, ns: string, what: string, field: string): NormSide {
+function normSide(e: EntityRule | undefined, ns: string, what: What, field: string): NormSide {
   const side = e ?? {};
   const ports = parsePorts(side.ports, what, `${field}.ports`);
   const notPorts = parsePorts(side.notPorts, what, `${field}.notPorts`);
   let N: SelExpr | undefined;
-  if (given(side.namespaceSelector)) N = namespacePart(side.namespaceSelector);
+  if (given(side.namespaceSelector)) N = ruleNamespacePart(side.namespaceSelector);
   else if (ns !== '') N = { t: 'eq', key: NS_LABEL, value: ns };
   let A: SelExpr | undefined;
   const sa = side.serviceAccounts;
@@ -270,7 +285,7 @@ function normSide(e: EntityRule | undefined, ns: string, what: string, field: st
 
 const ACTIONS: Readonly<Record<string, RuleAction>> = { Allow: 'allow', Deny: 'deny', Pass: 'pass', Log: 'log' };
 
-export function normRule(r: Rule, index: number, ns: string, what: string, field: string): NormRule {
+export function normRule(r: Rule, index: number, ns: string, what: What, field: string): NormRule {
   const action = ACTIONS[r.action] ?? fail(what, `${field}.action`, r.action, 'is not one of Allow, Deny, Log, Pass');
   const protocol = protocolNumber(r.protocol, what, `${field}.protocol`);
   const notProtocol = protocolNumber(r.notProtocol, what, `${field}.notProtocol`);
@@ -289,7 +304,7 @@ export function normRule(r: Rule, index: number, ns: string, what: string, field
   return { index, action, ipVersion, protocol, notProtocol, icmp, notICMP, source, destination, unsupported };
 }
 
-function normRules(rules: readonly Rule[] | undefined, ns: string, what: string, field: string): NormRule[] {
+function normRules(rules: readonly Rule[] | undefined, ns: string, what: What, field: string): NormRule[] {
   return (rules ?? []).map((r, i) => normRule(r, i, ns, what, `${field}[${i}]`));
 }
 
@@ -317,18 +332,13 @@ export function normalisePolicy(kind: string, r: AnyResource): NormPolicy {
   const ns = res.metadata.namespace ?? '';
   const namespaced = idKind !== 'GlobalNetworkPolicy' && idKind !== 'StagedGlobalNetworkPolicy';
   const id: PolicyID = { kind: idKind, namespace: namespaced ? ns : '', name: res.metadata.name };
-  const what = `${idKind} ${quote(policyDisplayName(id))}`;
+  const what = (): string => `${idKind} ${quote(policyDisplayName(id))}`;
   let selector: SelExpr;
-  const userSel = userSelector(spec.selector);
   if (namespaced) {
-    selector = and(userSel, { t: 'eq', key: NS_LABEL, value: id.namespace });
+    selector = and(userSelector(spec.selector), { t: 'eq', key: NS_LABEL, value: id.namespace });
     if (given(spec.serviceAccountSelector)) selector = and(selector, userSelector(spec.serviceAccountSelector, 'pcsa.'));
   } else {
-    selector = userSel;
-    if (given(spec.namespaceSelector)) selector = and(selector, { t: 'has', key: NS_LABEL }, namespacePart(spec.namespaceSelector));
-    if (given(spec.serviceAccountSelector)) {
-      selector = and(selector, { t: 'has', key: SA_LABEL }, userSelector(spec.serviceAccountSelector, 'pcsa.'));
-    }
+    selector = globalPolicySelector(spec.selector, spec.namespaceSelector, spec.serviceAccountSelector);
   }
   // A stored policy with no types at all governs both directions (dataplane back-compat, §3.6).
   const types = spec.types === undefined || spec.types.length === 0 ? ['Ingress', 'Egress'] : spec.types;
@@ -374,7 +384,7 @@ export function serviceAccountProfile(ns: string, sa: string, labels: Readonly<R
 
 export function normaliseProfile(r: AnyResource): NormProfile {
   const spec = (r.spec ?? {}) as { ingress?: Rule[]; egress?: Rule[]; labelsToApply?: Record<string, string> };
-  const what = `Profile ${quote(r.metadata.name)}`;
+  const what = (): string => `Profile ${quote(r.metadata.name)}`;
   return {
     name: r.metadata.name,
     labels: spec.labelsToApply ?? {},
@@ -390,7 +400,7 @@ export function missingProfile(name: string): NormProfile {
 
 function endpointPorts(
   ports: ReadonlyArray<{ name?: string; protocol: ProtocolValue; port: number }> | undefined,
-  what: string,
+  what: What,
 ): EndpointPortSpec[] {
   const out: EndpointPortSpec[] = [];
   (ports ?? []).forEach((p, i) => {
@@ -404,7 +414,7 @@ export function normaliseEntity(kind: EntityKind, r: AnyResource): NormEntity {
   const ns = r.metadata.namespace ?? '';
   const name = r.metadata.name;
   const own: Record<string, string> = { ...(r.metadata.labels ?? {}) };
-  const what = `${kind} ${quote(ns === '' ? name : `${ns}/${name}`)}`;
+  const what = (): string => `${kind} ${quote(ns === '' ? name : `${ns}/${name}`)}`;
   const base = { key: '', kind, namespace: ns, name, pod: undefined, serviceAccount: undefined, interfaceName: undefined, mac: undefined };
   switch (kind) {
     case 'WorkloadEndpoint': {
@@ -424,6 +434,7 @@ export function normaliseEntity(kind: EntityKind, r: AnyResource): NormEntity {
         ...base,
         key: entityKey(kind, ns, name),
         ownLabels: own,
+        ownLabelMap: new Map(Object.entries(own)),
         profiles,
         cidrs: parseNets(spec.ipNetworks, what, 'spec.ipNetworks'),
         ports: endpointPorts(spec.ports, what),
@@ -440,6 +451,7 @@ export function normaliseEntity(kind: EntityKind, r: AnyResource): NormEntity {
         ...base,
         key: entityKey(kind, '', name),
         ownLabels: own,
+        ownLabelMap: new Map(Object.entries(own)),
         profiles: spec.profiles ?? [],
         cidrs: parseNets(spec.expectedIPs, what, 'spec.expectedIPs'),
         ports: endpointPorts(spec.ports, what),
@@ -455,6 +467,7 @@ export function normaliseEntity(kind: EntityKind, r: AnyResource): NormEntity {
         ...base,
         key: entityKey(kind, kind === 'NetworkSet' ? ns : '', name),
         ownLabels: own,
+        ownLabelMap: new Map(Object.entries(own)),
         profiles: kind === 'NetworkSet' ? [`kns.${ns}`] : [],
         cidrs: parseNets(spec.nets, what, 'spec.nets'),
         ports: [],

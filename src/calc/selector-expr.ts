@@ -7,7 +7,7 @@
 // label index uses to avoid scanning every endpoint.
 
 import { createHash } from 'node:crypto';
-import { parseSelector, requiredLabels } from '../selector/index.ts';
+import { parseSelector, requiredLabels, withLabelPrefix } from '../selector/index.ts';
 import type { Selector } from '../selector/index.ts';
 
 export interface LabelView {
@@ -43,6 +43,51 @@ export function userSelector(text: string | undefined, prefix = ''): SelExpr {
   }
   if (sel.canonical === 'all()') return ALL;
   return { t: 'user', sel, prefix };
+}
+
+const prefixCache = new Map<string, string>();
+
+/** prefix(text, p) rendered canonically (§5.5); throws on invalid text. */
+export function prefixedCanonical(text: string, prefix: string): string {
+  const k = `${prefix}\u0000${text}`;
+  let c = prefixCache.get(k);
+  if (c === undefined) {
+    c = withLabelPrefix(parseSelector(text.trim()), prefix).canonical;
+    prefixCache.set(k, c);
+  }
+  return c;
+}
+
+/**
+ * The namespace part N of a rule side (§4.1 step 1): prefix(nsSel, "pcns."), then Calico's
+ * textual replacements of every `all()` by `has(projectcalico.org/namespace)` and every
+ * `global()` by `!has(projectcalico.org/namespace)` — anywhere in the text, also inside compound
+ * expressions (`all() || x`, `!all()`), exactly as Calico's string replace does.
+ */
+export function ruleNamespacePart(nsSel: string): SelExpr {
+  const text = prefixedCanonical(nsSel, 'pcns.')
+    .replaceAll('all()', `has(${NS_LABEL})`)
+    .replaceAll('global()', `!has(${NS_LABEL})`);
+  return userSelector(text);
+}
+
+/**
+ * GlobalNetworkPolicy selector (§4.1 policy selector table): the selector, ANDed textually with
+ * prefix(namespaceSelector, "pcns.") after which every `all()` in the whole string becomes
+ * `has(projectcalico.org/namespace)`; then the same with serviceAccountSelector / "pcsa." /
+ * `has(projectcalico.org/serviceaccount)`.
+ */
+export function globalPolicySelector(selector: string | undefined, nsSel: string | undefined, saSel: string | undefined): SelExpr {
+  let text = (selector ?? '').trim();
+  const combine = (part: string | undefined, prefix: string, label: string): void => {
+    if (part === undefined || part.trim() === '') return;
+    const p = prefixedCanonical(part, prefix);
+    text = text === '' ? p : `(${text}) && ${p}`;
+    text = text.replaceAll('all()', `has(${label})`);
+  };
+  combine(nsSel, 'pcns.', NS_LABEL);
+  combine(saSel, 'pcsa.', SA_LABEL);
+  return userSelector(text);
 }
 
 export function isAll(e: SelExpr): boolean {

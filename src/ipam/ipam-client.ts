@@ -229,10 +229,14 @@ export class IPAMClient {
     return r;
   }
 
-  /** Back off a little after a lost CAS so same-host contenders spread out. */
+  /**
+   * Back off after a lost CAS so same-host contenders spread out: full jitter over a window that
+   * doubles per attempt up to 500 ms. A 50 ms cap starved a contender of 8 under heavy load
+   * (100 losses in a row on etcd), so the window has to outgrow a slow round trip.
+   */
   async #backoff(attempt: number): Promise<void> {
     if (attempt === 0) return;
-    await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    await sleep(Math.random() * Math.min(5 * 2 ** attempt, 500));
   }
 
   #nowIso(): string {
