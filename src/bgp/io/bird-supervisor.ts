@@ -1,0 +1,268 @@
+// Runs one `bird` as a foreground child (in this network namespace or a given one), keeps it
+// alive, and feeds it configuration: a new text is checked with `bird -p` first, written, and
+// applied with `configure` over the control socket only when it differs from the running one.
+// If BIRD dies it is restarted with exponential backoff. Every BIRD started here is killed on
+// stop()/dispose and, as a last resort, when this process exits.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TricolorError } from '../../base/index.ts';
+import type { BGPPeerStatus } from '../bird-status.ts';
+import { birdCommand, checkBirdConfig, showBGPPeers } from './bird-control.ts';
+
+/** Where BIRD runs: a named namespace (`ip netns exec`) or a namespace file (`nsenter --net=`). */
+export type BirdNetns = { readonly name: string } | { readonly path: string };
+
+export type BirdEvent =
+  | { readonly kind: 'started'; readonly pid: number }
+  | { readonly kind: 'exited'; readonly pid: number; readonly code: number | null; readonly signal: string | null }
+  | { readonly kind: 'restarting'; readonly delayMs: number; readonly attempt: number }
+  | { readonly kind: 'reloaded' }
+  | { readonly kind: 'log'; readonly line: string };
+
+export interface BirdSupervisorOptions {
+  /** Directory for bird.cfg, bird.ctl and bird.pid (created if missing). Keep it short: socket paths max out at 107 bytes. */
+  readonly runDir: string;
+  readonly netns?: BirdNetns;
+  readonly birdPath?: string;
+  /** First restart delay; doubles up to maxBackoffMs, and resets once BIRD has stayed up for stableAfterMs. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly stableAfterMs?: number;
+  /** How long to wait for the control socket after a start. */
+  readonly startTimeoutMs?: number;
+  readonly onEvent?: (e: BirdEvent) => void;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Synchronous last resort: a crashed agent must not leave BIRD behind.
+  process.on('exit', () => {
+    for (const c of live) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class BirdSupervisor implements AsyncDisposable {
+  readonly configPath: string;
+  readonly socketPath: string;
+  readonly pidPath: string;
+  readonly #opts: BirdSupervisorOptions;
+  #child: ChildProcess | undefined;
+  #text: string | undefined;
+  #stopping = false;
+  #attempt = 0;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #restarts = 0;
+  #exited: Promise<void> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: BirdSupervisorOptions) {
+    this.#opts = opts;
+    this.configPath = join(opts.runDir, 'bird.cfg');
+    this.socketPath = join(opts.runDir, 'bird.ctl');
+    this.pidPath = join(opts.runDir, 'bird.pid');
+    if (Buffer.byteLength(this.socketPath) > 107) {
+      throw new TricolorError('ERR_VALIDATION', `runDir: ${JSON.stringify(opts.runDir)} is too long for a control socket path`, {
+        field: 'runDir',
+        value: opts.runDir,
+      });
+    }
+  }
+
+  /** PID of the running BIRD, if any. */
+  get pid(): number | undefined {
+    return this.#child?.exitCode === null ? this.#child.pid : undefined;
+  }
+
+  /** How many times BIRD was restarted after dying. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Serialise start/apply/stop so a reload never races a restart. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Set the configuration. Starts BIRD on the first call; later calls reload it only when the
+   * text changed. Resolves to what happened. A text BIRD rejects is an ERR_VALIDATION and
+   * leaves the running configuration alone.
+   */
+  apply(text: string): Promise<'started' | 'reloaded' | 'unchanged'> {
+    return this.#serial(async () => {
+      if (this.#stopping) throw new TricolorError('ERR_INTERNAL', 'BirdSupervisor.apply() after stop()');
+      if (text === this.#text && this.#child !== undefined) return 'unchanged';
+      await mkdir(this.#opts.runDir, { recursive: true });
+      const candidate = `${this.configPath}.new`;
+      await writeFile(candidate, text);
+      try {
+        await checkBirdConfig(candidate, this.#opts.birdPath);
+      } catch (e) {
+        await rm(candidate, { force: true });
+        throw e;
+      }
+      await rename(candidate, this.configPath);
+      this.#text = text;
+      if (this.#child === undefined) {
+        await this.#start();
+        return 'started';
+      }
+      const reply = await birdCommand(this.socketPath, 'configure');
+      // 0003 reconfigured, 0004 in progress, 0018 unchanged; 8xxx/9xxx are errors.
+      if (/^[89]/.test(reply.code)) {
+        throw new TricolorError('ERR_IO', `BIRD refused to reconfigure: ${reply.lines.join(' | ')}`, { detail: reply.lines });
+      }
+      this.#emit({ kind: 'reloaded' });
+      return 'reloaded';
+    });
+  }
+
+  #emit(e: BirdEvent): void {
+    this.#opts.onEvent?.(e);
+  }
+
+  #argv(): string[] {
+    const bird = [this.#opts.birdPath ?? 'bird', '-f', '-c', this.configPath, '-s', this.socketPath, '-P', this.pidPath];
+    const ns = this.#opts.netns;
+    if (ns === undefined) return bird;
+    // Both exec BIRD in place, so the child's pid is BIRD's own.
+    return 'name' in ns ? ['ip', 'netns', 'exec', ns.name, ...bird] : ['nsenter', `--net=${ns.path}`, ...bird];
+  }
+
+  async #start(): Promise<void> {
+    installExitHook();
+    await rm(this.socketPath, { force: true });
+    const [file, ...args] = this.#argv();
+    const child = spawn(file ?? 'bird', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    live.add(child);
+    let resolveExit: () => void = () => undefined;
+    this.#exited = new Promise((r) => (resolveExit = r));
+    const onLine = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') this.#emit({ kind: 'log', line });
+    };
+    child.stdout?.on('data', onLine);
+    child.stderr?.on('data', onLine);
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      resolveExit();
+      if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+      this.#emit({ kind: 'exited', pid: child.pid ?? -1, code, signal });
+      if (this.#child === child) this.#child = undefined;
+      if (!this.#stopping) this.#scheduleRestart();
+    });
+    try {
+      await spawned;
+    } catch (e) {
+      live.delete(child);
+      this.#child = undefined;
+      throw new TricolorError('ERR_IO', `cannot start BIRD (${file}): ${(e as Error).message}`, { cause: e });
+    }
+    this.#emit({ kind: 'started', pid: child.pid ?? -1 });
+    await this.#waitForSocket(child);
+    this.#stableTimer = setTimeout(() => (this.#attempt = 0), this.#opts.stableAfterMs ?? 10_000);
+    this.#stableTimer.unref();
+  }
+
+  async #waitForSocket(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.#opts.startTimeoutMs ?? 10_000);
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new TricolorError('ERR_IO', `BIRD exited during start-up (${child.exitCode ?? child.signalCode}); see its log`);
+      }
+      try {
+        await birdCommand(this.socketPath, 'show status', 1000);
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          throw new TricolorError('ERR_TIMEOUT', `BIRD's control socket ${JSON.stringify(this.socketPath)} did not come up`);
+        }
+        await sleep(50);
+      }
+    }
+  }
+
+  #scheduleRestart(): void {
+    const initial = this.#opts.initialBackoffMs ?? 200;
+    const max = this.#opts.maxBackoffMs ?? 10_000;
+    const delayMs = Math.min(max, initial * 2 ** this.#attempt);
+    this.#attempt++;
+    this.#emit({ kind: 'restarting', delayMs, attempt: this.#attempt });
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      this.#serial(async () => {
+        if (this.#stopping || this.#child !== undefined) return;
+        this.#restarts++;
+        try {
+          await this.#start();
+        } catch (e) {
+          this.#emit({ kind: 'log', line: `restart failed: ${(e as Error).message}` });
+          // A start that died already scheduled the next attempt from its exit handler.
+          if (this.#child === undefined && this.#restartTimer === undefined && !this.#stopping) this.#scheduleRestart();
+        }
+      }).catch(() => undefined);
+    }, delayMs);
+  }
+
+  /** Peers from `show protocols`. */
+  showPeers(timeoutMs?: number): Promise<BGPPeerStatus[]> {
+    return showBGPPeers(this.socketPath, timeoutMs);
+  }
+
+  /** The configuration text BIRD was last given. */
+  get configText(): string | undefined {
+    return this.#text;
+  }
+
+  /** Read the config file back (to compare with what is running after an agent restart). */
+  async readConfigFile(): Promise<string | undefined> {
+    try {
+      return await readFile(this.configPath, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stop BIRD (SIGTERM, then SIGKILL after graceMs) and stop restarting it. Idempotent. */
+  async stop(graceMs = 3000): Promise<void> {
+    this.#stopping = true;
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    await this.#queue;
+    const child = this.#child;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await this.#exited;
+      clearTimeout(killer);
+    }
+    this.#child = undefined;
+    await rm(this.socketPath, { force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
