@@ -14,14 +14,23 @@ import {
   globalPolicy,
   hostEndpoint,
   k8sPolicy,
+  namespace,
   networkSet,
   tier,
+  workload,
 } from './fixtures.ts';
 import { CalcGraph, deletionOf, updateOf } from './index.ts';
 import type { CalcMessage, CalcUpdate } from './index.ts';
 
+/** An IP set member as comparable text (net members are strings, ip-port members objects). */
+function memberText(m: unknown): string {
+  return typeof m === 'string' ? m : JSON.stringify(m);
+}
+
 class DataplaneSim {
   readonly ipsets = new Map<string, string>();
+  /** The same sets maintained only from the `added` / `removed` deltas. */
+  readonly deltaSets = new Map<string, Set<string>>();
   readonly policies = new Map<string, { ipsets: readonly string[]; json: string }>();
   readonly profiles = new Map<string, { ipsets: readonly string[]; json: string }>();
   readonly endpoints = new Map<string, { policies: string[]; profiles: readonly string[]; json: string }>();
@@ -29,12 +38,24 @@ class DataplaneSim {
   apply(msgs: readonly CalcMessage[]): void {
     for (const m of msgs) {
       switch (m.type) {
-        case 'IPSetUpdate':
+        case 'IPSetUpdate': {
           this.ipsets.set(m.id, JSON.stringify(m.members));
+          // A consumer applying only the deltas must end with exactly `members`.
+          let set = this.deltaSets.get(m.id);
+          if (set === undefined) this.deltaSets.set(m.id, (set = new Set()));
+          assert.ok(m.added !== undefined && m.removed !== undefined, `IPSetUpdate ${m.id} without a delta`);
+          for (const x of m.removed.map(memberText)) assert.ok(set.delete(x), `${m.id}: removed ${x} was not a member`);
+          for (const x of m.added.map(memberText)) {
+            assert.ok(!set.has(x), `${m.id}: added ${x} was already a member`);
+            set.add(x);
+          }
+          assert.deepEqual([...set].sort(), m.members.map(memberText).sort(), `${m.id}: delta disagrees with members`);
           break;
+        }
         case 'IPSetRemove':
           for (const [k, p] of [...this.policies, ...this.profiles]) assert.ok(!p.ipsets.includes(m.id), `IP set ${m.id} removed while ${k} uses it`);
           assert.ok(this.ipsets.delete(m.id), `remove of unknown IP set ${m.id}`);
+          this.deltaSets.delete(m.id);
           break;
         case 'ActivePolicyUpdate':
         case 'ActiveProfileUpdate': {
@@ -211,4 +232,101 @@ void test('a label change touches only the affected IP set and endpoint', () => 
   assert.ok(types.includes('IPSetUpdate'));
   assert.ok(types.includes('WorkloadEndpointUpdate'));
   assert.ok(msgs.every((m) => m.type !== 'WorkloadEndpointUpdate' || m.key === `WorkloadEndpoint/x/${xa.metadata.name}`));
+});
+
+void test('IP set deltas: incremental add/remove, and a set removed and re-created within one flush', () => {
+  const g = new CalcGraph({ hostname: HOST });
+  const sim = new DataplaneSim();
+  const ya = base.find((r) => r.kind === 'WorkloadEndpoint' && r.metadata.namespace === 'y' && (r.spec as { pod?: string }).pod === 'a');
+  assert.ok(ya !== undefined);
+  const gnpFromA = globalPolicy('from-a', { selector: "pod == 'c'", ingress: [{ action: 'Allow', source: { selector: "pod == 'a'" } }] });
+  g.onUpdates([...base, gnpFromA].map(updateOf));
+  const first = g.flush();
+  sim.apply(first);
+  const created = first.find((m) => m.type === 'IPSetUpdate' && m.ipsetType === 'net' && m.members.length === 3);
+  assert.ok(created !== undefined && created.type === 'IPSetUpdate');
+  assert.deepEqual(created.added, created.members);
+  assert.deepEqual(created.removed, []);
+  const id = created.id;
+  const yaIP = ((ya.spec as { ipNetworks: string[] }).ipNetworks[0] ?? '');
+
+  // One member leaves: the update carries just that removal.
+  g.onUpdate(updateOf(withLabel(ya, { pod: 'zzz' })));
+  const leave = g.flush();
+  sim.apply(leave);
+  const u1 = leave.find((m) => m.type === 'IPSetUpdate' && m.id === id);
+  assert.ok(u1 !== undefined && u1.type === 'IPSetUpdate');
+  assert.deepEqual([u1.added, u1.removed, u1.members.length], [[], [yaIP], 2]);
+
+  // Policy deleted (set released), member comes back, policy re-added — all before one flush:
+  // the dataplane still has the old set, so the delta is relative to it.
+  g.onUpdate(deletionOf(gnpFromA));
+  g.onUpdate(updateOf(withLabel(ya, { pod: 'a' })));
+  g.onUpdate(updateOf(gnpFromA));
+  const again = g.flush();
+  sim.apply(again);
+  const u2 = again.find((m) => m.type === 'IPSetUpdate' && m.id === id);
+  assert.ok(u2 !== undefined && u2.type === 'IPSetUpdate');
+  assert.deepEqual([u2.added, u2.removed, u2.members.length], [[yaIP], [], 3]);
+  assert.ok(!again.some((m) => m.type === 'IPSetRemove'));
+
+  // Coalescing: a member that leaves and returns between flushes produces no IP set message.
+  g.onUpdate(updateOf(withLabel(ya, { pod: 'zzz' })));
+  g.onUpdate(updateOf(withLabel(ya, { pod: 'a' })));
+  const none = g.flush();
+  assert.ok(!none.some((m) => m.type === 'IPSetUpdate' && m.id === id && ((m.added?.length ?? 0) > 0 || (m.removed?.length ?? 0) > 0)));
+});
+
+void test('IP set deltas stay exact when many members change at once (sorted list rebuilt)', () => {
+  const g = new CalcGraph({ hostname: HOST });
+  const sim = new DataplaneSim();
+  const weps = Array.from({ length: 80 }, (_, i) => workload('x', `p${i}`, `10.9.${i >> 8}.${i & 255}`, { grp: i % 2 === 0 ? 'even' : 'odd' }, { node: HOST }));
+  const pol = globalPolicy('grp', { selector: 'has(grp)', ingress: [{ action: 'Allow', source: { selector: "grp == 'even'" } }] });
+  g.onUpdates([...weps, pol].map(updateOf));
+  sim.apply(g.flush());
+  // Flip every endpoint's group: 40 leave, 40 join, more than the splice limit.
+  for (const w of weps) g.onUpdate(updateOf(withLabel(w, { grp: (w.metadata.labels ?? {})['grp'] === 'even' ? 'odd' : 'even' })));
+  const msgs = g.flush();
+  sim.apply(msgs);
+  const u = msgs.find((m) => m.type === 'IPSetUpdate');
+  assert.ok(u !== undefined && u.type === 'IPSetUpdate');
+  assert.deepEqual([u.added?.length, u.removed?.length, u.members.length], [40, 40, 40]);
+  assert.deepEqual([...u.members], [...u.members].sort());
+});
+
+void test('property: random label churn, applied incrementally, equals the graph built from scratch', () => {
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const apps = ['a', 'b', 'c', 'd'];
+  let weps = Array.from({ length: 30 }, (_, i) =>
+    workload(`ns${i % 3}`, `p${i}`, `10.8.0.${i + 1}`, { app: apps[i % 4] ?? 'a' }, { node: i % 2 === 0 ? HOST : 'node1', ports: [{ name: 'http', protocol: 'TCP', port: 8080 + (i % 3) }] }),
+  );
+  const fixed: AnyResource[] = [
+    ...[0, 1, 2].map((i) => namespace(`ns${i}`, { env: i === 0 ? 'prod' : 'dev' })),
+    globalPolicy('g1', { selector: "app == 'a'", ingress: [{ action: 'Allow', source: { selector: "app in {'b', 'c'}" }, destination: { ports: ['http'] } }] }),
+    globalPolicy('g2', { selector: 'has(app)', egress: [{ action: 'Allow', destination: { namespaceSelector: "env == 'prod'", selector: "app != 'd'" } }] }),
+    calicoPolicy('ns1', 'n1', { selector: "app == 'b'", ingress: [{ action: 'Allow', source: { selector: "app == 'c'" } }] }),
+  ];
+  const g = new CalcGraph({ hostname: HOST });
+  const sim = new DataplaneSim();
+  g.onUpdates([...fixed, ...weps].map(updateOf));
+  sim.apply(g.flush());
+  for (let step = 0; step < 60; step++) {
+    for (let k = 0; k < 1 + rnd(4); k++) {
+      const i = rnd(weps.length);
+      const w = weps[i] as AnyResource;
+      const next = withLabel(w, { app: apps[rnd(apps.length)] ?? 'a' });
+      weps = weps.map((x, j) => (j === i ? next : x));
+      g.onUpdate(updateOf(next));
+    }
+    sim.apply(g.flush());
+    const fresh = new CalcGraph({ hostname: HOST });
+    const freshSim = new DataplaneSim();
+    fresh.onUpdates([...fixed, ...weps].map(updateOf));
+    freshSim.apply(fresh.flush());
+    assert.deepEqual(sim.snapshot(), freshSim.snapshot(), `step ${step}`);
+  }
 });

@@ -75,6 +75,9 @@ interface Packet {
   readonly family: 4 | 6;
   readonly src: IPAddr;
   readonly dst: IPAddr;
+  /** Entities holding the source / destination address (what IP-set membership would see). */
+  readonly srcHolders: readonly NormEntity[];
+  readonly dstHolders: readonly NormEntity[];
   readonly protocol: number;
   readonly srcPort: number | undefined;
   readonly dstPort: number | undefined;
@@ -93,6 +96,8 @@ export class PolicyModel {
   /** Every entity address block (endpoint IPs and network-set nets) → the entities holding it. */
   private readonly blocks = new PrefixTrie<NormEntity[]>();
   private readonly matchCache = new Map<string, NormPolicy[]>();
+  private readonly ingressPlans = new Map<string, readonly TierPlan[]>();
+  private readonly egressPlans = new Map<string, readonly TierPlan[]>();
   private readonly containCache = new Map<string | number, NormEntity[]>();
   private readonly policyHints = new HintIndex();
   private readonly policyRank = new Map<string, number>();
@@ -148,6 +153,29 @@ export class PolicyModel {
     return m;
   }
 
+  /**
+   * The tiers and policies that apply to an endpoint in one direction, grouped and ordered:
+   * computed once per endpoint and direction, so a verdict only walks rules.
+   */
+  plan(e: NormEntity, dir: Dir): readonly TierPlan[] {
+    const cache = dir === 'ingress' ? this.ingressPlans : this.egressPlans;
+    let plan = cache.get(e.key);
+    if (plan === undefined) {
+      const tiers: Array<{ name: string; defaultAction: 'Deny' | 'Pass'; policies: PolicyPlan[] }> = [];
+      for (const p of this.policiesFor(e)) {
+        const rules = p[dir];
+        if (rules === undefined) continue;
+        const last = tiers[tiers.length - 1];
+        const step: PolicyPlan = { policy: p, name: policyDisplayName(p.id), rules };
+        if (last !== undefined && last.name === p.tier) last.policies.push(step);
+        else tiers.push({ name: p.tier, defaultAction: this.state.tier(p.tier).defaultAction, policies: [step] });
+      }
+      plan = tiers;
+      cache.set(e.key, plan);
+    }
+    return plan;
+  }
+
   /** The WorkloadEndpoint of pod `pod` in namespace `ns` (spec.pod), or by WEP name. */
   findWorkload(ns: string, pod: string): NormEntity | undefined {
     let byName: NormEntity | undefined;
@@ -168,6 +196,21 @@ export class PolicyModel {
   entity(key: string): NormEntity | undefined {
     return this.state.entities.get(key);
   }
+}
+
+type Dir = 'ingress' | 'egress';
+
+interface PolicyPlan {
+  readonly policy: NormPolicy;
+  /** policyDisplayName, computed once. */
+  readonly name: string;
+  readonly rules: readonly NormRule[];
+}
+
+interface TierPlan {
+  readonly name: string;
+  readonly defaultAction: 'Deny' | 'Pass';
+  readonly policies: readonly PolicyPlan[];
 }
 
 function ipKey(ip: IPAddr): string | number {
@@ -198,9 +241,9 @@ function inRanges(port: number | undefined, ranges: readonly PortRange[]): boole
   return false;
 }
 
-function sideSelectorMatches(model: PolicyModel, sel: SelExpr | undefined, ip: IPAddr): boolean {
-  if (sel === undefined) return true;
-  for (const e of model.entitiesContaining(ip)) if (evaluate(sel, model.state.labelsOf(e))) return true;
+/** Calico matches a selector through IP-set membership: any entity holding the address counts. */
+function anyMatches(model: PolicyModel, sel: SelExpr, holders: readonly NormEntity[]): boolean {
+  for (const e of holders) if (evaluate(sel, model.state.labelsOf(e))) return true;
   return false;
 }
 
@@ -210,12 +253,14 @@ function namedPortMatches(
   sel: SelExpr | undefined,
   ruleProto: number | undefined,
   ip: IPAddr,
+  holders: readonly NormEntity[],
   pkt: Packet,
   port: number | undefined,
 ): boolean {
   if (names.length === 0 || port === undefined) return false;
-  for (const e of model.entitiesContaining(ip)) {
+  for (const e of holders) {
     // Named-port sets hold endpoint IPs only (network sets declare no ports).
+    if (e.ports.length === 0) continue;
     if (!e.cidrs.some((c) => isHostCIDR(c) && cidrContainsIP(c, ip))) continue;
     if (sel !== undefined && !evaluate(sel, model.state.labelsOf(e))) continue;
     for (const p of e.ports) {
@@ -227,22 +272,28 @@ function namedPortMatches(
   return false;
 }
 
-function sideMatches(model: PolicyModel, rule: NormRule, side: NormSide, ip: IPAddr, port: number | undefined, pkt: Packet): boolean {
+function sideMatches(
+  model: PolicyModel,
+  rule: NormRule,
+  side: NormSide,
+  ip: IPAddr,
+  holders: readonly NormEntity[],
+  port: number | undefined,
+  pkt: Packet,
+): boolean {
   if (side.nets.length > 0 && !side.nets.some((c) => cidrContainsIP(c, ip))) return false;
-  if (side.notNets.some((c) => cidrContainsIP(c, ip))) return false;
-  if (!sideSelectorMatches(model, side.selector, ip)) return false;
-  if (side.notSelector !== undefined) {
-    for (const e of model.entitiesContaining(ip)) if (evaluate(side.notSelector, model.state.labelsOf(e))) return false;
-  }
+  if (side.notNets.length > 0 && side.notNets.some((c) => cidrContainsIP(c, ip))) return false;
+  if (side.selector !== undefined && !anyMatches(model, side.selector, holders)) return false;
+  if (side.notSelector !== undefined && anyMatches(model, side.notSelector, holders)) return false;
   if (side.ports.length > 0 || side.namedPorts.length > 0) {
     const ok =
       (portCapable(pkt.protocol) && inRanges(port, side.ports)) ||
-      namedPortMatches(model, side.namedPorts, side.selector, rule.protocol, ip, pkt, port);
+      namedPortMatches(model, side.namedPorts, side.selector, rule.protocol, ip, holders, pkt, port);
     if (!ok) return false;
   }
   if (side.notPorts.length > 0 || side.notNamedPorts.length > 0) {
     if (portCapable(pkt.protocol) && inRanges(port, side.notPorts)) return false;
-    if (namedPortMatches(model, side.notNamedPorts, side.selector, rule.protocol, ip, pkt, port)) return false;
+    if (namedPortMatches(model, side.notNamedPorts, side.selector, rule.protocol, ip, holders, pkt, port)) return false;
   }
   return true;
 }
@@ -260,30 +311,20 @@ export function ruleMatches(model: PolicyModel, rule: NormRule, pkt: Packet): bo
   if (rule.notProtocol !== undefined && rule.notProtocol === pkt.protocol) return false;
   if (rule.icmp !== undefined && !icmpMatches(rule.icmp, pkt)) return false;
   if (rule.notICMP !== undefined && icmpMatches(rule.notICMP, pkt)) return false;
-  if (!sideMatches(model, rule, rule.source, pkt.src, pkt.srcPort, pkt)) return false;
-  return sideMatches(model, rule, rule.destination, pkt.dst, pkt.dstPort, pkt);
+  if (!sideMatches(model, rule, rule.source, pkt.src, pkt.srcHolders, pkt.srcPort, pkt)) return false;
+  return sideMatches(model, rule, rule.destination, pkt.dst, pkt.dstHolders, pkt.dstPort, pkt);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The tier algorithm for one endpoint and direction
 
-type Dir = 'ingress' | 'egress';
-
 export function evaluateEndpoint(model: PolicyModel, e: NormEntity, dir: Dir, pkt: Packet): DirectionTrace {
   const endpoint = endpointDisplayName(e);
   const steps: TraceStep[] = [];
-  const applicable = model.policiesFor(e).filter((p) => p[dir] !== undefined);
-  // Group consecutive policies by tier (the list is already sorted tier-first).
-  const tiers: Array<{ name: string; policies: NormPolicy[] }> = [];
-  for (const p of applicable) {
-    const last = tiers[tiers.length - 1];
-    if (last !== undefined && last.name === p.tier) last.policies.push(p);
-    else tiers.push({ name: p.tier, policies: [p] });
-  }
+  const tiers = model.plan(e, dir);
   tierLoop: for (const t of tiers) {
-    for (const p of t.policies) {
-      const policy = policyDisplayName(p.id);
-      for (const r of p[dir] ?? []) {
+    for (const { name: policy, rules } of t.policies) {
+      for (const r of rules) {
         if (!ruleMatches(model, r, pkt)) continue;
         steps.push({ tier: t.name, policy, ruleIndex: r.index, result: r.action });
         if (r.action === 'log') continue;
@@ -302,8 +343,7 @@ export function evaluateEndpoint(model: PolicyModel, e: NormEntity, dir: Dir, pk
       }
       steps.push({ tier: t.name, policy, result: 'no-match' });
     }
-    const tier = model.state.tier(t.name);
-    if (tier.defaultAction === 'Pass') {
+    if (t.defaultAction === 'Pass') {
       steps.push({ tier: t.name, result: 'end-of-tier: pass' });
       continue;
     }
@@ -313,13 +353,13 @@ export function evaluateEndpoint(model: PolicyModel, e: NormEntity, dir: Dir, pk
   const lead = tiers.length === 0 ? 'no policy applied' : 'passed all tiers';
   for (const name of e.profiles) {
     const prof = model.state.profileOrStandIn(name);
-    const missing = !model.state.profileExists(name);
     for (const r of prof[dir]) {
       if (!ruleMatches(model, r, pkt)) continue;
       steps.push({ profile: name, ruleIndex: r.index, result: r.action });
       if (r.action === 'log') continue;
       if (r.action === 'pass') break;
       const verdict: Verdict = r.action === 'allow' ? 'Allow' : 'Deny';
+      const missing = !model.state.profileExists(name);
       return {
         endpoint,
         verdict,
@@ -351,10 +391,10 @@ function resolvePeer(model: PolicyModel, p: PeerSpec, family: 4 | 6 | undefined)
   }
   const e = model.entity(p.endpoint);
   if (e === undefined) throw new Error(`explain: endpoint ${JSON.stringify(p.endpoint)} not found`);
-  const cidr = e.cidrs.find((c) => family === undefined || c.family === family) ?? e.cidrs[0];
-  const ip: IPAddr | undefined = cidr === undefined ? undefined : { family: cidr.family, value: cidr.network };
-  if (ip === undefined) throw new Error(`explain: endpoint ${JSON.stringify(endpointDisplayName(e))} has no IP address`);
-  return { entity: e, ip, name: endpointDisplayName(e) };
+  let cidr = e.cidrs[0];
+  if (family !== undefined && cidr !== undefined && cidr.family !== family) cidr = e.cidrs.find((c) => c.family === family) ?? cidr;
+  if (cidr === undefined) throw new Error(`explain: endpoint ${JSON.stringify(endpointDisplayName(e))} has no IP address`);
+  return { entity: e, ip: { family: cidr.family, value: cidr.network }, name: endpointDisplayName(e) };
 }
 
 function protoNumber(p: string | number | undefined): number {
@@ -376,6 +416,8 @@ export function explain(model: PolicyModel, req: ExplainRequest): ExplainResult 
     family: from.ip.family,
     src: from.ip,
     dst: to.ip,
+    srcHolders: model.entitiesContaining(from.ip),
+    dstHolders: model.entitiesContaining(to.ip),
     protocol,
     srcPort: portCapable(protocol) ? (req.sourcePort ?? 40000) : undefined,
     dstPort: portCapable(protocol) ? req.port : undefined,
@@ -408,14 +450,23 @@ export interface PairResult {
   readonly verdict: Verdict;
 }
 
-/** Every ordered pair of distinct workload endpoints (the `--all` truth table). */
-export function explainAll(model: PolicyModel, protocol: string | number, port: number | undefined): PairResult[] {
-  const weps = model.workloads();
+/**
+ * Every ordered pair of distinct workload endpoints (the `--all` truth table), or of the given
+ * endpoint keys only (a probe matrix over part of the cluster).
+ */
+export function explainAll(
+  model: PolicyModel,
+  protocol: string | number,
+  port: number | undefined,
+  endpointKeys?: readonly string[],
+): PairResult[] {
+  const weps = endpointKeys === undefined ? model.workloads().map((e) => e.key) : endpointKeys;
   const out: PairResult[] = [];
   for (const a of weps) {
+    const from = { endpoint: a };
     for (const b of weps) {
       if (a === b) continue;
-      const r = explain(model, { from: { endpoint: a.key }, to: { endpoint: b.key }, protocol, ...(port === undefined ? {} : { port }) });
+      const r = explain(model, { from, to: { endpoint: b }, protocol, ...(port === undefined ? {} : { port }) });
       out.push({ from: r.from, to: r.to, verdict: r.verdict });
     }
   }

@@ -9,6 +9,7 @@ export {
   type NormPolicy,
   type NormProfile,
   type NormEntity,
+  type NormCIDR,
   type NormTier,
   type NormRule,
   type EntityKind,

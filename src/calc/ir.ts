@@ -108,7 +108,8 @@ export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
   udplite: 136,
 };
 
+const PROTOCOL_NAMES = new Map(Object.entries(PROTOCOL_NUMBERS).map(([k, v]) => [v, k]));
+
 export function protocolName(n: number): string {
-  for (const [k, v] of Object.entries(PROTOCOL_NUMBERS)) if (v === n) return k;
-  return String(n);
+  return PROTOCOL_NAMES.get(n) ?? String(n);
 }
