@@ -1,11 +1,13 @@
 // nft apply benchmark: render + apply a full ruleset for 250 local endpoints and 1000 policies
 // (synthesised calc messages: 25 namespaces × 10 pods, each policy selecting one app in one
-// namespace with selector IP sets and a named port), then a one-policy delta and a one-member IP
-// set delta at that size, in a throwaway network namespace. Prints one JSON line.
+// namespace with selector IP sets, a named port and port ranges), then one-policy and one-member
+// IP set changes at that size (p50/p99 over SAMPLES, default 30), each timed from the message
+// reaching the dataplane loop to `nft` having committed it, in a throwaway network namespace.
+// Prints one JSON line.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { CalcMessage } from '../src/calc/index.ts';
-import { DataplaneState, NftDriver, diffRuleset, fingerprintOf, renderRuleset, rulesetSize } from '../src/dataplane/index.ts';
+import { DataplaneState, NftDataplane, RulesetRenderer, diffRuleset, fingerprintOf, renderRuleset, rulesetSize } from '../src/dataplane/index.ts';
 import { entity, policy, ports, profile, rule, tierInfo, workload } from '../src/dataplane/test-support.ts';
 
 const ENDPOINTS = Number(process.env['ENDPOINTS'] ?? 250);
@@ -59,47 +61,71 @@ function ms(t0: number): number {
 
 const ns = `tri-b-${randomBytes(4).toString('hex')}`;
 if (spawnSync('ip', ['netns', 'add', ns]).status !== 0) throw new Error(`cannot create netns ${ns}`);
-const driver = new NftDriver({ netnsPath: `/var/run/netns/${ns}` });
+// The agent's path: messages → DataplaneState journal → incremental render → hinted delta → nft.
+const dp = new NftDataplane({ netnsPath: `/var/run/netns/${ns}`, resyncIntervalMs: 0 });
+const SAMPLES = Number(process.env['SAMPLES'] ?? 30);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? 0;
 try {
-  const state = new DataplaneState();
-  state.applyAll(synth());
+  const msgs = synth();
+  // From scratch, for the render-cost figure.
+  const scratch = new DataplaneState();
+  scratch.applyAll(msgs);
   let t0 = performance.now();
-  const full = renderRuleset(state);
+  const full = renderRuleset(scratch);
   const renderMs = ms(t0);
   const size = rulesetSize(full);
   process.stderr.write(`rendered ${JSON.stringify(size)} in ${renderMs} ms\n`);
 
   t0 = performance.now();
-  await driver.apply(full);
+  dp.onMessages(msgs);
+  await dp.flush();
   const fullApplyMs = ms(t0);
   process.stderr.write(`full apply ${fullApplyMs} ms\n`);
 
-  // One policy edited (its port): render + diff + apply.
+  // One policy edited (its port): a policy write → the ruleset holds it.
   const deltaTimes: number[] = [];
   let commands = 0;
-  for (let v = 1; v <= 5; v++) {
-    state.apply(synth(v).find((m) => m.type === 'ActivePolicyUpdate') ?? (undefined as never));
+  let renderDiffMs = 0;
+  const polOf = (v: number): CalcMessage => {
+    const m = synth(v).find((x) => x.type === 'ActivePolicyUpdate');
+    if (m === undefined) throw new Error('synth: no policy');
+    return m;
+  };
+  const pols = Array.from({ length: SAMPLES }, (_, v) => polOf(v + 1));
+  for (const p of pols) {
     t0 = performance.now();
-    const r = await driver.apply(renderRuleset(state));
+    dp.onMessages([p]);
+    await dp.flush();
     deltaTimes.push(ms(t0));
-    commands = r.commandCount;
   }
-  // One IP set member added.
-  const setTimes: number[] = [];
-  for (let v = 1; v <= 5; v++) {
-    state.apply({ type: 'IPSetUpdate', id: 's:src0', ipsetType: 'net', members: [`10.200.0.${v}/32`] });
+  // Render + hinted diff alone (no nft), for one more policy edit.
+  {
+    const r = new RulesetRenderer();
+    r.update(scratch);
+    const fp = fingerprintOf(r.ruleset);
+    r.takeChanges();
+    scratch.apply(polOf(99));
     t0 = performance.now();
-    await driver.apply(renderRuleset(state));
+    r.update(scratch);
+    const d = diffRuleset(fp, r.ruleset, r.takeChanges());
+    renderDiffMs = ms(t0);
+    commands = d.commands.length;
+  }
+  // One IP set member added / removed (with the calc graph's added/removed).
+  const setTimes: number[] = [];
+  let members = (msgs.find((m) => m.type === 'IPSetUpdate' && m.id === 's:src0') as { members: readonly string[] }).members;
+  for (let v = 1; v <= SAMPLES; v++) {
+    const m = `10.200.0.${v}/32`;
+    const next = [...members, m].sort();
+    t0 = performance.now();
+    dp.onMessages([{ type: 'IPSetUpdate', id: 's:src0', ipsetType: 'net', members: next, added: [m], removed: [] }]);
+    await dp.flush();
     setTimes.push(ms(t0));
+    members = next;
   }
   t0 = performance.now();
-  const fp = fingerprintOf(full);
-  diffRuleset(fp, renderRuleset(state));
-  const renderDiffOnlyMs = ms(t0);
-  t0 = performance.now();
-  const rs = await driver.resync(renderRuleset(state));
+  const rs = await dp.resyncNow();
   const resyncMs = ms(t0);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   process.stdout.write(
     JSON.stringify({
       bench: 'nft-apply',
@@ -112,15 +138,19 @@ try {
       mapElements: size.mapElements,
       renderMs,
       fullApplyMs,
-      onePolicyDeltaMsP50: median(deltaTimes),
+      samples: SAMPLES,
+      onePolicyDeltaMsP50: pct(deltaTimes, 50),
+      onePolicyDeltaMsP99: pct(deltaTimes, 99),
       onePolicyDeltaCommands: commands,
-      oneSetMemberDeltaMsP50: median(setTimes),
-      renderAndDiffMs: renderDiffOnlyMs,
+      oneSetMemberDeltaMsP50: pct(setTimes, 50),
+      oneSetMemberDeltaMsP99: pct(setTimes, 99),
+      renderAndDiffMs: renderDiffMs,
       resyncNoDriftMs: resyncMs,
       resyncDrift: rs.drift.length,
+      applyFailures: dp.driver.stats.failures,
     }) + '\n',
   );
 } finally {
-  driver.dispose();
+  dp.dispose();
   spawnSync('ip', ['netns', 'del', ns]);
 }

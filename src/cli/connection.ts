@@ -10,6 +10,8 @@ import type { DatastoreConfig, ResourceClient } from '../datastore/index.ts';
 import type { CliContext } from './command.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/calico/calicoctl.cfg';
+/** Written by `tricolor lab up` (src/lab's LAB_POINTER_FILE), removed by `lab down`. */
+export const LAB_POINTER_FILE = '/var/run/tricolor/lab/current.cfg';
 
 /** spec keys calicoctl accepts; unknown keys are an error (strict parsing). */
 const CALICO_SPEC_KEYS = new Set([
@@ -48,7 +50,12 @@ const ENV_KEYS = ['DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'ETCD_KEY_FILE', 'ETCD_CER
 export async function loadDatastoreConfig(configFlag: string | undefined, ctx: CliContext): Promise<DatastoreConfig> {
   const { datastoreConfigFromEnv } = await import('../datastore/index.ts');
   const explicit = configFlag !== undefined;
-  const path = explicit ? resolve(ctx.cwd, configFlag) : DEFAULT_CONFIG_PATH;
+  let path = explicit ? resolve(ctx.cwd, configFlag) : DEFAULT_CONFIG_PATH;
+  // While a lab is up, its pointer file (a CalicoAPIConfig written by `tricolor lab up`) stands in
+  // for the default config file, unless the environment names a datastore.
+  if (!explicit && !existsSync(path) && !ENV_KEYS.some((k) => (ctx.env[k] ?? ctx.env[`CALICO_${k}`] ?? '') !== '') && existsSync(LAB_POINTER_FILE)) {
+    path = LAB_POINTER_FILE;
+  }
   if (!existsSync(path)) {
     if (explicit) throw new TricolorError('ERR_IO', `Error reading config file: ${configFlag}`);
     return datastoreConfigFromEnv(envWithCalicoPrefix(ctx.env));

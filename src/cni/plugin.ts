@@ -118,6 +118,11 @@ export function createPlugin(deps: PluginDeps): CniPlugin {
         const podLabels = pod?.metadata.labels ?? {};
         const podAnnotations = pod?.metadata.annotations ?? {};
         const serviceAccount = pod?.spec?.serviceAccountName ?? (pod === undefined ? undefined : 'default');
+        // Named container ports become endpoint ports, as Calico's plugin does: named-port rules
+        // resolve against them.
+        const namedPorts = (pod?.spec?.containers ?? []).flatMap((c) =>
+          (c.ports ?? []).filter((cp) => cp.name !== undefined && cp.name !== '').map((cp) => ({ name: cp.name as string, protocol: cp.protocol ?? 'TCP', port: cp.containerPort })),
+        );
 
         // Addresses (§3.4 step 6).
         let ipamResult: CniResult;
@@ -199,6 +204,7 @@ export function createPlugin(deps: PluginDeps): CniPlugin {
             profiles,
             interfaceName: ctx.hostIfName,
             mac: veth.podMac,
+            ...(namedPorts.length === 0 ? {} : { ports: namedPorts }),
           },
         };
         const written = await b.store.writeWorkloadEndpoint(wep);

@@ -9,6 +9,7 @@ import type {
   ActiveProfileUpdate,
   CalcMessage,
   HostEndpointUpdate,
+  IPPortMember,
   IPSetUpdate,
   WorkloadEndpointUpdate,
 } from '../calc/index.ts';
@@ -123,6 +124,39 @@ export function resolveDataplaneConfig(felix: FelixDataplaneFields = {}, ipPools
   };
 }
 
+/** An IP set member's identity (net members are CIDR text; ip-port members `ip|proto|port`). */
+export type IPSetMember = string | IPPortMember;
+export const memberKey = (m: IPSetMember): string => (typeof m === 'string' ? m : `${m.ip}|${m.protocol}|${m.port}`);
+
+/** Net change of one IP set's membership since the journal was last taken. */
+export interface IPSetDelta {
+  readonly added: Map<string, IPSetMember>;
+  readonly removed: Set<string>;
+}
+
+/**
+ * What changed since the last `takeChanges()`: the incremental renderer re-renders only these.
+ * An IP set maps to its member delta, or to undefined when only the full membership is usable
+ * (the message carried no `added`/`removed`, the set was removed, or its type changed).
+ */
+export interface StateChanges {
+  config: boolean;
+  readonly ipsets: Map<string, IPSetDelta | undefined>;
+  readonly policies: Set<string>;
+  readonly profiles: Set<string>;
+  readonly workloads: Set<string>;
+  readonly hosts: Set<string>;
+}
+
+const emptyChanges = (): StateChanges => ({
+  config: false,
+  ipsets: new Map(),
+  policies: new Set(),
+  profiles: new Set(),
+  workloads: new Set(),
+  hosts: new Set(),
+});
+
 /** Latest message per object; the renderer reads it, only `apply` writes it. */
 export class DataplaneState {
   readonly ipsets = new Map<string, IPSetUpdate>();
@@ -135,6 +169,8 @@ export class DataplaneState {
   /** Bumped on every change, so a loop can tell whether a render is stale. */
   generation = 0;
 
+  private journal: StateChanges = emptyChanges();
+
   constructor(config: DataplaneConfig = DEFAULT_DATAPLANE_CONFIG) {
     this.config = config;
   }
@@ -142,6 +178,40 @@ export class DataplaneState {
   setConfig(config: DataplaneConfig): void {
     this.config = config;
     this.generation++;
+    this.journal.config = true;
+  }
+
+  /** Changes since the previous call (for the one incremental renderer fed by this state). */
+  takeChanges(): StateChanges {
+    const j = this.journal;
+    this.journal = emptyChanges();
+    return j;
+  }
+
+  /** Fold one IPSetUpdate into the journal: O(added + removed) when the message carries them. */
+  private journalIpSet(msg: IPSetUpdate): void {
+    const j = this.journal.ipsets;
+    const prev = this.ipsets.get(msg.id);
+    const usable = msg.added !== undefined && msg.removed !== undefined && prev !== undefined && prev.ipsetType === msg.ipsetType;
+    if (!usable || (j.has(msg.id) && j.get(msg.id) === undefined)) {
+      j.set(msg.id, undefined);
+      return;
+    }
+    let d = j.get(msg.id);
+    if (d === undefined) {
+      d = { added: new Map(), removed: new Set() };
+      j.set(msg.id, d);
+    }
+    for (const m of msg.removed as readonly IPSetMember[]) {
+      const k = memberKey(m);
+      d.added.delete(k);
+      d.removed.add(k);
+    }
+    for (const m of msg.added as readonly IPSetMember[]) {
+      const k = memberKey(m);
+      d.removed.delete(k);
+      d.added.set(k, m);
+    }
   }
 
   apply(msg: CalcMessage): void {
@@ -151,33 +221,43 @@ export class DataplaneState {
         this.inSync = true;
         return;
       case 'IPSetUpdate':
+        this.journalIpSet(msg);
         this.ipsets.set(msg.id, msg);
         return;
       case 'IPSetRemove':
+        this.journal.ipsets.set(msg.id, undefined);
         this.ipsets.delete(msg.id);
         return;
       case 'ActivePolicyUpdate':
+        this.journal.policies.add(msg.key);
         this.policies.set(msg.key, msg);
         return;
       case 'ActivePolicyRemove':
+        this.journal.policies.add(msg.key);
         this.policies.delete(msg.key);
         return;
       case 'ActiveProfileUpdate':
+        this.journal.profiles.add(msg.name);
         this.profiles.set(msg.name, msg);
         return;
       case 'ActiveProfileRemove':
+        this.journal.profiles.add(msg.name);
         this.profiles.delete(msg.name);
         return;
       case 'WorkloadEndpointUpdate':
+        this.journal.workloads.add(msg.key);
         this.workloads.set(msg.key, msg);
         return;
       case 'WorkloadEndpointRemove':
+        this.journal.workloads.add(msg.key);
         this.workloads.delete(msg.key);
         return;
       case 'HostEndpointUpdate':
+        this.journal.hosts.add(msg.key);
         this.hosts.set(msg.key, msg);
         return;
       case 'HostEndpointRemove':
+        this.journal.hosts.add(msg.key);
         this.hosts.delete(msg.key);
         return;
       default: {

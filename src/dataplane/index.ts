@@ -7,12 +7,15 @@ export {
   DEFAULT_FAILSAFE_INBOUND,
   DEFAULT_FAILSAFE_OUTBOUND,
   type DataplaneConfig,
+  type StateChanges,
+  type IPSetDelta,
   type FailsafePort,
   type IPPoolInfo,
   type FelixDataplaneFields,
 } from './dataplane-state.ts';
 export {
   renderRuleset,
+  RulesetRenderer,
   rulesetSize,
   policyChain,
   profileChain,
@@ -30,11 +33,13 @@ export {
   type RenderedSet,
   type RenderedMap,
   type BaseChainSpec,
+  type RulesetChanges,
 } from './nft-renderer.ts';
 export { renderRule, ruleFamilies, type RuleRenderContext } from './rule-renderer.ts';
 export {
   diffRuleset,
   fullRebuild,
+  patchFingerprint,
   fingerprintOf,
   fingerprintFromListing,
   fingerprintsEqual,

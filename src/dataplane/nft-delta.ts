@@ -7,7 +7,7 @@
 
 import type { NftCommand, NftExpr } from './nft-json.ts';
 import { OWN_TABLE, TABLE_FAMILY, TABLE_NAME, elemKey } from './nft-json.ts';
-import type { BaseChainSpec, RenderedChain, RenderedMap, RenderedSet, Ruleset } from './nft-renderer.ts';
+import type { BaseChainSpec, RenderedChain, RenderedMap, RenderedSet, Ruleset, RulesetChanges } from './nft-renderer.ts';
 
 export interface RulesetFingerprint {
   /** chain → base spec text ('' for regular chains) and rule ids in order. */
@@ -187,14 +187,28 @@ export function fullRebuild(to: Ruleset): Delta {
 /**
  * Commands taking the table from `from` to `to`; a full rebuild when the table is absent or an
  * object changed in a way nft cannot patch in place (a set's type, a base chain's hook).
+ *
+ * With `changes` (from the renderer that produced `to`, relative to the ruleset `from` describes)
+ * only the named chains, sets, set elements and map keys are compared: O(change), not O(table).
  */
-export function diffRuleset(from: RulesetFingerprint | undefined, to: Ruleset): Delta {
+export function diffRuleset(from: RulesetFingerprint | undefined, to: Ruleset, changes?: RulesetChanges): Delta {
   if (from === undefined) return fullRebuild(to);
-  for (const c of to.chains.values()) {
+  const hint = changes !== undefined && !changes.full ? changes : undefined;
+  const pick = <T>(m: ReadonlyMap<string, T>, names: Iterable<string>): T[] => {
+    const out: T[] = [];
+    for (const n of names) {
+      const v = m.get(n);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  };
+  const toChains = hint === undefined ? [...to.chains.values()] : pick(to.chains, hint.chains);
+  const toSets = hint === undefined ? [...to.sets.values()] : pick(to.sets, hint.sets.keys());
+  for (const c of toChains) {
     const o = from.chains.get(c.name);
     if (o !== undefined && o.base !== baseText(c.base)) return fullRebuild(to);
   }
-  for (const s of to.sets.values()) {
+  for (const s of toSets) {
     const o = from.sets.get(s.name);
     if (o !== undefined && o.spec !== setSpec(s.type, s.flags)) return fullRebuild(to);
   }
@@ -208,39 +222,50 @@ export function diffRuleset(from: RulesetFingerprint | undefined, to: Ruleset): 
   let elementsDeleted = 0;
   // 1. Sets: new ones with their elements; in existing ones delete vanished elements before adding
   //    new ones (an interval set refuses an element overlapping one still present).
-  for (const s of to.sets.values()) {
+  for (const s of toSets) {
     const o = from.sets.get(s.name);
     if (o === undefined) {
       cmds.push({ add: { set: setObj(s, true) } });
       elementsAdded += s.elems.size;
       continue;
     }
-    const gone = [...o.keys].filter((k) => !s.elems.has(k));
+    const touched = hint?.sets.get(s.name);
+    const candidates = touched === undefined || touched === 'all' ? undefined : touched;
+    const gone = [...(candidates ?? o.keys)].filter((k) => o.keys.has(k) && !s.elems.has(k));
     if (gone.length > 0) {
       cmds.push(elemCmd('delete', s.name, gone.map((k) => elementFromKey(k, s))));
       elementsDeleted += gone.length;
     }
-    const added = [...s.elems].filter(([k]) => !o.keys.has(k)).map(([, e]) => e);
+    const added: NftExpr[] = [];
+    for (const k of candidates ?? s.elems.keys()) {
+      const e = s.elems.get(k);
+      if (e !== undefined && !o.keys.has(k)) added.push(e);
+    }
     if (added.length > 0) {
       cmds.push(elemCmd('add', s.name, added));
       elementsAdded += added.length;
     }
   }
   // 2. New chains (empty, so maps and jumps can reference them), new maps.
-  for (const c of to.chains.values()) if (!from.chains.has(c.name)) cmds.push({ add: { chain: chainObj(c) } });
+  for (const c of toChains) if (!from.chains.has(c.name)) cmds.push({ add: { chain: chainObj(c) } });
   for (const m of to.maps.values()) if (!from.maps.has(m.name)) cmds.push({ add: { map: mapObj(m) } });
   // 3. Map entries: changed ones are replaced, vanished ones deleted, new ones added.
   for (const m of to.maps.values()) {
     const o = from.maps.get(m.name);
     const del: string[] = [];
     const add: (readonly [NftExpr, NftExpr])[] = [];
-    for (const [k, e] of m.elems) {
+    const keys = hint === undefined || o === undefined ? new Set([...m.elems.keys(), ...(o?.entries.keys() ?? [])]) : (hint.maps.get(m.name) ?? []);
+    for (const k of keys) {
+      const e = m.elems.get(k);
       const prev = o?.entries.get(k);
+      if (e === undefined) {
+        if (prev !== undefined) del.push(k);
+        continue;
+      }
       if (prev === JSON.stringify(e[1])) continue;
       if (prev !== undefined) del.push(k);
       add.push(e);
     }
-    for (const k of o?.entries.keys() ?? []) if (!m.elems.has(k)) del.push(k);
     if (del.length > 0) cmds.push(elemCmd('delete', m.name, del));
     if (add.length > 0) cmds.push(elemCmd('add', m.name, add));
     elementsDeleted += del.length;
@@ -248,7 +273,7 @@ export function diffRuleset(from: RulesetFingerprint | undefined, to: Ruleset): 
   }
   // 4. Chain contents: new chains filled, changed chains flushed and refilled.
   let chainsWritten = 0;
-  for (const c of to.chains.values()) {
+  for (const c of toChains) {
     const o = from.chains.get(c.name);
     if (o !== undefined && sameList(o.ruleIds, c.rules.map((r) => r.id))) continue;
     if (o !== undefined) cmds.push({ flush: { chain: ref(c.name) } });
@@ -256,13 +281,56 @@ export function diffRuleset(from: RulesetFingerprint | undefined, to: Ruleset): 
     chainsWritten++;
   }
   // 5. Chains that are gone: flush all first (they may jump to each other), then delete.
-  const goneChains = [...from.chains.keys()].filter((n) => !to.chains.has(n));
+  const goneChains = [...(hint?.chains ?? from.chains.keys())].filter((n) => from.chains.has(n) && !to.chains.has(n));
   for (const n of goneChains) cmds.push({ flush: { chain: ref(n) } });
   for (const n of goneChains) cmds.push({ delete: { chain: ref(n) } });
   // 6. Maps and sets that are gone, now that no rule references them.
   for (const n of from.maps.keys()) if (!to.maps.has(n)) cmds.push({ delete: { map: ref(n) } });
-  for (const n of from.sets.keys()) if (!to.sets.has(n)) cmds.push({ delete: { set: ref(n) } });
+  for (const n of hint?.sets.keys() ?? from.sets.keys()) if (from.sets.has(n) && !to.sets.has(n)) cmds.push({ delete: { set: ref(n) } });
   return { commands: cmds, full: false, chainsWritten, chainsDeleted: goneChains.length, elementsAdded, elementsDeleted };
+}
+
+/**
+ * Update a fingerprint (owned by the caller: from fingerprintOf / fingerprintFromListing) in place
+ * to describe `to`, touching only what `changes` names; a full change rebuilds it.
+ */
+export function patchFingerprint(fp: RulesetFingerprint, to: Ruleset, changes: RulesetChanges): RulesetFingerprint {
+  if (changes.full) return fingerprintOf(to);
+  const chains = fp.chains as Map<string, { base: string; ruleIds: readonly string[] }>;
+  for (const n of changes.chains) {
+    const c = to.chains.get(n);
+    if (c === undefined) chains.delete(n);
+    else chains.set(n, { base: baseText(c.base), ruleIds: c.rules.map((x) => x.id) });
+  }
+  const sets = fp.sets as Map<string, { spec: string; keys: Set<string> }>;
+  for (const [n, touched] of changes.sets) {
+    const s = to.sets.get(n);
+    const o = sets.get(n);
+    if (s === undefined) sets.delete(n);
+    else if (touched === 'all' || o === undefined) sets.set(n, { spec: setSpec(s.type, s.flags), keys: new Set(s.elems.keys()) });
+    else {
+      for (const k of touched) {
+        if (s.elems.has(k)) o.keys.add(k);
+        else o.keys.delete(k);
+      }
+    }
+  }
+  const maps = fp.maps as Map<string, { spec: string; entries: Map<string, string> }>;
+  for (const [n, keys] of changes.maps) {
+    const m = to.maps.get(n);
+    if (m === undefined) {
+      maps.delete(n);
+      continue;
+    }
+    let o = maps.get(n);
+    if (o === undefined) maps.set(n, (o = { spec: `${m.type}:verdict`, entries: new Map() }));
+    for (const k of keys) {
+      const e = m.elems.get(k);
+      if (e === undefined) o.entries.delete(k);
+      else o.entries.set(k, JSON.stringify(e[1]));
+    }
+  }
+  return fp;
 }
 
 /** Rebuild an element from its key (for deletes, where only the key is known). */

@@ -177,10 +177,22 @@ void test('IP sets: host members use a hash set, CIDR members the interval flavo
   });
 });
 
-void test('a policy referencing an IP set the calc graph never sent still gets an (empty) set', () => {
-  const p = policy('ns1', 'sel', [rule({ source: entity({ ipSetIds: ['s:ghost'] }) })]);
-  const r = render([p]);
-  assert.equal(r.sets.get(ipSetName('s:ghost', 4, 'addr', false))?.elems.size, 0);
+void test('a policy referencing an IP set the calc graph never sent matches nothing through it (no set is programmed)', () => {
+  const p = policy('ns1', 'sel', [rule({ source: entity({ ipSetIds: ['s:ghost'] }) }), rule({ source: entity({ notIpSetIds: ['s:ghost'] }), index: 1 })]);
+  const r = render([{ type: 'IPSetUpdate', id: 's:x', ipsetType: 'net', members: ['10.0.0.1/32'] }, p]);
+  assert.equal(r.sets.get(ipSetName('s:ghost', 4, 'addr', false)), undefined);
+  // Rule 0 can never match; rule 1's negation always holds (per family).
+  assert.deepEqual(notes(r, policyChain(p.key, 'in')), ['policy sel rule 1 allow', 'policy sel rule 1 allow']);
+});
+
+void test('IPv6 sets (and rules that could only match through one) exist only once some IP set has an IPv6 member', () => {
+  const p = policy('ns1', 'sel', [rule({ source: entity({ ipSetIds: ['s:x'] }) })]);
+  const v4 = render([{ type: 'IPSetUpdate', id: 's:x', ipsetType: 'net', members: ['10.0.0.1/32'] }, p]);
+  assert.deepEqual([...v4.sets.keys()].filter((n) => n.startsWith('tri-s')), ['tri-s4-s-x']);
+  assert.equal(v4.chains.get(policyChain(p.key, 'in'))?.rules.length, 1);
+  const dual = render([{ type: 'IPSetUpdate', id: 's:x', ipsetType: 'net', members: ['10.0.0.1/32'] }, { type: 'IPSetUpdate', id: 's:y', ipsetType: 'net', members: ['fd00::1/128'] }, p]);
+  assert.deepEqual([...dual.sets.keys()].filter((n) => n.startsWith('tri-s')), ['tri-s4-s-x', 'tri-s6-s-x', 'tri-s4-s-y', 'tri-s6-s-y']);
+  assert.equal(dual.chains.get(policyChain(p.key, 'in'))?.rules.length, 2);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { RuleRenderContext } from './rule-renderer.ts';
 import { entity, ports, rule } from './test-support.ts';
 
 const ACT = [{ accept: null }];
-const ctx: RuleRenderContext = { setName: (id, fam, kind) => `${kind}${fam}-${id}`, action: ACT };
+const ctx: RuleRenderContext = { setName: (id, fam, kind) => (id.endsWith(':gone') ? undefined : `${kind}${fam}-${id}`), action: ACT };
 
 const m = (op: string, left: unknown, right: unknown) => ({ match: { op, left, right } });
 const nf = (f: 'ipv4' | 'ipv6') => m('==', { meta: { key: 'nfproto' } }, f);
@@ -23,9 +23,17 @@ const cases: { name: string; rule: RuleIR; want: unknown[][] }[] = [
   { name: 'notProtocol', rule: rule({ notProtocol: 6 }), want: [[l4('!=', 6), ...ACT]] },
   { name: 'ipVersion only', rule: rule({ ipVersion: 6 }), want: [[nf('ipv6'), ...ACT]] },
   {
-    name: 'tcp port and range merged into one anonymous set',
-    rule: rule({ protocol: 6, destination: entity({ ports: ports(80, [1000, 2000], [1500, 2500], 81) }) }),
-    want: [[l4('==', 6), m('==', pl('tcp', 'dport'), { set: [{ range: [80, 81] }, { range: [1000, 2500] }] }), ...ACT]],
+    name: 'tcp ports merged; single ports share one hash set, each range is its own alternative (no interval set)',
+    rule: rule({ protocol: 6, destination: entity({ ports: ports(80, [1000, 2000], [1500, 2500], 82, 443) }) }),
+    want: [
+      [l4('==', 6), m('==', pl('tcp', 'dport'), { set: [80, 82, 443] }), ...ACT],
+      [l4('==', 6), m('==', pl('tcp', 'dport'), { range: [1000, 2500] }), ...ACT],
+    ],
+  },
+  {
+    name: 'more alternatives than MAX_SPLIT_ALTERNATIVES fall back to one anonymous interval set',
+    rule: rule({ protocol: 6, destination: entity({ ports: ports(...Array.from({ length: 9 }, (_, i): [number, number] => [i * 10, i * 10 + 1])) }) }),
+    want: [[l4('==', 6), m('==', pl('tcp', 'dport'), { set: Array.from({ length: 9 }, (_, i) => ({ range: [i * 10, i * 10 + 1] })) }), ...ACT]],
   },
   {
     name: 'notPorts',
@@ -33,9 +41,30 @@ const cases: { name: string; rule: RuleIR; want: unknown[][] }[] = [
     want: [[l4('==', 17), m('!=', pl('udp', 'sport'), 53), ...ACT]],
   },
   {
-    name: 'nets split by family; covered CIDRs merged; a family with no positive CIDR is skipped',
-    rule: rule({ source: entity({ nets: ['10.0.0.0/8', '10.1.0.0/16', '192.168.1.7/32'] }) }),
-    want: [[nf('ipv4'), m('==', pl('ip', 'saddr'), { set: [{ prefix: { addr: '10.0.0.0', len: 8 } }, '192.168.1.7'] }), ...ACT]],
+    name: 'notPorts with ranges: a conjunction of negations',
+    rule: rule({ protocol: 17, source: entity({ notPorts: ports(53, 67, [100, 200]) }) }),
+    want: [[l4('==', 17), m('!=', pl('udp', 'sport'), { set: [53, 67] }), m('!=', pl('udp', 'sport'), { range: [100, 200] }), ...ACT]],
+  },
+  {
+    name: 'nets split by family; covered CIDRs merged; hosts in one set, each prefix its own alternative; a family with no positive CIDR is skipped',
+    rule: rule({ source: entity({ nets: ['10.0.0.0/8', '10.1.0.0/16', '192.168.1.7/32', '192.168.1.8/32'] }) }),
+    want: [
+      [nf('ipv4'), m('==', pl('ip', 'saddr'), { set: ['192.168.1.7', '192.168.1.8'] }), ...ACT],
+      [nf('ipv4'), m('==', pl('ip', 'saddr'), { prefix: { addr: '10.0.0.0', len: 8 } }), ...ACT],
+    ],
+  },
+  {
+    name: 'notNets with hosts and prefixes: a conjunction of negations',
+    rule: rule({ source: entity({ notNets: ['10.0.0.0/8', '192.168.1.7/32', '192.168.1.8/32'] }) }),
+    want: [
+      [nf('ipv4'), m('!=', pl('ip', 'saddr'), { set: ['192.168.1.7', '192.168.1.8'] }), m('!=', pl('ip', 'saddr'), { prefix: { addr: '10.0.0.0', len: 8 } }), ...ACT],
+      [nf('ipv6'), ...ACT],
+    ],
+  },
+  {
+    name: 'a set that is not programmed (empty): a positive match drops the rule, a negated one drops the term',
+    rule: rule({ ipVersion: 4, source: entity({ notIpSetIds: ['s:gone'] }), destination: entity({ namedPortIpSetIds: ['n:gone', 'n:x'] }) }),
+    want: [[nf('ipv4'), m('==', named('ip', 'daddr', 'dport'), '@port4-n:x'), ...ACT]],
   },
   {
     name: 'notNets apply to both families, each its own',

@@ -17,8 +17,13 @@ export type Family = 4 | 6;
 export type SetKind = 'addr' | 'port';
 
 export interface RuleRenderContext {
-  /** nft name of the set holding IP set `id`'s members of `family`. */
-  setName(id: string, family: Family, kind: SetKind): string;
+  /**
+   * nft name of the set holding IP set `id`'s members of `family`, or undefined when that set is
+   * known to be empty and is not programmed (an id the calc graph never sent, a family no IP set
+   * has members of): a positive match on it never matches (the alternative is dropped), a negated
+   * one always matches (the term is dropped).
+   */
+  setName(id: string, family: Family, kind: SetKind): string | undefined;
   /** Statements + verdict appended to every alternative of a matching rule. */
   readonly action: readonly NftExpr[];
 }
@@ -76,7 +81,7 @@ function addrBits(a: string, fam: Family): string {
 }
 
 /** Sort and merge port ranges so an anonymous set has no overlaps. */
-function portElems(ports: readonly PortRange[]): NftExpr[] {
+function mergedPorts(ports: readonly PortRange[]): [number, number][] {
   const rs = ports.map((p) => visitIR(p, PORT_BOUNDS)).sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
   for (const [lo, hi] of rs) {
@@ -84,7 +89,55 @@ function portElems(ports: readonly PortRange[]): NftExpr[] {
     if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
     else merged.push([lo, hi]);
   }
-  return merged.map(([lo, hi]) => (lo === hi ? lo : range(lo, hi)));
+  return merged;
+}
+
+/**
+ * Above this many alternatives one OR is rendered as a single anonymous interval set instead.
+ * Below it we avoid interval sets on purpose: nft (1.0.6) dumps the elements of EVERY interval
+ * set in the table, anonymous ones included, before each transaction that adds set elements —
+ * with a few thousand of them a one-element change took 550 ms instead of 10 ms.
+ */
+export const MAX_SPLIT_ALTERNATIVES = 8;
+
+/**
+ * Positive values of a port or address list as alternatives: all single values in one match (a
+ * value or a plain hash set), each range / prefix its own match (no interval set).
+ */
+function splitAlternatives(left: NftExpr, singles: readonly NftExpr[], ranges: readonly NftExpr[]): NftExpr[][] {
+  if (ranges.length + (singles.length > 0 ? 1 : 0) > MAX_SPLIT_ALTERNATIVES) return [[match('==', left, anonSet([...singles, ...ranges]))]];
+  const alts: NftExpr[][] = ranges.map((r) => [match('==', left, r)]);
+  if (singles.length > 0) alts.unshift([match('==', left, oneOrSet(singles))]);
+  return alts;
+}
+
+/** Negated values as a conjunction (`!= {singles}`, `!= range` each): never an interval set. */
+function negatedTerms(left: NftExpr, singles: readonly NftExpr[], ranges: readonly NftExpr[]): NftExpr[] {
+  const out: NftExpr[] = [];
+  if (singles.length > 0) out.push(match('!=', left, oneOrSet(singles)));
+  for (const r of ranges) out.push(match('!=', left, r));
+  return out;
+}
+
+function portParts(ports: readonly PortRange[]): { singles: NftExpr[]; ranges: NftExpr[] } {
+  const singles: NftExpr[] = [];
+  const ranges: NftExpr[] = [];
+  for (const [lo, hi] of mergedPorts(ports)) {
+    if (lo === hi) singles.push(lo);
+    else ranges.push(range(lo, hi));
+  }
+  return { singles, ranges };
+}
+
+function netParts(cidrs: readonly string[]): { singles: NftExpr[]; ranges: NftExpr[] } {
+  const singles: NftExpr[] = [];
+  const ranges: NftExpr[] = [];
+  for (const c of mergeCIDRs(cidrs)) {
+    const e = addrElem(c);
+    if (typeof e === 'string') singles.push(e);
+    else ranges.push(e);
+  }
+  return { singles, ranges };
 }
 
 function oneOrSet(elems: readonly NftExpr[]): NftExpr {
@@ -133,29 +186,52 @@ function ruleDNF(rule: RuleIR, fam: Family | null, ctx: RuleRenderContext): DNF 
           throw new TricolorError('ERR_INTERNAL', 'rule renderer: address match rendered without a family');
         }
         const base: NftExpr[] = [];
-        const famNets = (l: readonly string[]) => mergeCIDRs(l.filter((n) => fam !== null && familyOf(n) === fam)).map(addrElem);
-        const nets = famNets(e.nets);
-        if (nets.length > 0) base.push(match('==', addr, oneOrSet(nets)));
+        const famNets = (l: readonly string[]) => netParts(l.filter((n) => fam !== null && familyOf(n) === fam));
+        // Positive CIDRs of this family: ruleFamilies() already skipped a family with none.
+        let netAlts: DNF = [[]];
+        if (e.nets.length > 0) {
+          const n = famNets(e.nets);
+          netAlts = splitAlternatives(addr, n.singles, n.ranges);
+        }
         const notNets = famNets(e.notNets);
-        if (notNets.length > 0) base.push(match('!=', addr, oneOrSet(notNets)));
+        base.push(...negatedTerms(addr, notNets.singles, notNets.ranges));
         if (fam !== null) {
-          for (const id of e.ipSetIds) base.push(match('==', addr, setRef(ctx.setName(id, fam, 'addr'))));
-          for (const id of e.notIpSetIds) base.push(match('!=', addr, setRef(ctx.setName(id, fam, 'addr'))));
+          for (const id of e.ipSetIds) {
+            const name = ctx.setName(id, fam, 'addr');
+            if (name === undefined) return []; // an empty set: nothing matches
+            base.push(match('==', addr, setRef(name)));
+          }
+          for (const id of e.notIpSetIds) {
+            const name = ctx.setName(id, fam, 'addr');
+            if (name !== undefined) base.push(match('!=', addr, setRef(name)));
+          }
         }
-        if (e.notPorts.length > 0) base.push(match('!=', portExpr, oneOrSet(portElems(e.notPorts))));
+        if (e.notPorts.length > 0) {
+          const p = portParts(e.notPorts);
+          base.push(...negatedTerms(portExpr, p.singles, p.ranges));
+        }
         if (fam !== null) {
-          for (const id of e.notNamedPortIpSetIds) base.push(match('!=', namedKey, setRef(ctx.setName(id, fam, 'port'))));
+          for (const id of e.notNamedPortIpSetIds) {
+            const name = ctx.setName(id, fam, 'port');
+            if (name !== undefined) base.push(match('!=', namedKey, setRef(name)));
+          }
         }
-        if (e.ports.length === 0 && e.namedPortIpSetIds.length === 0) return [base];
-        const alts: DNF = [];
-        if (e.ports.length > 0) {
-          const guard = portProto === undefined ? [match('==', meta('l4proto'), anonSet([6, 17, 132]))] : [];
-          alts.push([...base, ...guard, match('==', portExpr, oneOrSet(portElems(e.ports)))]);
+        let portAlts: DNF = [[]];
+        if (e.ports.length > 0 || e.namedPortIpSetIds.length > 0) {
+          portAlts = [];
+          if (e.ports.length > 0) {
+            const guard = portProto === undefined ? [match('==', meta('l4proto'), anonSet([6, 17, 132]))] : [];
+            const p = portParts(e.ports);
+            for (const alt of splitAlternatives(portExpr, p.singles, p.ranges)) portAlts.push([...guard, ...alt]);
+          }
+          if (fam !== null) {
+            for (const id of e.namedPortIpSetIds) {
+              const name = ctx.setName(id, fam, 'port');
+              if (name !== undefined) portAlts.push([match('==', namedKey, setRef(name))]);
+            }
+          }
         }
-        if (fam !== null) {
-          for (const id of e.namedPortIpSetIds) alts.push([...base, match('==', namedKey, setRef(ctx.setName(id, fam, 'port')))]);
-        }
-        return alts;
+        return and(and(netAlts, [base]), portAlts);
       },
       PortRange: UNUSED('PortRange'),
       ICMPMatch: UNUSED('ICMPMatch'),

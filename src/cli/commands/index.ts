@@ -11,8 +11,11 @@ import { command as get } from './get.ts';
 import { command as installCni } from './install-cni.ts';
 import { command as ipam } from './ipam.ts';
 import { command as label } from './label.ts';
+import { command as lab } from './lab.ts';
+import { command as node } from './node.ts';
 import { command as patch } from './patch.ts';
 import { command as policy } from './policy.ts';
+import { command as proxy } from './proxy.ts';
 import { command as replace } from './replace.ts';
 import { command as version } from './version.ts';
 
@@ -29,4 +32,7 @@ export const COMMANDS: readonly Command[] = [
   demo,
   installCni,
   ipam,
+  node,
+  lab,
+  proxy,
 ];

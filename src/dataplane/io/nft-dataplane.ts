@@ -6,7 +6,7 @@
 import type { CalcMessage } from '../../calc/index.ts';
 import { DataplaneState } from '../dataplane-state.ts';
 import type { DataplaneConfig } from '../dataplane-state.ts';
-import { renderRuleset } from '../nft-renderer.ts';
+import { RulesetRenderer } from '../nft-renderer.ts';
 import type { Ruleset } from '../nft-renderer.ts';
 import { NftDriver } from './nft-driver.ts';
 import type { ApplyResult, NftDriverOptions, ResyncResult } from './nft-driver.ts';
@@ -34,7 +34,8 @@ export class NftDataplane {
   private resyncTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private disposed = false;
-  private lastRendered: { generation: number; ruleset: Ruleset } | undefined;
+  /** Re-renders only what the state's journal says changed (docs/design/dataplane.md). */
+  private readonly renderer = new RulesetRenderer();
   lastApplyAt: Date | undefined;
 
   constructor(opts: NftDataplaneOptions = {}) {
@@ -78,11 +79,10 @@ export class NftDataplane {
     }, delayMs);
   }
 
-  /** The ruleset for the current state (cached per state generation). */
+  /** The ruleset for the current state (owned by the renderer: updated in place by later calls). */
   desired(): Ruleset {
-    const g = this.state.generation;
-    if (this.lastRendered?.generation !== g) this.lastRendered = { generation: g, ruleset: renderRuleset(this.state) };
-    return this.lastRendered.ruleset;
+    this.renderer.update(this.state);
+    return this.renderer.ruleset;
   }
 
   /** Apply now if dirty; resolves after the attempt, rejects with the apply error. */
@@ -93,7 +93,8 @@ export class NftDataplane {
       this.dirty = false;
       const started = performance.now();
       try {
-        const r = await this.driver.apply(this.desired());
+        const desired = this.desired();
+        const r = await this.driver.apply(desired, this.renderer.takeChanges());
         this.lastApplyAt = new Date();
         this.retryMs = this.opts.retryMinMs ?? 50;
         this.opts.onApplied?.({ ...r, durationMs: performance.now() - started });
@@ -113,7 +114,8 @@ export class NftDataplane {
   resyncNow(): Promise<ResyncResult> {
     const next = this.busy.then(async () => {
       if ((this.opts.waitForInSync ?? true) && !this.state.inSync) return { drift: [], repaired: false };
-      const r = await this.driver.resync(this.desired());
+      const desired = this.desired();
+      const r = await this.driver.resync(desired, this.renderer.takeChanges().to);
       this.dirty = false;
       this.opts.onResync?.(r);
       return r;

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
-import { describeDrift, diffRuleset, fingerprintFromListing, fingerprintOf, fullRebuild } from '../nft-delta.ts';
+import { describeDrift, diffRuleset, fingerprintFromListing, fingerprintOf, fullRebuild, patchFingerprint } from '../nft-delta.ts';
 import type { Delta, RulesetFingerprint } from '../nft-delta.ts';
 import { TABLE_FAMILY, TABLE_NAME } from '../nft-json.ts';
 import type { NftBatch } from '../nft-json.ts';
-import type { Ruleset } from '../nft-renderer.ts';
+import type { Ruleset, RulesetChanges } from '../nft-renderer.ts';
 import { commandError, runCommandRaw } from './exec.ts';
 import type { RunOptions } from './exec.ts';
 
@@ -55,6 +55,8 @@ export class NftDriver {
   /** What we know the kernel holds; undefined = unknown (start-up, after a failure). */
   private applied: RulesetFingerprint | undefined;
   private known = false;
+  /** The renderer revision `applied` describes, when it came from a RulesetRenderer. */
+  private appliedRevision: number | undefined;
   readonly stats: NftDriverStats = { applies: 0, failures: 0, consecutiveFailures: 0, repairs: 0, lastError: undefined };
 
   constructor(opts: NftDriverOptions = {}) {
@@ -114,17 +116,23 @@ export class NftDriver {
    * Bring the table to `desired` in one transaction. On failure nothing was applied (nft batches
    * are atomic); the error is thrown, recorded, and the next call starts from a read-back — or, after
    * repeated failures, rebuilds the whole table.
+   *
+   * `changes` (RulesetRenderer.takeChanges()) limits the delta and the bookkeeping to what changed
+   * when they start at the revision this driver last applied; otherwise the whole table is diffed.
    */
-  async apply(desired: Ruleset): Promise<ApplyResult> {
+  async apply(desired: Ruleset, changes?: RulesetChanges): Promise<ApplyResult> {
     try {
       if (!this.known) {
         this.applied = await this.observe();
         this.known = true;
       }
       const limit = this.opts.fullRebuildAfterFailures ?? 2;
-      const delta = this.stats.consecutiveFailures >= limit ? fullRebuild(desired) : diffRuleset(this.applied, desired);
+      const hint = changes !== undefined && this.applied !== undefined && this.appliedRevision === changes.from ? changes : undefined;
+      const delta = this.stats.consecutiveFailures >= limit ? fullRebuild(desired) : diffRuleset(this.applied, desired, hint);
+      this.appliedRevision = undefined;
       if (delta.commands.length > 0) await this.runBatch({ nftables: delta.commands });
-      this.applied = fingerprintOf(desired);
+      this.applied = hint !== undefined && this.applied !== undefined && !delta.full ? patchFingerprint(this.applied, desired, hint) : fingerprintOf(desired);
+      this.appliedRevision = changes?.to;
       this.stats.applies++;
       this.stats.consecutiveFailures = 0;
       return { delta, commandCount: delta.commands.length };
@@ -141,8 +149,9 @@ export class NftDriver {
   /**
    * Read the table back and repair any drift from `desired` (a chain flushed, an element removed,
    * the table deleted by someone else). Drift relative to what we last applied counts as a repair.
+   * `revision`: the renderer revision `desired` is at, so later hinted applies can continue from it.
    */
-  async resync(desired: Ruleset): Promise<ResyncResult> {
+  async resync(desired: Ruleset, revision?: number): Promise<ResyncResult> {
     const observed = await this.observe();
     const want = fingerprintOf(desired);
     const drift = observed === undefined ? ['table missing'] : describeDrift(this.applied ?? want, observed);
@@ -150,11 +159,13 @@ export class NftDriver {
     if (!pending) {
       this.applied = observed;
       this.known = true;
+      this.appliedRevision = revision;
       return { drift, repaired: false };
     }
     this.applied = observed;
     this.known = true;
     await this.apply(desired);
+    this.appliedRevision = revision;
     if (drift.length > 0) this.stats.repairs++;
     return { drift, repaired: true };
   }

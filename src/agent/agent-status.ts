@@ -1,0 +1,73 @@
+// The status the running agent publishes in its run directory (`<runDir>/status.json`, rewritten
+// atomically after every apply and on health changes) and how `tricolor node status` prints it.
+// BGP peer state joins this file later (lab issue).
+
+export const STATUS_FILE_NAME = 'status.json';
+
+export interface AgentStatus {
+  readonly nodeName: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  /** When this file was written. */
+  readonly updatedAt: string;
+  readonly live: boolean;
+  readonly ready: boolean;
+  /** Datastore syncer status (WaitForDatastore / ResyncInProgress / InSync). */
+  readonly datastore: string;
+  readonly healthEndpoint: string | undefined;
+  readonly metricsEndpoint: string | undefined;
+  readonly endpoints: { readonly workload: number; readonly host: number };
+  readonly policies: number;
+  readonly profiles: number;
+  readonly ipSets: number;
+  readonly routes: number;
+  readonly lastApplyAt: string | undefined;
+  readonly lastApplyMs: number | undefined;
+  readonly applies: number;
+  readonly resyncRepairs: number;
+  /** Apply, route and datastore errors since start. */
+  readonly errors: number;
+  /** The most recent errors, newest last (bounded). */
+  readonly recentErrors: readonly { readonly at: string; readonly message: string }[];
+  /** Stored values that failed validation and are treated as absent: key → problem. */
+  readonly invalidValues: Readonly<Record<string, string>>;
+}
+
+export interface StatusView {
+  readonly status: AgentStatus | undefined;
+  /** Whether the process named in the file still runs. */
+  readonly running: boolean;
+  /** Result of asking the health port, when reachable. */
+  readonly probed?: { readonly live: boolean; readonly ready: boolean };
+}
+
+/** Human text for `tricolor node status`. */
+export function renderStatusText(v: StatusView, runDir: string): string {
+  const s = v.status;
+  if (s === undefined) return `Tricolor node agent is not running (no status in ${runDir}).\n`;
+  const live = v.probed?.live ?? (v.running && s.live);
+  const ready = v.probed?.ready ?? (v.running && s.ready);
+  const lines = [
+    v.running ? `Tricolor node agent is running (node ${s.nodeName}, pid ${s.pid}, since ${s.startedAt}).` : `Tricolor node agent is NOT running (node ${s.nodeName}; last status ${s.updatedAt}).`,
+    '',
+    `  Liveness:          ${live ? 'live' : 'NOT live'}`,
+    `  Readiness:         ${ready ? 'ready' : 'NOT ready'}${v.probed === undefined ? ' (from status file)' : ` (health port ${s.healthEndpoint ?? ''})`}`,
+    `  Datastore:         ${s.datastore}`,
+    `  Endpoints:         ${s.endpoints.workload} workload, ${s.endpoints.host} host`,
+    `  Active policies:   ${s.policies}`,
+    `  Active profiles:   ${s.profiles}`,
+    `  IP sets:           ${s.ipSets}`,
+    `  Workload routes:   ${s.routes}`,
+    `  Last apply:        ${s.lastApplyAt === undefined ? 'never' : `${s.lastApplyAt} (${(s.lastApplyMs ?? 0).toFixed(1)} ms)`}`,
+    `  Applies:           ${s.applies}`,
+    `  Resync repairs:    ${s.resyncRepairs}`,
+    `  Errors:            ${s.errors}`,
+  ];
+  for (const e of s.recentErrors.slice(-5)) lines.push(`    ${e.at} ${e.message}`);
+  const invalid = Object.entries(s.invalidValues);
+  if (invalid.length > 0) {
+    lines.push(`  Invalid stored values (treated as absent): ${invalid.length}`);
+    for (const [k, p] of invalid.slice(0, 5)) lines.push(`    ${k}: ${p}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,152 @@
+// The agent's pure parts: settings resolution, datastore value decoding (invalid → absent),
+// route planning, the metrics text and the coalescing runner.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FelixConfiguration } from '../api/index.ts';
+import { mergeFelixSpecs, parseDurationMs, poolInfos, resolveAgentSettings } from './agent-config.ts';
+import { MetricsRegistry, parseMetricsText } from './metrics.ts';
+import { desiredRoutes, planRoutes } from './route-plan.ts';
+import { ThrottledRunner } from './throttled-runner.ts';
+import { agentPrefixes, calcUpdateOf, decodeSyncUpdate } from './update-decoder.ts';
+
+const felix = (name: string, spec: Record<string, unknown>): FelixConfiguration =>
+  ({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec });
+
+void describe('agent settings', () => {
+  for (const [text, ms] of [
+    ['90s', 90_000],
+    ['1m30s', 90_000],
+    ['250ms', 250],
+    ['1h', 3_600_000],
+    ['0', 0],
+  ] as const) {
+    void it(`duration ${text}`, () => assert.equal(parseDurationMs(text, 'x'), ms));
+  }
+  for (const bad of ['', '10', 'abc', '5s x']) {
+    void it(`bad duration ${JSON.stringify(bad)}`, () => assert.throws(() => parseDurationMs(bad, 'routeRefreshInterval'), /spec\.routeRefreshInterval/));
+  }
+  const cases: { name: string; flags: Parameters<typeof resolveAgentSettings>[0]; global?: Record<string, unknown>; node?: Record<string, unknown>; want: Partial<ReturnType<typeof resolveAgentSettings>> }[] = [
+    { name: 'defaults', flags: { nodeName: 'n1' }, want: { healthPort: 9099, healthHost: 'localhost', metricsPort: undefined, runDir: '/var/run/tricolor', nftRefreshMs: 90_000 } },
+    { name: 'global config', flags: { nodeName: 'n1' }, global: { healthPort: 9100, prometheusMetricsEnabled: true, nftablesRefreshInterval: '30s' }, want: { healthPort: 9100, metricsPort: 9091, nftRefreshMs: 30_000 } },
+    { name: 'node config wins', flags: { nodeName: 'n1' }, global: { healthPort: 9100 }, node: { healthPort: 9200 }, want: { healthPort: 9200 } },
+    { name: 'flags win', flags: { nodeName: 'n1', healthPort: 1234, metricsPort: 4321 }, global: { healthPort: 9100 }, want: { healthPort: 1234, metricsPort: 4321 } },
+    { name: 'health disabled', flags: { nodeName: 'n1' }, global: { healthEnabled: false }, want: { healthPort: 0 } },
+  ];
+  for (const c of cases) {
+    void it(c.name, () => {
+      const spec = mergeFelixSpecs(c.global === undefined ? undefined : felix('default', c.global), c.node === undefined ? undefined : felix('node.n1', c.node));
+      const s = resolveAgentSettings(c.flags, spec);
+      for (const [k, v] of Object.entries(c.want)) assert.equal(s[k as keyof typeof s], v, k);
+    });
+  }
+  void it('pools: disabled ones left out, sorted', () => {
+    const pool = (name: string, cidr: string, extra: Record<string, unknown> = {}) =>
+      ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, ...extra } }) as never;
+    assert.deepEqual(poolInfos([pool('b', '10.2.0.0/16', { natOutgoing: true }), pool('a', '10.1.0.0/16'), pool('c', '10.3.0.0/16', { disabled: true })]), [
+      { cidr: '10.1.0.0/16', natOutgoing: false },
+      { cidr: '10.2.0.0/16', natOutgoing: true },
+    ]);
+  });
+});
+
+void describe('decodeSyncUpdate', () => {
+  const gnpKey = '/calico/resources/v3/projectcalico.org/globalnetworkpolicies/p1';
+  const gnp = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p1' }, spec: { selector: 'all()', ingress: [{ action: 'Allow' }] } };
+  void it('watches every prefix once', () => {
+    const p = agentPrefixes();
+    assert.equal(new Set(p).size, p.length);
+    assert.ok(p.some((x) => x.includes('networking.k8s.io')));
+    assert.ok(p.some((x) => x.includes('felixconfigurations')));
+  });
+  const cases: { name: string; key: string; value: string | undefined; present: boolean; problem?: RegExp; forCalc?: boolean }[] = [
+    { name: 'valid policy', key: gnpKey, value: JSON.stringify(gnp), present: true, forCalc: true },
+    { name: 'deletion', key: gnpKey, value: undefined, present: false },
+    { name: 'not JSON', key: gnpKey, value: '{nope', present: false, problem: /not valid JSON/ },
+    { name: 'not an object', key: gnpKey, value: '[1]', present: false, problem: /not an object/ },
+    { name: 'fails validation', key: gnpKey, value: JSON.stringify({ ...gnp, spec: { selector: 'bad ((' } }), present: false, problem: /selector/ },
+    { name: 'wrong kind under key', key: gnpKey, value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'p1' }, spec: {} }), present: false, problem: /under a GlobalNetworkPolicy key/ },
+    { name: 'config kind', key: '/calico/resources/v3/projectcalico.org/ippools/p', value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } }), present: true, forCalc: false },
+  ];
+  for (const c of cases) {
+    void it(c.name, () => {
+      const d = decodeSyncUpdate({ key: c.key, value: c.value, revision: 5 });
+      assert.ok(d !== undefined);
+      assert.equal(d.value !== undefined, c.present);
+      if (c.problem !== undefined) assert.match(d.problem ?? '', c.problem);
+      else assert.equal(d.problem, undefined);
+      if (c.forCalc !== undefined) assert.equal(d.forCalc, c.forCalc);
+      const u = calcUpdateOf(d);
+      assert.equal(u.name, 'p1'.length > 0 && c.key === gnpKey ? 'p1' : u.name);
+    });
+  }
+  void it('unknown key → undefined', () => assert.equal(decodeSyncUpdate({ key: '/calico/other/x', value: '{}', revision: 1 }), undefined));
+  void it('policy metadata annotation is dropped', () => {
+    const v = { ...gnp, metadata: { name: 'p1', annotations: { 'projectcalico.org/metadata': '{"name":"p1"}' } } };
+    const d = decodeSyncUpdate({ key: gnpKey, value: JSON.stringify(v), revision: 1 });
+    assert.equal(d?.value?.metadata.annotations, undefined);
+  });
+});
+
+void describe('planRoutes', () => {
+  const wep = (name: string, ifName: string, ips: string[]) =>
+    ({ type: 'WorkloadEndpointUpdate', key: `WorkloadEndpoint/ns/${name}`, namespace: 'ns', name, pod: name, interfaceName: ifName, mac: undefined, ipv4Nets: ips, ipv6Nets: [], profileIds: [], tiers: [] }) as const;
+  const desired = desiredRoutes([wep('a', 'caliA', ['10.0.0.1/32']), wep('b', 'caliB', ['10.0.0.2/32'])]);
+  const base = { desired, interfacePrefixes: ['cali'], previouslyDesired: new Set<string>(), unexpectedSince: new Map<string, number>(), nowMs: 100_000, graceMs: 10_000 };
+  const r = (dst: string, dev: string, protocol?: string) => ({ dst, dev, family: 4 as const, protocol });
+  const cases: { name: string; observed: ReturnType<typeof r>[]; links: string[]; prev?: string[]; since?: [string, number][]; add: string[]; remove: string[]; waiting?: number }[] = [
+    { name: 'all present', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB')], links: ['caliA', 'caliB'], add: [], remove: [] },
+    { name: 'missing route repaired', observed: [r('10.0.0.1', 'caliA')], links: ['caliA', 'caliB'], add: ['10.0.0.2/32 caliB'], remove: [] },
+    { name: 'interface not there yet', observed: [], links: ['caliA'], add: ['10.0.0.1/32 caliA'], remove: [], waiting: 1 },
+    { name: 'route on the wrong interface', observed: [r('10.0.0.1', 'caliX'), r('10.0.0.2', 'caliB')], links: ['caliA', 'caliB', 'caliX'], add: ['10.0.0.1/32 caliA'], remove: ['10.0.0.1 caliX'] },
+    { name: 'deleted endpoint: removed at once', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], prev: ['10.0.0.9 dev caliZ'], add: [], remove: ['10.0.0.9 caliZ'] },
+    { name: 'unknown route: kept in grace', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], add: [], remove: [] },
+    { name: 'unknown route: removed after grace', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], since: [['10.0.0.9 dev caliZ', 80_000]], add: [], remove: ['10.0.0.9 caliZ'] },
+    { name: 'other interfaces and kernel routes untouched', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('192.168.1.0/24', 'eth0'), r('fe80::/64', 'caliA', 'kernel')], links: ['caliA', 'caliB'], add: [], remove: [] },
+  ];
+  for (const c of cases) {
+    void it(c.name, () => {
+      const plan = planRoutes({ ...base, observed: c.observed, links: new Set(c.links), previouslyDesired: new Set(c.prev ?? []), unexpectedSince: new Map(c.since ?? []) });
+      assert.deepEqual(plan.add.map((x) => `${x.cidr} ${x.ifName}`).sort(), c.add);
+      assert.deepEqual(plan.remove.map((x) => `${x.dst} ${x.dev}`).sort(), c.remove);
+      assert.equal(plan.waiting.length, c.waiting ?? 0);
+    });
+  }
+});
+
+void describe('metrics', () => {
+  void it('renders counters, gauges and cumulative histograms that parse back', () => {
+    const m = new MetricsRegistry();
+    m.counter('c_total', 'a counter').inc(3);
+    m.gauge('g', 'a gauge', () => 7);
+    const h = m.histogram('h_seconds', 'a histogram', [0.1, 1]);
+    for (const v of [0.05, 0.5, 5]) h.observe(v);
+    const text = m.render();
+    assert.match(text, /# TYPE h_seconds histogram/);
+    const p = parseMetricsText(text);
+    assert.equal(p.get('c_total'), 3);
+    assert.equal(p.get('g'), 7);
+    assert.equal(p.get('h_seconds_bucket{le="0.1"}'), 1);
+    assert.equal(p.get('h_seconds_bucket{le="1"}'), 2);
+    assert.equal(p.get('h_seconds_bucket{le="+Inf"}'), 3);
+    assert.equal(p.get('h_seconds_count'), 3);
+  });
+});
+
+void describe('ThrottledRunner', () => {
+  void it('coalesces a burst of schedules into one run, and runs again for later ones', async () => {
+    let runs = 0;
+    const t = new ThrottledRunner(() => runs++, { delayMs: 1, minIntervalMs: 5 });
+    for (let i = 0; i < 100; i++) t.schedule();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(runs, 1);
+    t.schedule();
+    t.schedule();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(runs, 2);
+    t.schedule();
+    t.dispose();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runs, 2);
+  });
+});

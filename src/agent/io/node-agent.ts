@@ -1,0 +1,423 @@
+// The node agent (`tricolor node run`, node contract §4.1–4.4): datastore syncer → decode and
+// validate → calc graph → nft dataplane, plus workload routes and sysctls, health, metrics and a
+// status file, all in the network namespace the process runs in. Nothing is programmed before the
+// syncer is InSync; the first apply after that replaces whatever an earlier agent left in one nft
+// transaction (there is never a window without rules), and stopping never flushes anything.
+
+import type { AnyResource, FelixConfiguration, IPPool } from '../../api/index.ts';
+import { CalcGraph } from '../../calc/index.ts';
+import type { CalcMessage, CalcUpdate } from '../../calc/index.ts';
+import { NftDataplane, resolveDataplaneConfig } from '../../dataplane/index.ts';
+import type { ApplyResult, DataplaneConfig, ResyncResult } from '../../dataplane/index.ts';
+import { Syncer } from '../../datastore/index.ts';
+import type { DatastoreBackend, SyncStatus, SyncUpdate } from '../../datastore/index.ts';
+import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
+import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
+import type { AgentStatus } from '../agent-status.ts';
+import { APPLY_BUCKETS_S, MetricsRegistry } from '../metrics.ts';
+import { ThrottledRunner } from '../throttled-runner.ts';
+import { agentPrefixes, calcUpdateOf, decodeSyncUpdate } from '../update-decoder.ts';
+import { HttpEndpoint } from './http-endpoint.ts';
+import { RouteManager } from './route-manager.ts';
+import { writeStatusFile } from './status-file.ts';
+
+export interface NodeAgentOptions extends AgentFlags {
+  /** An open datastore backend; the agent closes it on stop. */
+  readonly backend: DatastoreBackend;
+  readonly log?: (line: string) => void;
+  readonly nftBin?: string;
+  /** Coalescing of datastore churn into applies (default 2 ms delay, at most every 10 ms). */
+  readonly coalesceDelayMs?: number;
+  readonly minApplyIntervalMs?: number;
+  /** Liveness turns bad when applies have failed for this long (Felix's DataplaneWatchdogTimeout). */
+  readonly watchdogMs?: number;
+  /** Grace before removing a route to a workload interface nobody claims (default 10 s). */
+  readonly routeGraceMs?: number;
+}
+
+const SYNC_STATE_NUMBER: Readonly<Record<SyncStatus, number>> = { WaitForDatastore: 1, ResyncInProgress: 2, InSync: 3 };
+const MAX_RECENT_ERRORS = 20;
+
+export class NodeAgent {
+  readonly calc: CalcGraph;
+  readonly dataplane: NftDataplane;
+  readonly routes: RouteManager;
+  readonly metrics = new MetricsRegistry();
+  private readonly opts: NodeAgentOptions;
+  private readonly backend: DatastoreBackend;
+  private readonly syncer: Syncer;
+  private readonly flusher: ThrottledRunner;
+  private readonly health: HttpEndpoint;
+  private readonly metricsServer: HttpEndpoint;
+  private settings: AgentSettings;
+  private syncStatus: SyncStatus = 'WaitForDatastore';
+  private inSyncSeen = false;
+  private readonly startedAt = new Date();
+  /** key → identity of the last calc update sent for it (deletions must name the same object). */
+  private readonly sent = new Map<string, CalcUpdate>();
+  private readonly pools = new Map<string, IPPool>();
+  private readonly felixConfigs = new Map<string, FelixConfiguration>();
+  private readonly nodes = new Set<string>();
+  private readonly invalid = new Map<string, string>();
+  private configDirty = true;
+  private lastConfig: DataplaneConfig | undefined;
+  private lastApplyMs: number | undefined;
+  private failingSince: number | undefined;
+  private errorCount = 0;
+  private readonly recentErrors: { at: string; message: string }[] = [];
+  private routeTimer: NodeJS.Timeout | undefined;
+  private routeRetry: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly m;
+
+  constructor(opts: NodeAgentOptions) {
+    this.opts = opts;
+    this.backend = opts.backend;
+    this.settings = resolveAgentSettings(opts, {});
+    this.calc = new CalcGraph({ hostname: opts.nodeName });
+    this.dataplane = new NftDataplane({
+      ...(opts.nftBin === undefined ? {} : { nftBin: opts.nftBin }),
+      resyncIntervalMs: 0, // our own timer, so the interval can follow FelixConfiguration
+      onApplied: (r) => this.onApplied(r),
+      onError: (e) => this.onDataplaneError(e),
+      onResync: (r) => this.onResync(r),
+    });
+    this.routes = new RouteManager({ graceMs: opts.routeGraceMs ?? 10_000, log: (m) => this.log(m) });
+    this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
+    this.syncer = new Syncer(this.backend, agentPrefixes(), {
+      onStatus: (s) => this.onSyncStatus(s),
+      onUpdates: (u) => this.onSyncUpdates(u),
+    });
+    this.health = new HttpEndpoint((path) => this.healthResponse(path));
+    this.metricsServer = new HttpEndpoint((path) =>
+      path === '/metrics' ? { status: 200, body: this.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' } : { status: 404, body: 'not found\n' },
+    );
+    this.m = this.defineMetrics();
+  }
+
+  private defineMetrics() {
+    const r = this.metrics;
+    const st = this.dataplane.state;
+    r.gauge('felix_active_local_endpoints', 'Local workload and host endpoints programmed.', () => st.workloads.size + st.hosts.size);
+    r.gauge('felix_active_local_policies', 'Policies active on this node.', () => st.policies.size);
+    r.gauge('felix_active_local_profiles', 'Profiles active on this node.', () => st.profiles.size);
+    r.gauge('felix_ipsets_calico', 'IP sets programmed.', () => st.ipsets.size);
+    r.gauge('felix_route_table_num_routes', 'Local workload routes held.', () => this.routes.programmed);
+    r.gauge('felix_cluster_num_hosts', 'Nodes in the cluster.', () => this.nodes.size);
+    r.gauge('felix_resync_state', 'Datastore sync state: 1 waiting, 2 resyncing, 3 in sync.', () => SYNC_STATE_NUMBER[this.syncStatus]);
+    r.gauge('felix_nft_calls', 'nft transactions run.', () => this.dataplane.driver.stats.applies);
+    r.gauge('felix_int_dataplane_failures', 'Failed dataplane applies.', () => this.dataplane.driver.stats.failures);
+    r.gauge('tricolor_nft_resync_repairs', 'Periodic resyncs that found drift in our table and repaired it.', () => this.dataplane.driver.stats.repairs);
+    r.gauge('tricolor_errors', 'Errors (applies, routes, datastore values) since start.', () => this.errorCount);
+    r.gauge('tricolor_invalid_values', 'Stored values treated as absent because they do not validate.', () => this.invalid.size);
+    r.gauge('process_resident_memory_bytes', 'Resident memory of the agent.', () => process.memoryUsage().rss);
+    r.gauge('process_heap_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
+    r.gauge('process_start_time_seconds', 'Start time of the agent (Unix seconds).', () => this.startedAt.getTime() / 1000);
+    return {
+      apply: r.histogram('felix_int_dataplane_apply_time_seconds', 'Time to program one dataplane change.', APPLY_BUCKETS_S),
+      calcUpdates: r.counter('felix_calc_graph_updates_processed', 'Datastore updates fed to the calc graph.'),
+      calcOutput: r.counter('felix_calc_graph_output_events', 'Messages the calc graph emitted.'),
+      resyncs: r.counter('tricolor_nft_resyncs', 'Periodic read-backs of our nft table.'),
+    };
+  }
+
+  private log(msg: string): void {
+    this.opts.log?.(`${new Date().toISOString()} [${this.opts.nodeName}] ${msg}`);
+  }
+
+  private recordError(msg: string): void {
+    this.errorCount++;
+    this.recentErrors.push({ at: new Date().toISOString(), message: msg });
+    if (this.recentErrors.length > MAX_RECENT_ERRORS) this.recentErrors.shift();
+    this.log(`error: ${msg}`);
+    this.scheduleStatus();
+  }
+
+  /** Start syncing; servers named by flags start now, FelixConfiguration's once it is known. */
+  async start(): Promise<void> {
+    await this.bindServers();
+    this.syncer.start();
+    this.scheduleRouteRefresh();
+    this.scheduleNftRefresh();
+    this.writeStatus();
+    this.log(`started: syncing ${agentPrefixes().length} prefixes`);
+  }
+
+  /** Close watches and servers, stop timers; the programmed ruleset and routes stay as they are. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.flusher.dispose();
+    for (const t of [this.routeTimer, this.routeRetry, this.statusTimer]) if (t !== undefined) clearTimeout(t);
+    if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
+    await this.syncer.stop();
+    // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
+    await this.dataplane.flush().catch(() => undefined);
+    this.dataplane.dispose();
+    await this.health.close();
+    await this.metricsServer.close();
+    this.writeStatus();
+    await this.backend.close();
+    this.log('stopped (nftables left in force)');
+  }
+
+  // ---- datastore → calc --------------------------------------------------------------------
+
+  private onSyncStatus(s: SyncStatus): void {
+    this.syncStatus = s;
+    this.log(`datastore: ${s}`);
+    if (s === 'InSync' && !this.inSyncSeen) {
+      this.inSyncSeen = true;
+      this.calc.markInSync();
+    }
+    this.flusher.schedule();
+    this.scheduleStatus();
+  }
+
+  private onSyncUpdates(updates: readonly SyncUpdate[]): void {
+    const calcUpdates: CalcUpdate[] = [];
+    for (const u of updates) {
+      const d = decodeSyncUpdate(u);
+      if (d === undefined) continue;
+      if (d.problem !== undefined) {
+        if (this.invalid.get(d.key) !== d.problem) {
+          this.invalid.set(d.key, d.problem);
+          this.recordError(`${d.key}: ${d.problem} (treated as absent)`);
+        }
+      } else {
+        this.invalid.delete(d.key);
+      }
+      if (d.forCalc) {
+        const prev = this.sent.get(d.key);
+        let cu = calcUpdateOf(d);
+        if (cu.value === undefined) {
+          if (prev === undefined) continue; // never told the calc graph about it
+          cu = { ...prev, value: undefined };
+          this.sent.delete(d.key);
+        } else {
+          if (prev !== undefined && (prev.name !== cu.name || prev.namespace !== cu.namespace)) calcUpdates.push({ ...prev, value: undefined });
+          this.sent.set(d.key, { ...cu, value: undefined });
+        }
+        calcUpdates.push(cu);
+      } else {
+        this.onConfigValue(d.info.kind, d.key, d.value);
+      }
+    }
+    if (calcUpdates.length > 0) {
+      this.calc.onUpdates(calcUpdates);
+      this.m.calcUpdates.inc(calcUpdates.length);
+    }
+    this.flusher.schedule();
+  }
+
+  private onConfigValue(kind: string, key: string, value: AnyResource | undefined): void {
+    switch (kind) {
+      case 'IPPool':
+        if (value === undefined) this.pools.delete(key);
+        else this.pools.set(key, value as IPPool);
+        this.configDirty = true;
+        return;
+      case 'FelixConfiguration': {
+        const name = key.slice(key.lastIndexOf('/') + 1);
+        if (value === undefined) this.felixConfigs.delete(name);
+        else this.felixConfigs.set(name, value as FelixConfiguration);
+        this.configDirty = true;
+        return;
+      }
+      case 'Node':
+        if (value === undefined) this.nodes.delete(key);
+        else this.nodes.add(key);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private felixSpec(): FelixSpec {
+    return mergeFelixSpecs(this.felixConfigs.get('default'), this.felixConfigs.get(`node.${this.opts.nodeName}`));
+  }
+
+  /** The throttled step: config → dataplane, calc output → dataplane (which applies on its own). */
+  private flushCalc(): void {
+    if (this.stopped) return;
+    if (this.configDirty) {
+      this.configDirty = false;
+      const spec = this.felixSpec();
+      try {
+        const config = resolveDataplaneConfig(dataplaneFields(spec), poolInfos(this.pools.values()));
+        if (JSON.stringify(config) !== JSON.stringify(this.lastConfig)) {
+          this.lastConfig = config;
+          this.dataplane.setConfig(config);
+        }
+      } catch (e) {
+        this.recordError(`FelixConfiguration: ${(e as Error).message} (keeping the previous dataplane configuration)`);
+      }
+      try {
+        const next = resolveAgentSettings(this.opts, spec);
+        const intervalsChanged = next.nftRefreshMs !== this.settings.nftRefreshMs || next.routeRefreshMs !== this.settings.routeRefreshMs;
+        this.settings = next;
+        if (intervalsChanged) {
+          this.scheduleNftRefresh();
+          this.scheduleRouteRefresh();
+        }
+        this.bindServers().catch((e: unknown) => this.recordError((e as Error).message));
+      } catch (e) {
+        this.recordError((e as Error).message);
+      }
+    }
+    const msgs: CalcMessage[] = this.calc.flush();
+    if (msgs.length === 0) return;
+    this.m.calcOutput.inc(msgs.length);
+    this.dataplane.onMessages(msgs);
+    if (msgs.some((m) => m.type === 'WorkloadEndpointUpdate' || m.type === 'WorkloadEndpointRemove' || m.type === 'InSync')) {
+      this.routes.setDesired(this.dataplane.state.workloads.values(), this.dataplane.state.config.interfacePrefixes);
+      if (this.dataplane.state.inSync) this.reconcileRoutes();
+    }
+  }
+
+  // ---- dataplane ---------------------------------------------------------------------------
+
+  private onApplied(r: ApplyResult & { readonly durationMs: number }): void {
+    this.lastApplyMs = r.durationMs;
+    this.failingSince = undefined;
+    if (r.commandCount > 0) {
+      this.m.apply.observe(r.durationMs / 1000);
+      this.log(`applied ${r.commandCount} nft commands in ${r.durationMs.toFixed(1)} ms`);
+    }
+    this.scheduleStatus();
+  }
+
+  private onDataplaneError(e: unknown): void {
+    this.failingSince ??= performance.now();
+    this.recordError(`nftables apply failed (retrying; the previous ruleset stays in force): ${(e as Error).message}`);
+  }
+
+  private onResync(r: ResyncResult): void {
+    this.m.resyncs.inc();
+    if (r.drift.length > 0) {
+      this.log(`nftables drift repaired (${r.drift.length}): ${r.drift.slice(0, 5).join('; ')}`);
+      this.scheduleStatus();
+    }
+  }
+
+  private nftTimer: NodeJS.Timeout | undefined;
+
+  private scheduleNftRefresh(): void {
+    if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
+    this.nftTimer = undefined;
+    if (this.stopped || this.settings.nftRefreshMs <= 0) return;
+    this.nftTimer = setTimeout(() => {
+      this.nftTimer = undefined;
+      this.resyncNow()
+        .catch((e: unknown) => this.recordError(`nftables resync failed: ${(e as Error).message}`))
+        .finally(() => this.scheduleNftRefresh());
+    }, this.settings.nftRefreshMs);
+  }
+
+  /** Read our table back and repair drift now (also run periodically). */
+  async resyncNow(): Promise<ResyncResult> {
+    return this.dataplane.resyncNow();
+  }
+
+  // ---- routes ------------------------------------------------------------------------------
+
+  private reconcileRoutes(): void {
+    if (this.stopped) return;
+    this.routes
+      .reconcile()
+      .then((r) => {
+        for (const e of r.errors) this.recordError(`routes: ${e}`);
+        if (r.waiting > 0 && this.routeRetry === undefined && !this.stopped) {
+          // an endpoint arrived before its interface: look again soon
+          this.routeRetry = setTimeout(() => {
+            this.routeRetry = undefined;
+            this.reconcileRoutes();
+          }, 1000);
+        }
+        this.scheduleStatus();
+      })
+      .catch((e: unknown) => this.recordError(`routes: ${(e as Error).message}`));
+  }
+
+  private scheduleRouteRefresh(): void {
+    if (this.routeTimer !== undefined) clearTimeout(this.routeTimer);
+    this.routeTimer = undefined;
+    if (this.stopped || this.settings.routeRefreshMs <= 0) return;
+    this.routeTimer = setTimeout(() => {
+      this.routeTimer = undefined;
+      if (this.dataplane.state.inSync) this.reconcileRoutes();
+      this.scheduleRouteRefresh();
+    }, this.settings.routeRefreshMs);
+  }
+
+  // ---- health, metrics, status -------------------------------------------------------------
+
+  private async bindServers(): Promise<void> {
+    if (this.stopped) return;
+    await this.health.bind(this.settings.healthHost, this.settings.healthPort);
+    // Felix serves metrics on all addresses by default (PrometheusMetricsHost unset)
+    await this.metricsServer.bind('0.0.0.0', this.settings.metricsPort);
+  }
+
+  /** Live unless applies have failed without a break for longer than the watchdog timeout. */
+  get live(): boolean {
+    return this.failingSince === undefined || performance.now() - this.failingSince < (this.opts.watchdogMs ?? 90_000);
+  }
+
+  /** Ready once in sync and the first apply after that has succeeded, and not failing now. */
+  get ready(): boolean {
+    return this.syncStatus === 'InSync' && this.dataplane.lastApplyAt !== undefined && this.failingSince === undefined;
+  }
+
+  private healthResponse(path: string): { status: number; body: string } {
+    if (path === '/liveness') return this.live ? { status: 200, body: 'live\n' } : { status: 503, body: 'not live\n' };
+    if (path === '/readiness') return this.ready ? { status: 200, body: 'ready\n' } : { status: 503, body: 'not ready\n' };
+    return { status: 404, body: 'not found\n' };
+  }
+
+  status(): AgentStatus {
+    const st = this.dataplane.state;
+    const health = this.health.address;
+    const metrics = this.metricsServer.address;
+    return {
+      nodeName: this.opts.nodeName,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+      live: this.live && !this.stopped,
+      ready: this.ready && !this.stopped,
+      datastore: this.syncStatus,
+      healthEndpoint: health === undefined ? undefined : `http://${health}`,
+      metricsEndpoint: metrics === undefined ? undefined : `http://${metrics}/metrics`,
+      endpoints: { workload: st.workloads.size, host: st.hosts.size },
+      policies: st.policies.size,
+      profiles: st.profiles.size,
+      ipSets: st.ipsets.size,
+      routes: this.routes.programmed,
+      lastApplyAt: this.dataplane.lastApplyAt?.toISOString(),
+      lastApplyMs: this.lastApplyMs,
+      applies: this.dataplane.driver.stats.applies,
+      resyncRepairs: this.dataplane.driver.stats.repairs,
+      errors: this.errorCount,
+      recentErrors: [...this.recentErrors],
+      invalidValues: Object.fromEntries(this.invalid),
+    };
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer !== undefined || this.stopped) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      this.writeStatus();
+    }, 100);
+  }
+
+  private writeStatus(): void {
+    try {
+      writeStatusFile(this.settings.runDir, this.status());
+    } catch (e) {
+      this.log(`cannot write status: ${(e as Error).message}`);
+    }
+  }
+}

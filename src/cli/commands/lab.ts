@@ -1,0 +1,261 @@
+// `tricolor lab …`: a multi-node Tricolor cluster inside network namespaces on this host — up,
+// down, status, namespaces, pods, services, probes, exec, and the quickstart demo. The command
+// contract (words and flags) is fixed by the lab issue; other tooling drives these exact commands.
+
+import { TricolorError, quote } from '../../base/index.ts';
+import { flagBool, flagString, flagStrings, parseArgs, usage, type ParsedArgs } from '../args.ts';
+import type { CliContext, Command } from '../command.ts';
+
+const HELP = `Usage:
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3]
+  tricolor lab down [--name NAME]
+  tricolor lab status [-o json]
+  tricolor lab ns add NAME [--labels k=v,...]
+  tricolor lab ns label NAME k=v ... [k-]
+  tricolor lab pod add NS/NAME [--node NODE] [--labels k=v,...] [--service-account SA] [--serve PROTO:PORT,...]
+  tricolor lab pod label NS/NAME k=v ... [k-]
+  tricolor lab pod del NS/NAME
+  tricolor lab svc add NS/NAME --selector k=v[,k=v] --port PORT[:TARGETPORT][/PROTO]
+  tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
+  tricolor lab probe --all --port PORT [--protocol tcp|udp] [--timeout-ms MS] -o json
+  tricolor lab exec NS/POD -- CMD [ARGS...]
+  tricolor lab demo [quickstart]
+
+A lab is a cluster built from network namespaces on this host (never touching the host's own
+network): an underlay bridge, N nodes each running the Tricolor agent and service proxy, pods
+plugged in by the CNI plugin, and an external host reachable only through the nodes (NAT).
+Every command but "up" acts on the lab named by --name, else $TRICOLOR_LAB, else the lab
+brought up last. While a lab is up, plain tricolor commands (apply, get, ipam, policy …) use its
+datastore. FROM is NS/POD or external; TO is NS/POD, NS/SERVICE, external or an IP.
+`;
+
+const FLAGS = [
+  { name: 'name', value: true },
+  { name: 'nodes', value: true },
+  { name: 'encap', value: true },
+  { name: 'pod-cidr', value: true },
+  { name: 'route-reflector', value: true },
+  { name: 'datastore', value: true },
+  { name: 'labels', value: true },
+  { name: 'node', value: true },
+  { name: 'service-account', value: true },
+  { name: 'serve', value: true },
+  { name: 'selector', value: true },
+  { name: 'port', value: true, repeatable: true },
+  { name: 'protocol', value: true },
+  { name: 'timeout-ms', value: true },
+  { name: 'all' },
+  { name: 'spread' },
+  { name: 'output', short: 'o', value: true },
+] as const;
+
+type Lab = typeof import('../../lab/index.ts');
+
+function labName(p: ParsedArgs, ctx: CliContext, lab: Lab): string {
+  return lab.validateLabName(flagString(p, 'name') ?? ctx.env['TRICOLOR_LAB'] ?? lab.currentLabName() ?? lab.DEFAULT_LAB_NAME);
+}
+
+function intFlag(p: ParsedArgs, name: string, dflt: number, min: number, max: number): number {
+  const v = flagString(p, name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new TricolorError('ERR_USAGE', `--${name}: ${quote(v)} is not a number from ${min} to ${max}`, { field: `--${name}`, value: v });
+  return n;
+}
+
+function protocolFlag(p: ParsedArgs): 'tcp' | 'udp' {
+  const v = (flagString(p, 'protocol') ?? 'tcp').toLowerCase();
+  if (v !== 'tcp' && v !== 'udp') throw new TricolorError('ERR_USAGE', `--protocol: ${quote(v)} is not tcp or udp`, { field: '--protocol', value: v });
+  return v;
+}
+
+function outputFlag(p: ParsedArgs): 'text' | 'json' {
+  const v = flagString(p, 'output') ?? 'text';
+  if (v !== 'text' && v !== 'json') throw new TricolorError('ERR_USAGE', `--output: ${quote(v)} is not text or json`, { field: '--output', value: v });
+  return v;
+}
+
+function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new TricolorError('ERR_FORBIDDEN', 'tricolor lab needs root (it creates network namespaces); run it with sudo');
+  }
+}
+
+async function execInPod(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const [file, ...args] = argv;
+  if (file === undefined) return 2;
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: [ctx.stdin === process.stdin ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (b: Buffer) => ctx.stdout.write(b));
+    child.stderr?.on('data', (b: Buffer) => ctx.stderr.write(b));
+    child.on('error', (e) => {
+      ctx.stderr.write(`${e.message}\n`);
+      resolve(127);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function run(args: readonly string[], ctx: CliContext): Promise<number> {
+  // `lab exec NS/POD -- CMD ...`: everything after `--` is the command, never our flags.
+  const dd = args.indexOf('--');
+  const own = dd === -1 ? args : args.slice(0, dd);
+  const tail = dd === -1 ? [] : args.slice(dd + 1);
+  const p = parseArgs(own, FLAGS);
+  const [sub, ...pos] = p.positionals;
+  if (flagBool(p, 'help') || sub === undefined) {
+    ctx.stdout.write(HELP);
+    return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
+  }
+  const lab = await import('../../lab/index.ts');
+  const progress = (line: string): void => void ctx.stderr.write(`${line}\n`);
+  switch (sub) {
+    case 'up': {
+      requireRoot();
+      if (pos.length > 0) throw usage(`unexpected argument ${quote(pos[0])}`);
+      const datastore = flagString(p, 'datastore') ?? 'embedded';
+      if (datastore !== 'embedded') {
+        throw new TricolorError('ERR_USAGE', `--datastore: ${quote(datastore)} is not supported by the lab yet (its agents run in namespaces that cannot reach a host etcd); use embedded`, { value: datastore });
+      }
+      const encap = flagString(p, 'encap') ?? 'none';
+      if (!(lab.ENCAPS as readonly string[]).includes(encap)) throw usage(`--encap: ${quote(encap)} is not none or vxlan`);
+      const name = lab.validateLabName(flagString(p, 'name') ?? ctx.env['TRICOLOR_LAB'] ?? lab.DEFAULT_LAB_NAME);
+      const state = await lab.labUp({
+        name,
+        nodes: intFlag(p, 'nodes', 3, 1, lab.MAX_NODES),
+        encap: encap as 'none' | 'vxlan',
+        podCidr: flagString(p, 'pod-cidr') ?? lab.DEFAULT_POD_CIDR,
+        routeReflector: flagString(p, 'route-reflector'),
+        progress,
+      });
+      ctx.stdout.write(`lab ${quote(state.name)} is up: ${state.nodes.length} nodes (${state.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), external host ${state.externalIP}\n`);
+      return 0;
+    }
+    case 'down': {
+      requireRoot();
+      const name = labName(p, ctx, lab);
+      const r = await lab.labDown(name);
+      ctx.stdout.write(`lab ${quote(name)} is down (${r.namespaces} namespaces removed)\n`);
+      return 0;
+    }
+    case 'status': {
+      const s = lab.requireLab(labName(p, ctx, lab));
+      const v = await lab.labStatus(s);
+      ctx.stdout.write(outputFlag(p) === 'json' ? JSON.stringify(v, null, 2) + '\n' : lab.renderLabStatus(v));
+      return 0;
+    }
+    case 'ns': {
+      const [verb, name, ...edits] = pos;
+      const s = lab.requireLab(labName(p, ctx, lab));
+      if (name === undefined) throw usage('lab ns: give a namespace name');
+      lab.validateNamespaceName(name);
+      if (verb === 'add') {
+        if (edits.length > 0) throw usage(`unexpected argument ${quote(edits[0])}`);
+        await lab.nsAdd(s, name, lab.parseLabelList(flagString(p, 'labels') ?? ''));
+        ctx.stdout.write(`namespace/${name} created\n`);
+        return 0;
+      }
+      if (verb === 'label') {
+        await lab.nsLabel(s, name, (l) => lab.applyLabelEdits(l, edits));
+        ctx.stdout.write(`namespace/${name} labeled\n`);
+        return 0;
+      }
+      throw usage(`lab ns: unknown verb ${quote(verb ?? '')} (add, label)`);
+    }
+    case 'pod': {
+      requireRoot();
+      const [verb, ref, ...edits] = pos;
+      if (ref === undefined) throw usage('lab pod: give NS/NAME');
+      const { namespace, name } = lab.parseNamespacedName(ref);
+      const s = lab.requireLab(labName(p, ctx, lab));
+      if (verb === 'add') {
+        if (edits.length > 0) throw usage(`unexpected argument ${quote(edits[0])}`);
+        const pod = await lab.podAdd(s, {
+          namespace,
+          name,
+          node: flagString(p, 'node'),
+          labels: lab.parseLabelList(flagString(p, 'labels') ?? ''),
+          serviceAccount: flagString(p, 'service-account'),
+          serve: lab.parseServe(flagString(p, 'serve') ?? ''),
+        });
+        ctx.stdout.write(`${pod.ip}\n`);
+        return 0;
+      }
+      if (verb === 'label') {
+        await lab.podLabel(s, namespace, name, (l) => lab.applyLabelEdits(l, edits));
+        ctx.stdout.write(`pod/${namespace}/${name} labeled\n`);
+        return 0;
+      }
+      if (verb === 'del' || verb === 'delete') {
+        await lab.podDel(s, namespace, name);
+        ctx.stdout.write(`pod/${namespace}/${name} deleted\n`);
+        return 0;
+      }
+      throw usage(`lab pod: unknown verb ${quote(verb ?? '')} (add, label, del)`);
+    }
+    case 'svc': {
+      const [verb, ref] = pos;
+      if (verb !== 'add') throw usage(`lab svc: unknown verb ${quote(verb ?? '')} (add)`);
+      if (ref === undefined) throw usage('lab svc add: give NS/NAME');
+      const { namespace, name } = lab.parseNamespacedName(ref, 'service');
+      const selector = lab.parseLabelList(flagString(p, 'selector') ?? '', '--selector');
+      if (Object.keys(selector).length === 0) throw usage('lab svc add: --selector k=v is required');
+      const ports = flagStrings(p, 'port').flatMap((x) => x.split(',')).map(lab.parseServicePort);
+      if (ports.length === 0) throw usage('lab svc add: --port PORT[:TARGETPORT][/PROTO] is required');
+      const s = lab.requireLab(labName(p, ctx, lab));
+      const ip = await lab.svcAdd(s, namespace, name, selector, ports);
+      ctx.stdout.write(`${ip}\n`);
+      return 0;
+    }
+    case 'probe': {
+      requireRoot();
+      const s = lab.requireLab(labName(p, ctx, lab));
+      const portText = flagStrings(p, 'port').at(-1);
+      if (portText === undefined) throw usage('lab probe: --port is required');
+      const port = intFlag(p, 'port', 0, 1, 65535);
+      const protocol = protocolFlag(p);
+      const timeoutMs = intFlag(p, 'timeout-ms', 1000, 1, 600_000);
+      if (flagBool(p, 'all')) {
+        if (pos.length > 0) throw usage('lab probe --all takes no FROM/TO');
+        const r = await lab.probeAll(s, port, protocol, timeoutMs);
+        if (outputFlag(p) === 'json') ctx.stdout.write(JSON.stringify(r) + '\n');
+        else for (const x of r.results) ctx.stdout.write(`${x.connected ? '✔' : '✘'} ${x.from} → ${x.to}\n`);
+        return 0;
+      }
+      const [from, to, ...more] = pos;
+      if (from === undefined || to === undefined || more.length > 0) throw usage('lab probe: give FROM and TO (or --all)');
+      const netns = lab.resolveSource(s, from);
+      const ip = await lab.resolveTarget(s, to);
+      const [ok] = await lab.probeFrom(netns, [ip], port, protocol, timeoutMs);
+      ctx.stdout.write(`${from} → ${to} (${ip}:${port}/${protocol}): ${ok === true ? 'connected' : 'not connected'}\n`);
+      return ok === true ? 0 : 1;
+    }
+    case 'exec': {
+      requireRoot();
+      const [ref, ...rest] = pos;
+      if (ref === undefined) throw usage('lab exec: give NS/POD (or external) and -- CMD');
+      const argv = [...rest, ...tail];
+      if (argv.length === 0) throw usage('lab exec: give the command after --');
+      const s = lab.requireLab(labName(p, ctx, lab));
+      return execInPod(lab.podExecArgv(s, ref, argv), ctx);
+    }
+    case 'demo': {
+      requireRoot();
+      const [which = 'quickstart', ...more] = pos;
+      if (which !== 'quickstart') throw lab.demoUnknown(which);
+      if (more.length > 0) throw usage(`unexpected argument ${quote(more[0])}`);
+      const name = lab.validateLabName(flagString(p, 'name') ?? 'demo');
+      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: flagBool(p, 'spread') });
+      return r.mismatches === 0 ? 0 : 1;
+    }
+    default:
+      throw usage(`unknown command ${quote(sub)} for "tricolor lab"`);
+  }
+}
+
+export const command: Command = {
+  name: 'lab',
+  summary: 'A multi-node cluster in network namespaces: up, down, pods, services, probes, demo',
+  run,
+};

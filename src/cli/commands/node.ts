@@ -1,0 +1,152 @@
+// `tricolor node run|status`: run the node agent in the current network namespace until SIGTERM
+// or SIGINT (watches closed, servers stopped, nftables left in force), and report a running
+// agent's health and what it has programmed from its status file (and its health port when
+// reachable from here).
+
+import { hostname } from 'node:os';
+import { TricolorError, quote } from '../../base/index.ts';
+import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import type { ParsedArgs } from '../args.ts';
+import type { CliContext, Command } from '../command.ts';
+
+const HELP = `Usage: tricolor node run [--name NODE] [options]
+       tricolor node status [--run-dir DIR] [-o json]
+
+run     Run the node agent: sync policy from the datastore and program nftables, workload routes
+        and interface sysctls in this network namespace. Stops on SIGTERM/SIGINT without
+        flushing anything.
+status  Agent health (liveness, readiness), programmed endpoint and policy counts, last apply
+        time and errors.
+
+Options (run):
+      --name NODE            node name (default: $NODENAME, else the host name)
+      --run-dir DIR          where the status file goes (default /var/run/tricolor)
+      --health-port PORT     health server port (default FelixConfiguration healthPort, 9099; 0 = off)
+      --health-host HOST     health server address (default healthHost, localhost)
+      --metrics-port PORT    serve Prometheus metrics on PORT (default: prometheusMetricsPort when
+                             prometheusMetricsEnabled)
+      --nft-refresh-ms MS    periodic nftables read-back and repair (default 90000)
+      --route-refresh-ms MS  periodic route check (default 90000)
+  -c, --config FILE          CalicoAPIConfig file (else the environment)
+Options (status):
+      --run-dir DIR          the agent's run directory
+  -o, --output FORMAT        text (default) or json
+`;
+
+function intFlag(p: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const v = flagString(p, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) {
+    throw new TricolorError('ERR_USAGE', `--${name}: ${quote(v)} is not a number from ${min} to ${max}`, { field: `--${name}`, value: v });
+  }
+  return n;
+}
+
+async function runAgent(args: readonly string[], ctx: CliContext): Promise<number> {
+  const p = parseArgs(args, [
+    CONFIG_FLAG,
+    { name: 'name', value: true },
+    { name: 'run-dir', value: true },
+    { name: 'health-port', value: true },
+    { name: 'health-host', value: true },
+    { name: 'metrics-port', value: true },
+    { name: 'nft-refresh-ms', value: true },
+    { name: 'route-refresh-ms', value: true },
+  ]);
+  if (flagBool(p, 'help')) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
+  const nodeName = flagString(p, 'name') ?? ctx.env['NODENAME'] ?? hostname();
+  const { loadDatastoreConfig } = await import('../connection.ts');
+  const { openBackend } = await import('../../datastore/index.ts');
+  const { NodeAgent } = await import('../../agent/index.ts');
+  const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
+  const optional = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
+  const agent = new NodeAgent({
+    nodeName,
+    backend,
+    log: (line) => ctx.stderr.write(line + '\n'),
+    ...optional('runDir', flagString(p, 'run-dir')),
+    ...optional('healthPort', intFlag(p, 'health-port', 0, 65535)),
+    ...optional('healthHost', flagString(p, 'health-host')),
+    ...optional('metricsPort', intFlag(p, 'metrics-port', 1, 65535)),
+    ...optional('nftRefreshMs', intFlag(p, 'nft-refresh-ms', 0, 86_400_000)),
+    ...optional('routeRefreshMs', intFlag(p, 'route-refresh-ms', 0, 86_400_000)),
+  });
+  // the agent's own handles are unref'd: this keeps the process up until a signal
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    const signalled = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    await agent.start();
+    const sig = await signalled;
+    ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${sig}: shutting down\n`);
+    await agent.stop();
+    return 0;
+  } catch (e) {
+    await agent.stop().catch(() => undefined);
+    throw e;
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function probe(url: string): Promise<boolean | undefined> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await r.body?.cancel();
+    return r.status === 200;
+  } catch {
+    return undefined;
+  }
+}
+
+async function showStatus(args: readonly string[], ctx: CliContext): Promise<number> {
+  const p = parseArgs(args, [{ name: 'run-dir', value: true }, { name: 'output', short: 'o', value: true }]);
+  if (flagBool(p, 'help')) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
+  const output = flagString(p, 'output') ?? 'text';
+  if (output !== 'text' && output !== 'json') throw usage(`--output: ${quote(output)} is not text or json`);
+  const { DEFAULT_RUN_DIR, readStatusFile, processRunning, renderStatusText } = await import('../../agent/index.ts');
+  const runDir = flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR;
+  const status = readStatusFile(runDir);
+  const running = status !== undefined && processRunning(status.pid);
+  let probed: { live: boolean; ready: boolean } | undefined;
+  if (running && status.healthEndpoint !== undefined) {
+    const live = await probe(`${status.healthEndpoint}/liveness`);
+    const ready = await probe(`${status.healthEndpoint}/readiness`);
+    if (live !== undefined && ready !== undefined) probed = { live, ready };
+  }
+  const view = { status, running, ...(probed === undefined ? {} : { probed }) };
+  if (output === 'json') {
+    const live = probed?.live ?? (running && status.live);
+    const ready = probed?.ready ?? (running && status.ready);
+    ctx.stdout.write(JSON.stringify({ running, live, ready, status: status ?? null }, null, 2) + '\n');
+  } else {
+    ctx.stdout.write(renderStatusText(view, runDir));
+  }
+  return running ? 0 : 1;
+}
+
+export const command: Command = {
+  name: 'node',
+  summary: 'Run the node agent, or show its status',
+  async run(args, ctx) {
+    const [sub, ...rest] = args;
+    if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+      ctx.stdout.write(HELP);
+      return sub === undefined ? 2 : 0;
+    }
+    if (sub === 'run') return runAgent(rest, ctx);
+    if (sub === 'status') return showStatus(rest, ctx);
+    throw usage(`unknown node subcommand ${quote(sub)} (expected run or status)`);
+  },
+};

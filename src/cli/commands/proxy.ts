@@ -1,0 +1,60 @@
+// `tricolor proxy run --name NODE [--run-dir DIR]`: the ClusterIP service proxy (the lab's
+// kube-proxy replacement) for the network namespace it runs in, until SIGTERM/SIGINT. The nft
+// table it programs stays in force when it stops, as kube-proxy's rules do.
+
+import { hostname } from 'node:os';
+import { quote } from '../../base/index.ts';
+import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import type { Command } from '../command.ts';
+
+const HELP = `Usage: tricolor proxy run [--name NODE] [--run-dir DIR] [-c FILE]
+
+Load-balance ClusterIP services (v1 Service objects in the datastore) over the workload
+endpoints their selectors pick, with DNAT rules in nftables table "ip tricolor-proxy" of this
+network namespace; updated as services and pods come and go.
+
+Options:
+      --name NODE       node name (default: $NODENAME, else the host name)
+      --run-dir DIR     where proxy.json (what is programmed) goes (default /var/run/tricolor)
+  -c, --config FILE     CalicoAPIConfig file (else the environment)
+`;
+
+export const command: Command = {
+  name: 'proxy',
+  summary: 'Run the ClusterIP service proxy in this network namespace',
+  async run(args, ctx) {
+    const p = parseArgs(args, [CONFIG_FLAG, { name: 'name', value: true }, { name: 'run-dir', value: true }]);
+    const [sub, ...rest] = p.positionals;
+    if (flagBool(p, 'help') || sub === undefined) {
+      ctx.stdout.write(HELP);
+      return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
+    }
+    if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor proxy"`);
+    if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
+    const nodeName = flagString(p, 'name') ?? ctx.env['NODENAME'] ?? hostname();
+    const { loadDatastoreConfig } = await import('../connection.ts');
+    const { openBackend } = await import('../../datastore/index.ts');
+    const { ServiceProxy } = await import('../../proxy/index.ts');
+    const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
+    const proxy = new ServiceProxy({
+      nodeName,
+      backend,
+      runDir: flagString(p, 'run-dir') ?? '/var/run/tricolor',
+      log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`),
+    });
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      const signalled = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      proxy.start();
+      await signalled;
+      await proxy.stop();
+      return 0;
+    } finally {
+      clearInterval(keepAlive);
+      await backend.close();
+    }
+  },
+};

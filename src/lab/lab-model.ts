@@ -1,0 +1,297 @@
+// The lab's pure model: names (every namespace of a lab carries the prefix `tri-<lab>-`, so
+// `lab down` can find them all even after a crash), the address plan of the underlay, the
+// external host and the service range, the state documents kept under the run directory, and
+// the parsers for the command line's small languages (NS/NAME, k=v lists, --serve, --port).
+
+import { TricolorError, quote } from '../base/index.ts';
+
+export const LAB_ROOT = '/var/run/tricolor/lab';
+/** CalicoAPIConfig naming the datastore of the lab that is up (read by the CLI's connection). */
+export const LAB_POINTER_FILE = `${LAB_ROOT}/current.cfg`;
+export const DEFAULT_LAB_NAME = 'lab';
+export const DEFAULT_POD_CIDR = '10.244.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
+/** Underlay: one bridge subnet that every node shares, so BGP sessions need no router. */
+export const UNDERLAY_PREFIX = '172.31.0';
+export const UNDERLAY_GATEWAY = `${UNDERLAY_PREFIX}.1`;
+/** The external host sits behind the underlay router, which has no route to any pod CIDR. */
+export const EXTERNAL_GATEWAY = '203.0.113.1';
+export const EXTERNAL_IP = '203.0.113.10';
+/** Ports the external host serves (TCP answers with the client's address as it saw it). */
+export const EXTERNAL_TCP_PORTS = [80] as const;
+export const EXTERNAL_UDP_PORTS = [53, 80] as const;
+export const ENCAPS = ['none', 'vxlan'] as const;
+export type Encap = (typeof ENCAPS)[number];
+export const MAX_NODES = 200;
+
+export interface LabNode {
+  readonly name: string;
+  readonly netns: string;
+  /** Underlay address without prefix length. */
+  readonly address: string;
+  /** Interface on the underlay bridge (inside the underlay namespace). */
+  readonly uplink: string;
+  readonly runDir: string;
+  agentPid?: number;
+  proxyPid?: number;
+}
+
+export interface LabState {
+  readonly name: string;
+  readonly prefix: string;
+  readonly runDir: string;
+  readonly datastorePath: string;
+  readonly createdAt: string;
+  readonly encap: Encap;
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+  readonly underlayNetns: string;
+  readonly externalNetns: string;
+  readonly externalIP: string;
+  readonly routeReflector: string | undefined;
+  readonly nodes: LabNode[];
+  /** Processes started outside nodes (external servers). */
+  readonly pids: number[];
+}
+
+export interface LabPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly netns: string;
+  readonly containerId: string;
+  readonly ip: string;
+  readonly serve: readonly ServePort[];
+  readonly serverPids: readonly number[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: string;
+}
+
+export interface ServePort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+}
+
+export interface ServicePortSpec {
+  readonly port: number;
+  readonly targetPort: number;
+  readonly protocol: 'TCP' | 'UDP';
+}
+
+function usage(message: string, field: string, value: unknown): TricolorError {
+  return new TricolorError('ERR_USAGE', message, { field, value });
+}
+
+export function validateLabName(name: string): string {
+  if (!/^[a-z0-9]{1,12}$/.test(name)) {
+    throw usage(`--name: ${quote(name)} is not a valid lab name (1-12 lower-case letters and digits)`, '--name', name);
+  }
+  return name;
+}
+
+export function labPrefix(lab: string): string {
+  return `tri-${lab}-`;
+}
+
+export function labRunDir(lab: string, root = LAB_ROOT): string {
+  return `${root}/${lab}`;
+}
+
+export function nodeName(index: number): string {
+  return `node-${index + 1}`;
+}
+
+export function nodeAddress(index: number): string {
+  return `${UNDERLAY_PREFIX}.${index + 11}`;
+}
+
+/** Pod namespace name: kept under the lab's prefix; `.` is legal in netns names but not wanted. */
+export function podNetnsName(lab: string, ns: string, pod: string): string {
+  return `${labPrefix(lab)}pod-${ns}-${pod}`.replaceAll('.', '_');
+}
+
+/** Plan of a fresh lab (no pids yet). */
+export function planLab(opts: {
+  name: string;
+  nodes: number;
+  encap: Encap;
+  podCidr: string;
+  serviceCidr?: string;
+  routeReflector?: string | undefined;
+  root?: string;
+  now?: Date;
+}): LabState {
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) {
+    throw usage(`--nodes: ${quote(String(opts.nodes))} is not a number from 1 to ${MAX_NODES}`, '--nodes', opts.nodes);
+  }
+  const prefix = labPrefix(opts.name);
+  const runDir = labRunDir(opts.name, opts.root);
+  const nodes: LabNode[] = [];
+  for (let i = 0; i < opts.nodes; i++) {
+    const name = nodeName(i);
+    nodes.push({ name, netns: `${prefix}${name}`, address: nodeAddress(i), uplink: `n${i + 1}`, runDir: `${runDir}/nodes/${name}` });
+  }
+  if (opts.routeReflector !== undefined && !nodes.some((n) => n.name === opts.routeReflector)) {
+    throw usage(`--route-reflector: ${quote(opts.routeReflector)} is not a node of this lab (node-1 … node-${opts.nodes})`, '--route-reflector', opts.routeReflector);
+  }
+  return {
+    name: opts.name,
+    prefix,
+    runDir,
+    datastorePath: `${runDir}/datastore.db`,
+    createdAt: (opts.now ?? new Date()).toISOString(),
+    encap: opts.encap,
+    podCidr: opts.podCidr,
+    serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+    underlayNetns: `${prefix}underlay`,
+    externalNetns: `${prefix}external`,
+    externalIP: EXTERNAL_IP,
+    routeReflector: opts.routeReflector,
+    nodes,
+    pids: [],
+  };
+}
+
+export interface NamespacedName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** `NS/NAME` as the lab's commands take it. */
+export function parseNamespacedName(text: string, what = 'pod'): NamespacedName {
+  const parts = text.split('/');
+  const [namespace, name] = parts;
+  if (parts.length !== 2 || namespace === undefined || name === undefined || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
+    throw usage(`${what}: ${quote(text)} is not NAMESPACE/NAME (lower-case DNS names)`, what, text);
+  }
+  return { namespace, name };
+}
+
+export function validateNamespaceName(name: string): string {
+  if (!DNS_LABEL.test(name)) throw usage(`namespace: ${quote(name)} is not a valid namespace name (a DNS label)`, 'namespace', name);
+  return name;
+}
+
+/** `k=v,k2=v2` (empty string: no labels). */
+export function parseLabelList(text: string, field = '--labels'): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text.trim() === '') return out;
+  for (const item of text.split(',')) {
+    const eq = item.indexOf('=');
+    const k = item.slice(0, eq).trim();
+    const v = item.slice(eq + 1).trim();
+    if (eq <= 0 || !/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) || !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(v)) {
+      throw usage(`${field}: ${quote(item)} is not a label key=value`, field, item);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** `kubectl label` style edits: `k=v` sets, `k-` removes. */
+export function applyLabelEdits(labels: Readonly<Record<string, string>>, edits: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = { ...labels };
+  if (edits.length === 0) throw usage('labels: give at least one k=v or k- edit', 'labels', edits);
+  for (const e of edits) {
+    if (e.endsWith('-') && !e.includes('=')) {
+      delete out[e.slice(0, -1)];
+      continue;
+    }
+    Object.assign(out, parseLabelList(e, 'labels'));
+  }
+  return out;
+}
+
+function parsePort(text: string, field: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw usage(`${field}: ${quote(text)} is not a port from 1 to 65535`, field, text);
+  return n;
+}
+
+/** `--serve tcp:80,udp:81`. */
+export function parseServe(text: string): ServePort[] {
+  const out: ServePort[] = [];
+  for (const item of text.split(',').filter((s) => s.trim() !== '')) {
+    const m = /^(tcp|udp):(\d+)$/i.exec(item.trim());
+    if (m === null) throw usage(`--serve: ${quote(item)} is not PROTO:PORT (tcp:80, udp:53)`, '--serve', item);
+    const protocol = (m[1] ?? '').toLowerCase() as 'tcp' | 'udp';
+    const port = parsePort(m[2] ?? '', '--serve');
+    if (!out.some((p) => p.protocol === protocol && p.port === port)) out.push({ protocol, port });
+  }
+  return out;
+}
+
+/** Container port name for a served port (the issue's contract: `serve-80-tcp`). */
+export function servePortName(p: ServePort): string {
+  return `serve-${p.port}-${p.protocol}`;
+}
+
+/** `--port PORT[:TARGETPORT][/PROTO]`. */
+export function parseServicePort(text: string): ServicePortSpec {
+  const m = /^(\d+)(?::(\d+))?(?:\/(tcp|udp))?$/i.exec(text.trim());
+  if (m === null) throw usage(`--port: ${quote(text)} is not PORT[:TARGETPORT][/PROTO]`, '--port', text);
+  const port = parsePort(m[1] ?? '', '--port');
+  const targetPort = m[2] === undefined ? port : parsePort(m[2], '--port');
+  const protocol = (m[3] ?? 'tcp').toUpperCase() as 'TCP' | 'UDP';
+  return { port, targetPort, protocol };
+}
+
+/** The n-th address (n ≥ 0) of an IPv4 CIDR, refusing to run past its end. */
+export function nthAddress(cidr: string, n: number): string {
+  const [base, lenText] = cidr.split('/');
+  const len = Number(lenText);
+  const octets = (base ?? '').split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || !Number.isInteger(len) || len < 0 || len > 32) {
+    throw usage(`CIDR ${quote(cidr)} is not an IPv4 CIDR`, 'cidr', cidr);
+  }
+  const size = 2 ** (32 - len);
+  if (n < 0 || n >= size) throw new TricolorError('ERR_IPAM_EXHAUSTED', `no address left in ${cidr}`, { value: cidr });
+  const ipnum = (octets[0] ?? 0) * 2 ** 24 + (octets[1] ?? 0) * 2 ** 16 + (octets[2] ?? 0) * 2 ** 8 + (octets[3] ?? 0);
+  const start = ipnum - (ipnum % size);
+  const v = start + n;
+  return [Math.floor(v / 2 ** 24) % 256, Math.floor(v / 2 ** 16) % 256, Math.floor(v / 2 ** 8) % 256, v % 256].join('.');
+}
+
+/** The first free cluster IP (from the 10th address on, as Kubernetes keeps .1 for the API). */
+export function allocateClusterIP(serviceCidr: string, used: ReadonlySet<string>): string {
+  for (let n = 10; ; n++) {
+    const ip = nthAddress(serviceCidr, n);
+    if (!used.has(ip)) return ip;
+  }
+}
+
+export interface HostsService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterIP: string;
+}
+
+/** /etc/netns/<pod-netns>/hosts for a pod: itself, then every service (short name in its own namespace). */
+export function renderHostsFile(pod: { namespace: string; name: string; ip: string }, services: readonly HostsService[]): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${pod.ip}\t${pod.name}`];
+  const sorted = [...services].sort((a, b) => (a.namespace + '/' + a.name < b.namespace + '/' + b.name ? -1 : 1));
+  for (const s of sorted) {
+    const names = [`${s.name}.${s.namespace}.svc.cluster.local`, `${s.name}.${s.namespace}.svc`, `${s.name}.${s.namespace}`];
+    if (s.namespace === pod.namespace) names.push(s.name);
+    lines.push(`${s.clusterIP}\t${names.join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Pick the node for a new pod: the one with the fewest pods, ties to the lowest index. */
+export function pickNode(nodes: readonly string[], pods: readonly { node: string }[]): string {
+  const counts = new Map(nodes.map((n) => [n, 0]));
+  for (const p of pods) counts.set(p.node, (counts.get(p.node) ?? 0) + 1);
+  let best: string | undefined;
+  for (const n of nodes) if (best === undefined || (counts.get(n) ?? 0) < (counts.get(best) ?? 0)) best = n;
+  if (best === undefined) throw new TricolorError('ERR_INTERNAL', 'lab has no nodes');
+  return best;
+}
+
+/** The file a pod's record lives in under the run directory. */
+export function podFileName(ns: string, name: string): string {
+  return `${ns}_${name}.json`;
+}

@@ -1,0 +1,166 @@
+// The ClusterIP service proxy daemon (`tricolor proxy run`): a datastore syncer over Services and
+// WorkloadEndpoints feeding the pure renderer, the result applied with `nft -f -` in the network
+// namespace this process runs in. Changes are coalesced (one apply per burst) and an unchanged
+// ruleset is not re-applied. A status file in the run directory tells the lab what is programmed.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kindInfoFor } from '../../api/index.ts';
+import { TricolorError } from '../../base/index.ts';
+import { Syncer, type DatastoreBackend, type SyncUpdate } from '../../datastore/index.ts';
+import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
+
+export const PROXY_STATUS_FILE = 'proxy.json';
+
+export interface ProxyStatus {
+  readonly pid: number;
+  readonly nodeName: string;
+  readonly inSync: boolean;
+  readonly applies: number;
+  readonly services: number;
+  /** `clusterIP:port/proto` → backends `ip:port`. */
+  readonly backends: Readonly<Record<string, readonly string[]>>;
+  readonly lastApplyAt: string | undefined;
+  readonly lastError: string | undefined;
+}
+
+export interface ServiceProxyOptions {
+  readonly nodeName: string;
+  readonly backend: DatastoreBackend;
+  readonly runDir: string;
+  readonly log: (line: string) => void;
+  /** Coalescing window for bursts of updates. */
+  readonly coalesceMs?: number;
+}
+
+function prefixOf(apiVersion: string, kind: string): string {
+  const info = kindInfoFor(apiVersion, kind);
+  if (info === undefined) throw new TricolorError('ERR_INTERNAL', `kind ${apiVersion} ${kind} is not registered`);
+  return info.keyPrefix;
+}
+
+export class ServiceProxy {
+  readonly #o: ServiceProxyOptions;
+  readonly #svcPrefix = prefixOf('v1', 'Service');
+  readonly #wepPrefix = prefixOf('projectcalico.org/v3', 'WorkloadEndpoint');
+  readonly #services = new Map<string, ProxyService>();
+  readonly #endpoints = new Map<string, ProxyEndpoint>();
+  #syncer: Syncer | undefined;
+  #inSync = false;
+  #timer: NodeJS.Timeout | undefined;
+  #applying: Promise<void> | undefined;
+  #dirty = false;
+  #lastText = '';
+  #applies = 0;
+  #lastApplyAt: string | undefined;
+  #lastError: string | undefined;
+  #backendsView: Record<string, string[]> = {};
+
+  constructor(o: ServiceProxyOptions) {
+    this.#o = o;
+  }
+
+  start(): void {
+    this.#writeStatus();
+    this.#syncer = new Syncer(this.#o.backend, [this.#svcPrefix, this.#wepPrefix], {
+      onStatus: (s) => {
+        if (s === 'InSync' && !this.#inSync) {
+          this.#inSync = true;
+          this.#schedule();
+        }
+      },
+      onUpdates: (us) => this.#onUpdates(us),
+    });
+    this.#syncer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#syncer?.stop();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#applying;
+  }
+
+  #onUpdates(updates: readonly SyncUpdate[]): void {
+    for (const u of updates) {
+      const isSvc = u.key.startsWith(this.#svcPrefix);
+      const map: Map<string, unknown> = isSvc ? this.#services : this.#endpoints;
+      let decoded: ProxyService | ProxyEndpoint | undefined;
+      if (u.value !== undefined) {
+        try {
+          const raw: unknown = JSON.parse(u.value);
+          decoded = isSvc ? proxyServiceOf(raw) : proxyEndpointOf(raw);
+        } catch {
+          decoded = undefined;
+        }
+      }
+      if (decoded === undefined) map.delete(u.key);
+      else map.set(u.key, decoded);
+    }
+    if (this.#inSync) this.#schedule();
+  }
+
+  #schedule(): void {
+    this.#dirty = true;
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#applying !== undefined) return this.#schedule();
+      this.#applying = this.#apply().finally(() => {
+        this.#applying = undefined;
+      });
+    }, this.#o.coalesceMs ?? 50);
+  }
+
+  async #apply(): Promise<void> {
+    this.#dirty = false;
+    const resolved = resolveBackends([...this.#services.values()], [...this.#endpoints.values()]);
+    const text = renderProxyRuleset(resolved);
+    const view: Record<string, string[]> = {};
+    for (const r of resolved) view[`${r.service.clusterIP}:${r.port.port}/${r.port.protocol.toLowerCase()}`] = r.backends.map((b) => `${b.ip}:${b.port}`);
+    if (text !== this.#lastText) {
+      try {
+        await nftApply(text);
+        this.#lastText = text;
+        this.#applies++;
+        this.#lastApplyAt = new Date().toISOString();
+        this.#lastError = undefined;
+        this.#backendsView = view;
+      } catch (e) {
+        this.#lastError = (e as Error).message;
+        this.#o.log(`proxy: apply failed: ${this.#lastError}`);
+        // retry later: the next update or this timer
+        setTimeout(() => this.#schedule(), 1000).unref();
+      }
+    }
+    this.#writeStatus();
+  }
+
+  #writeStatus(): void {
+    const s: ProxyStatus = {
+      pid: process.pid,
+      nodeName: this.#o.nodeName,
+      inSync: this.#inSync && !this.#dirty,
+      applies: this.#applies,
+      services: this.#services.size,
+      backends: this.#backendsView,
+      lastApplyAt: this.#lastApplyAt,
+      lastError: this.#lastError,
+    };
+    mkdirSync(this.#o.runDir, { recursive: true });
+    const path = join(this.#o.runDir, PROXY_STATUS_FILE);
+    writeFileSync(`${path}.tmp`, JSON.stringify(s) + '\n');
+    renameSync(`${path}.tmp`, path);
+  }
+}
+
+function nftApply(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new TricolorError('ERR_IO', `nft -f - failed (${code}): ${err.trim()}`))));
+    child.stdin.end(text);
+  });
+}
