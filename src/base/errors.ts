@@ -79,7 +79,8 @@ export function quote(value: unknown): string {
   try {
     return JSON.stringify(value);
   } catch {
-    return String(value);
+    // BigInt or a cycle: JSON cannot print it; say what it is rather than "[object Object]".
+    return typeof value === 'bigint' ? `${value}n` : Object.prototype.toString.call(value);
   }
 }
 

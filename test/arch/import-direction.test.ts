@@ -51,7 +51,7 @@ function sourceFiles(dir: string): string[] {
 
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-test('src/ folders import only downward, and only through index.ts', () => {
+void test('src/ folders import only downward, and only through index.ts', () => {
   const problems: string[] = [];
   for (const file of sourceFiles(SRC)) {
     const from = relative(SRC, file).split(sep)[0] ?? '';
