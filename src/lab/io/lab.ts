@@ -5,8 +5,8 @@
 // `lab down` can remove it all even when the process that built it crashed half way.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TricolorError, isTricolorError, quote } from '../../base/index.ts';
 import {
   EXTERNAL_GATEWAY,
@@ -377,6 +377,14 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   }
   rmSync(runDir, { recursive: true, force: true });
   if (currentLabName() === lab) rmSync(LAB_POINTER_FILE, { force: true });
+  // The last lab down also removes the directories `lab up` created, so the host keeps nothing.
+  for (const dir of root === LAB_ROOT ? [root, dirname(root)] : [root]) {
+    try {
+      if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+    } catch {
+      // another lab or agent is using it: leave it
+    }
+  }
   return { namespaces: names.length, processes: new Set([...pids, ...inside]).size };
 }
 
