@@ -18,7 +18,7 @@ export { renderStatusText, STATUS_FILE_NAME, type AgentStatus, type StatusView }
 export { MetricsRegistry, parseMetricsText, APPLY_BUCKETS_S } from './metrics.ts';
 export { desiredRoutes, planRoutes, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ThrottledRunner } from './throttled-runner.ts';
-export { agentPrefixes, decodeSyncUpdate, calcUpdateOf, CALC_KINDS, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
+export { agentPrefixes, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';

@@ -8,24 +8,8 @@ import type { AnyResource, KindInfo } from '../api/index.ts';
 import type { CalcUpdate } from '../calc/index.ts';
 import { POLICY_METADATA_ANNOTATION } from '../datastore/index.ts';
 import type { SyncUpdate } from '../datastore/index.ts';
+import { CALC_KINDS } from '../calc/index.ts';
 
-/** [apiVersion, kind] the calc graph consumes. */
-export const CALC_KINDS: ReadonlyArray<readonly [string, string]> = [
-  ['projectcalico.org/v3', 'Tier'],
-  ['projectcalico.org/v3', 'NetworkPolicy'],
-  ['projectcalico.org/v3', 'GlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedGlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedKubernetesNetworkPolicy'],
-  ['projectcalico.org/v3', 'NetworkSet'],
-  ['projectcalico.org/v3', 'GlobalNetworkSet'],
-  ['projectcalico.org/v3', 'HostEndpoint'],
-  ['projectcalico.org/v3', 'Profile'],
-  ['projectcalico.org/v3', 'WorkloadEndpoint'],
-  ['v1', 'Namespace'],
-  ['v1', 'ServiceAccount'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-];
 
 /** [apiVersion, kind] the agent itself consumes (dataplane configuration, cluster counts). */
 export const CONFIG_KINDS: ReadonlyArray<readonly [string, string]> = [

@@ -48,3 +48,4 @@ export {
   type PairResult,
   type Verdict,
 } from './explain.ts';
+export { CALC_KINDS } from './calc-kinds.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kindInfoFor } from '../../src/api/index.ts';
 import type { AnyResource } from '../../src/api/index.ts';
-import { PolicyModel, explainAll, updateOf } from '../../src/calc/index.ts';
+import { CALC_KINDS, PolicyModel, explainAll, updateOf } from '../../src/calc/index.ts';
 import type { AgentStatus } from '../../src/agent/index.ts';
 import { createNetns, run, type CleanupRegistrar, type ExecResult, type TestNetns } from '../support/netns.ts';
 import { NODE_NAME, REPO, makeRig, podArgs, type Rig } from './cni-harness.ts';
@@ -103,22 +103,6 @@ export interface AgentRig {
   probe(pods?: readonly Pod[], probes?: readonly ProbeSpec[], timeoutMs?: number, targets?: readonly Pod[]): Promise<Matrix>;
 }
 
-const MODEL_KINDS: ReadonlyArray<readonly [string, string]> = [
-  ['projectcalico.org/v3', 'Tier'],
-  ['projectcalico.org/v3', 'NetworkPolicy'],
-  ['projectcalico.org/v3', 'GlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedGlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedKubernetesNetworkPolicy'],
-  ['projectcalico.org/v3', 'NetworkSet'],
-  ['projectcalico.org/v3', 'GlobalNetworkSet'],
-  ['projectcalico.org/v3', 'HostEndpoint'],
-  ['projectcalico.org/v3', 'Profile'],
-  ['projectcalico.org/v3', 'WorkloadEndpoint'],
-  ['v1', 'Namespace'],
-  ['v1', 'ServiceAccount'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-];
 
 export async function makeAgentRig(cleanup: CleanupRegistrar, pool = { cidr: '10.244.0.0/24', blockSize: 26 }): Promise<AgentRig> {
   const rig = await makeRig(cleanup, pool);
@@ -230,7 +214,7 @@ export async function makeAgentRig(cleanup: CleanupRegistrar, pool = { cidr: '10
       const c = await rig.client();
       const resources: AnyResource[] = [];
       try {
-        for (const [v, k] of MODEL_KINDS) {
+        for (const [v, k] of CALC_KINDS) {
           const info = kindInfoFor(v, k);
           if (info !== undefined) resources.push(...(await c.client.list(info)).items);
         }

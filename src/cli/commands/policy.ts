@@ -29,29 +29,13 @@ Options:
   -h, --help                 this help
 `;
 
-const POLICY_KINDS: ReadonlyArray<readonly [string, string]> = [
-  ['projectcalico.org/v3', 'Tier'],
-  ['projectcalico.org/v3', 'NetworkPolicy'],
-  ['projectcalico.org/v3', 'GlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedGlobalNetworkPolicy'],
-  ['projectcalico.org/v3', 'StagedKubernetesNetworkPolicy'],
-  ['projectcalico.org/v3', 'NetworkSet'],
-  ['projectcalico.org/v3', 'GlobalNetworkSet'],
-  ['projectcalico.org/v3', 'HostEndpoint'],
-  ['projectcalico.org/v3', 'Profile'],
-  ['projectcalico.org/v3', 'WorkloadEndpoint'],
-  ['v1', 'Namespace'],
-  ['v1', 'ServiceAccount'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-];
-
 async function loadResources(configFlag: string | undefined, ctx: CliContext): Promise<AnyResource[]> {
   const { withClient } = await import('../connection.ts');
   const { kindInfoFor } = await import('../../api/index.ts');
+  const { CALC_KINDS } = await import('../../calc/index.ts');
   return withClient(configFlag, ctx, async (client) => {
     const out: AnyResource[] = [];
-    for (const [apiVersion, kind] of POLICY_KINDS) {
+    for (const [apiVersion, kind] of CALC_KINDS) {
       const info = kindInfoFor(apiVersion, kind);
       if (info === undefined) continue;
       const list = await client.list(info);
