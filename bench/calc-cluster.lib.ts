@@ -4,6 +4,7 @@
 // sets. Resources are built already in their stored (defaulted) shape.
 
 import type { AnyResource } from '../src/api/index.ts';
+import { seededRandom } from '../src/base/index.ts';
 
 export interface ClusterSpec {
   readonly endpoints: number;
@@ -25,17 +26,7 @@ export const DEFAULT_SPEC: ClusterSpec = {
   seed: 42,
 };
 
-/** mulberry32: small, fast, good enough for synthetic data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export function pick<T>(r: () => number, list: readonly T[]): T {
   return list[Math.floor(r() * list.length)] as T;

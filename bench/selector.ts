@@ -2,17 +2,9 @@
 // a fixed corpus of realistic selectors and endpoint label sets, built from a seeded PRNG so every
 // run measures the same work. Prints one JSON line.
 import { labelsOf, parseSelector, type Selector } from '../src/selector/index.ts';
+import { seededInt } from '../src/base/index.ts';
 
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+const rng = seededInt;
 
 const r = rng(20240601);
 const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)] as T;

@@ -22,18 +22,11 @@ import {
   serializeIPAMConfig,
   type AllocationBlock,
 } from './model.ts';
+import { seededRandom } from '../base/index.ts';
 
 const none = (): boolean => false;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 void test('new block: all ordinals free in order, size from prefix', () => {
   for (const [cidr, size] of [['10.0.0.0/26', 64], ['10.0.0.0/32', 1], ['fd00::/122', 64], ['10.0.0.0/20', 4096]] as const) {

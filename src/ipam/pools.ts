@@ -1,7 +1,7 @@
 // Pool choice and block-candidate order (node contract §2.3 step 3, §2.4), pure. Pools arrive
 // already read from their v3 JSON by a resource source; selectors are parsed once per text.
 
-import { TricolorError, quote } from '../base/index.ts';
+import { TricolorError, quote, seededRandom } from '../base/index.ts';
 import { type CIDR, type IPAddr, type IPFamily, cidrContainsCIDR, cidrContainsIP, cidrFromIP, cidrsOverlap, formatCIDR, tryParseCIDR } from '../net/index.ts';
 import { parseSelector } from '../selector/index.ts';
 
@@ -115,17 +115,6 @@ export function fnv1(text: string): number {
   return h;
 }
 
-/** A small deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Every block CIDR of a pool exactly once, starting at a host-seeded pseudo-random index and

@@ -10,17 +10,9 @@ import {
   isTricolorErrorLike,
   familyBits,
 } from './test-support.ts';
+import { seededRandom } from '../base/index.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const valid: [string, 4 | 6, bigint, string][] = [
   ['0.0.0.0', 4, 0n, '0.0.0.0'],

@@ -19,17 +19,9 @@ import {
   visitSelector,
   type LabelLookup,
 } from './index.ts';
+import { seededInt } from '../base/index.ts';
 
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+const rng = seededInt;
 
 const LABELS = ['a', 'b', 'in', 'not', 'has', 'all', 'contains', 'app.kubernetes.io/name', '1x', '-', 'k_8'];
 const VALUES = ['', 'x', 'y', 'web', "it's", 'say "hi"', 'é', 'x y', '{}', '&&'];
