@@ -1,6 +1,9 @@
 // The status the running agent publishes in its run directory (`<runDir>/status.json`, rewritten
 // atomically after every apply and on health changes) and how `tricolor node status` prints it.
-// BGP peer state joins this file later (lab issue).
+// It carries BIRD's state and BGP sessions (polled every 2 s) and the node's VXLAN/route state.
+
+import { renderPeerTable } from '../bgp/index.ts';
+import type { BGPPeerStatus } from '../bgp/index.ts';
 
 export const STATUS_FILE_NAME = 'status.json';
 
@@ -14,6 +17,8 @@ export interface AgentStatus {
   readonly ready: boolean;
   /** Datastore syncer status (WaitForDatastore / ResyncInProgress / InSync). */
   readonly datastore: string;
+  /** Present while the datastore cannot be reached (the last programmed state stays in force). */
+  readonly datastoreUnreachable?: { readonly since: string; readonly detail: string };
   readonly healthEndpoint: string | undefined;
   readonly metricsEndpoint: string | undefined;
   readonly endpoints: { readonly workload: number; readonly host: number };
@@ -31,6 +36,24 @@ export interface AgentStatus {
   readonly recentErrors: readonly { readonly at: string; readonly message: string }[];
   /** Stored values that failed validation and are treated as absent: key → problem. */
   readonly invalidValues: Readonly<Record<string, string>>;
+  /** BGP sessions while BIRD runs (absent when it does not). */
+  readonly bgp?: readonly BGPPeerStatus[] | undefined;
+  readonly bird?: {
+    readonly running: boolean;
+    readonly pid: number | undefined;
+    readonly restarts: number;
+    /** Why BIRD runs on this node or not. */
+    readonly reason: string;
+    readonly socket: string | undefined;
+  };
+  readonly routing?: {
+    readonly vxlanDevice: string | undefined;
+    readonly vxlanTunnelAddress: string | undefined;
+    /** Proto-80 routes held: blackholes and remote VXLAN blocks. */
+    readonly agentRoutes: number;
+    readonly vxlanPeers: number;
+    readonly waiting: readonly string[];
+  };
 }
 
 export interface StatusView {
@@ -52,7 +75,7 @@ export function renderStatusText(v: StatusView, runDir: string): string {
     '',
     `  Liveness:          ${live ? 'live' : 'NOT live'}`,
     `  Readiness:         ${ready ? 'ready' : 'NOT ready'}${v.probed === undefined ? ' (from status file)' : ` (health port ${s.healthEndpoint ?? ''})`}`,
-    `  Datastore:         ${s.datastore}`,
+    `  Datastore:         ${s.datastore}${s.datastoreUnreachable === undefined ? '' : ` — UNREACHABLE since ${s.datastoreUnreachable.since} (${s.datastoreUnreachable.detail}); last programmed state in force`}`,
     `  Endpoints:         ${s.endpoints.workload} workload, ${s.endpoints.host} host`,
     `  Active policies:   ${s.policies}`,
     `  Active profiles:   ${s.profiles}`,
@@ -68,6 +91,34 @@ export function renderStatusText(v: StatusView, runDir: string): string {
   if (invalid.length > 0) {
     lines.push(`  Invalid stored values (treated as absent): ${invalid.length}`);
     for (const [k, p] of invalid.slice(0, 5)) lines.push(`    ${k}: ${p}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The BGP part of `tricolor node status`, shaped like `calicoctl node status`: per family a
+ * boxed table of sessions (`peers` read from BIRD just now when the caller could, else the
+ * status file's copy), or why BIRD does not run on this node.
+ */
+export function renderBGPStatusText(s: AgentStatus, running: boolean, peers: readonly BGPPeerStatus[] | undefined): string {
+  const bird = s.bird;
+  const lines: string[] = [''];
+  if (!running || bird === undefined || !bird.running) {
+    lines.push(`The BGP backend process (BIRD) is not running${bird === undefined ? '' : `: ${bird.reason}`}.`);
+  } else {
+    lines.push(`BIRD is running (pid ${bird.pid ?? '?'}, restarts ${bird.restarts}).`);
+    const list = peers ?? s.bgp ?? [];
+    for (const family of [4, 6] as const) {
+      const ps = list.filter((p) => p.family === family);
+      lines.push('', `IPv${family} BGP status`, ps.length === 0 ? `No IPv${family} peers found.` : renderPeerTable(ps));
+    }
+  }
+  const r = s.routing;
+  if (r !== undefined && running) {
+    lines.push('');
+    lines.push(`  VXLAN:             ${r.vxlanDevice === undefined ? 'off' : `${r.vxlanDevice} ${r.vxlanTunnelAddress ?? ''}, ${r.vxlanPeers} remote VTEPs`}`);
+    lines.push(`  Agent routes:      ${r.agentRoutes} (blackholes and remote VXLAN blocks, proto 80)`);
+    for (const w of r.waiting.slice(0, 5)) lines.push(`    waiting: ${w}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import type { FelixConfiguration } from '../api/index.ts';
 import { mergeFelixSpecs, parseDurationMs, poolInfos, resolveAgentSettings } from './agent-config.ts';
 import { MetricsRegistry, parseMetricsText } from './metrics.ts';
-import { desiredRoutes, planRoutes } from './route-plan.ts';
+import { renderBGPStatusText } from './agent-status.ts';
+import type { AgentStatus } from './agent-status.ts';
+import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes } from './route-plan.ts';
 import { ThrottledRunner } from './throttled-runner.ts';
 import { agentPrefixes, calcUpdateOf, decodeSyncUpdate } from './update-decoder.ts';
 
@@ -93,8 +95,8 @@ void describe('planRoutes', () => {
     ({ type: 'WorkloadEndpointUpdate', key: `WorkloadEndpoint/ns/${name}`, namespace: 'ns', name, pod: name, interfaceName: ifName, mac: undefined, ipv4Nets: ips, ipv6Nets: [], profileIds: [], tiers: [] }) as const;
   const desired = desiredRoutes([wep('a', 'caliA', ['10.0.0.1/32']), wep('b', 'caliB', ['10.0.0.2/32'])]);
   const base = { desired, interfacePrefixes: ['cali'], previouslyDesired: new Set<string>(), unexpectedSince: new Map<string, number>(), nowMs: 100_000, graceMs: 10_000 };
-  const r = (dst: string, dev: string, protocol?: string) => ({ dst, dev, family: 4 as const, protocol });
-  const cases: { name: string; observed: ReturnType<typeof r>[]; links: string[]; prev?: string[]; since?: [string, number][]; add: string[]; remove: string[]; waiting?: number }[] = [
+  const r = (dst: string, dev: string, protocol?: string, metric = WORKLOAD_ROUTE_METRIC) => ({ dst, dev, family: 4 as const, protocol, metric });
+  const cases: { name: string; observed: ReturnType<typeof r>[]; links: string[]; prev?: string[]; since?: [string, number][]; add: string[]; remove: string[]; replace?: string[]; waiting?: number }[] = [
     { name: 'all present', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB')], links: ['caliA', 'caliB'], add: [], remove: [] },
     { name: 'missing route repaired', observed: [r('10.0.0.1', 'caliA')], links: ['caliA', 'caliB'], add: ['10.0.0.2/32 caliB'], remove: [] },
     { name: 'interface not there yet', observed: [], links: ['caliA'], add: ['10.0.0.1/32 caliA'], remove: [], waiting: 1 },
@@ -102,6 +104,8 @@ void describe('planRoutes', () => {
     { name: 'deleted endpoint: removed at once', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], prev: ['10.0.0.9 dev caliZ'], add: [], remove: ['10.0.0.9 caliZ'] },
     { name: 'unknown route: kept in grace', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], add: [], remove: [] },
     { name: 'unknown route: removed after grace', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('10.0.0.9', 'caliZ')], links: ['caliA', 'caliB', 'caliZ'], since: [['10.0.0.9 dev caliZ', 80_000]], add: [], remove: ['10.0.0.9 caliZ'] },
+    { name: "the CNI plugin's metric-0 route is replaced by ours", observed: [r('10.0.0.1', 'caliA', undefined, 0), r('10.0.0.2', 'caliB')], links: ['caliA', 'caliB'], add: ['10.0.0.1/32 caliA'], remove: [], replace: ['10.0.0.1 caliA'] },
+    { name: 'ours and a leftover metric-0 route: only the leftover goes', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.1', 'caliA', undefined, 0), r('10.0.0.2', 'caliB')], links: ['caliA', 'caliB'], add: [], remove: [], replace: ['10.0.0.1 caliA'] },
     { name: 'other interfaces and kernel routes untouched', observed: [r('10.0.0.1', 'caliA'), r('10.0.0.2', 'caliB'), r('192.168.1.0/24', 'eth0'), r('fe80::/64', 'caliA', 'kernel')], links: ['caliA', 'caliB'], add: [], remove: [] },
   ];
   for (const c of cases) {
@@ -109,6 +113,7 @@ void describe('planRoutes', () => {
       const plan = planRoutes({ ...base, observed: c.observed, links: new Set(c.links), previouslyDesired: new Set(c.prev ?? []), unexpectedSince: new Map(c.since ?? []) });
       assert.deepEqual(plan.add.map((x) => `${x.cidr} ${x.ifName}`).sort(), c.add);
       assert.deepEqual(plan.remove.map((x) => `${x.dst} ${x.dev}`).sort(), c.remove);
+      assert.deepEqual(plan.replace.map((x) => `${x.dst} ${x.dev}`).sort(), c.replace ?? []);
       assert.equal(plan.waiting.length, c.waiting ?? 0);
     });
   }
@@ -148,5 +153,30 @@ void describe('ThrottledRunner', () => {
     t.dispose();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(runs, 2);
+  });
+});
+
+void describe('node status: BGP part', () => {
+  const base: AgentStatus = {
+    nodeName: 'n1', pid: 1, startedAt: 't', updatedAt: 't', live: true, ready: true, datastore: 'InSync',
+    healthEndpoint: undefined, metricsEndpoint: undefined, endpoints: { workload: 0, host: 0 }, policies: 0, profiles: 0,
+    ipSets: 0, routes: 0, lastApplyAt: undefined, lastApplyMs: undefined, applies: 0, resyncRepairs: 0, errors: 0,
+    recentErrors: [], invalidValues: {},
+  };
+  const peer = { peerAddress: '10.0.0.2', family: 4 as const, peerType: 'node-to-node mesh' as const, state: 'up', since: '09:14:02', info: 'Established' };
+  void it('BIRD running: calicoctl-style tables per family', () => {
+    const s: AgentStatus = { ...base, bgp: [peer], bird: { running: true, pid: 42, restarts: 1, reason: 'x', socket: '/r/bird.ctl' } };
+    const text = renderBGPStatusText(s, true, undefined);
+    assert.match(text, /BIRD is running \(pid 42, restarts 1\)/);
+    assert.match(text, /IPv4 BGP status\n\+-+/);
+    assert.match(text, /\| 10\.0\.0\.2 +\| node-to-node mesh \| up +\| 09:14:02 \| Established \|/);
+    assert.match(text, /No IPv6 peers found\./);
+    // peers read live from BIRD win over the file's copy
+    assert.match(renderBGPStatusText(s, true, [{ ...peer, info: 'Active' }]), /\| Active +\|/);
+  });
+  void it('BIRD not running: says why', () => {
+    const s: AgentStatus = { ...base, bird: { running: false, pid: undefined, restarts: 0, reason: 'every enabled IP pool uses VXLAN', socket: undefined } };
+    assert.match(renderBGPStatusText(s, true, undefined), /BIRD\) is not running: every enabled IP pool uses VXLAN\./);
+    assert.match(renderBGPStatusText({ ...s, bird: { ...s.bird!, running: true } }, false, undefined), /not running/);
   });
 });

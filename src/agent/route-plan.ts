@@ -4,6 +4,13 @@
 
 import type { WorkloadEndpointUpdate } from '../calc/index.ts';
 
+/**
+ * Felix's normal priority for workload routes (§4.15). BIRD's aggregation filter exports a
+ * more-specific route inside one of the node's blocks only when its metric is below this, so
+ * the CNI plugin's metric-0 route is replaced by ours and pod /32s never leave the node.
+ */
+export const WORKLOAD_ROUTE_METRIC = 1024;
+
 export interface WorkloadRoute {
   /** `10.0.0.5/32` or `fd00::5/128`. */
   readonly cidr: string;
@@ -17,11 +24,15 @@ export interface ObservedRoute {
   readonly dev: string;
   readonly family: 4 | 6;
   readonly protocol: string | undefined;
+  /** Absent means 0 (how iproute2 prints an IPv4 route without a metric). */
+  readonly metric?: number | undefined;
 }
 
 export interface RoutePlan {
   readonly add: readonly WorkloadRoute[];
   readonly remove: readonly ObservedRoute[];
+  /** Routes to the right interface with another metric: removed once ours is added. */
+  readonly replace: readonly ObservedRoute[];
   /** Desired routes whose interface does not exist (yet): retried later. */
   readonly waiting: readonly WorkloadRoute[];
   /** Unexpected routes to workload interfaces still inside their grace period. */
@@ -69,12 +80,14 @@ export function planRoutes(input: {
   const isWorkloadIf = (dev: string): boolean => input.interfacePrefixes.some((p) => dev.startsWith(p));
   const present = new Set<string>();
   const remove: ObservedRoute[] = [];
+  const replace: ObservedRoute[] = [];
   const deferred: ObservedRoute[] = [];
   for (const r of input.observed) {
     if (!isWorkloadIf(r.dev) || r.protocol === 'kernel') continue;
     const want = input.desired.get(r.dst);
     if (want !== undefined && want.ifName === r.dev) {
-      present.add(r.dst);
+      if ((r.metric ?? 0) === WORKLOAD_ROUTE_METRIC) present.add(r.dst);
+      else replace.push(r);
       continue;
     }
     const key = routeKey(r);
@@ -89,5 +102,5 @@ export function planRoutes(input: {
     if (input.links.has(r.ifName)) add.push(r);
     else waiting.push(r);
   }
-  return { add, remove, waiting, deferred };
+  return { add, remove, replace, waiting, deferred };
 }

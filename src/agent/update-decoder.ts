@@ -9,6 +9,9 @@ import type { CalcUpdate } from '../calc/index.ts';
 import { POLICY_METADATA_ANNOTATION } from '../datastore/index.ts';
 import type { SyncUpdate } from '../datastore/index.ts';
 import { CALC_KINDS } from '../calc/index.ts';
+import { HOST_PREFIX, parseAffinityKey } from '../ipam/index.ts';
+import { formatCIDR } from '../net/index.ts';
+import type { BlockAffinityEntry } from './routing-plan.ts';
 
 
 /** [apiVersion, kind] the agent itself consumes (dataplane configuration, cluster counts). */
@@ -16,6 +19,9 @@ export const CONFIG_KINDS: ReadonlyArray<readonly [string, string]> = [
   ['projectcalico.org/v3', 'IPPool'],
   ['projectcalico.org/v3', 'FelixConfiguration'],
   ['projectcalico.org/v3', 'Node'],
+  ['projectcalico.org/v3', 'BGPConfiguration'],
+  ['projectcalico.org/v3', 'BGPPeer'],
+  ['projectcalico.org/v3', 'BGPFilter'],
 ];
 
 function infos(list: ReadonlyArray<readonly [string, string]>): KindInfo[] {
@@ -26,9 +32,32 @@ function infos(list: ReadonlyArray<readonly [string, string]>): KindInfo[] {
   });
 }
 
-/** Every key prefix the agent's syncer watches. */
+/**
+ * Every key prefix the agent's syncer watches: the calc and config kinds, and every node's IPAM
+ * block affinities (this node's feed BIRD and the blackholes; the others, VXLAN routes).
+ */
 export function agentPrefixes(): string[] {
-  return [...infos(CALC_KINDS), ...infos(CONFIG_KINDS)].map((i) => i.keyPrefix);
+  return [...infos(CALC_KINDS), ...infos(CONFIG_KINDS)].map((i) => i.keyPrefix).concat(HOST_PREFIX);
+}
+
+/** A block-affinity key/value as the agent uses it; undefined for any other key. */
+export function decodeAffinityUpdate(u: SyncUpdate): BlockAffinityEntry | 'deleted' | undefined {
+  const k = parseAffinityKey(u.key);
+  if (k === undefined) return undefined;
+  if (u.value === undefined) return 'deleted';
+  let state = '';
+  let deleted = false;
+  try {
+    const raw = u.value.trim() === '' ? {} : (JSON.parse(u.value) as unknown);
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+      const r = raw as Record<string, unknown>;
+      if (typeof r['state'] === 'string') state = r['state'];
+      deleted = r['deleted'] === true;
+    }
+  } catch {
+    // an unreadable affinity: read as the legacy empty (confirmed) value, as Calico's decoder does for ""
+  }
+  return { host: k.host, cidr: formatCIDR(k.cidr), state, deleted };
 }
 
 const CALC_SET = new Set(CALC_KINDS.map(([v, k]) => `${v} ${k}`));

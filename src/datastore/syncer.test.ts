@@ -151,3 +151,51 @@ syncerSuite('etcdv3', async () => {
     },
   };
 });
+
+void describe('etcdv3: Syncer across an etcd outage', { timeout: 60_000 }, () => {
+  void test('reports the connection lost and regained; status stays InSync; the watch resumes with no gap', async () => {
+    const e = await startEtcd();
+    const backend = new EtcdBackend({ endpoints: [e.endpoints] });
+    try {
+      await backend.put('/o/a/1', 'one');
+      const statuses: SyncStatus[] = [];
+      const connection: boolean[] = [];
+      const state = new Map<string, string>();
+      const syncer = new Syncer(backend, ['/o/a/', '/o/b/'], {
+        onStatus: (s) => statuses.push(s),
+        onUpdates(us) {
+          for (const u of us) {
+            if (u.value === undefined) state.delete(u.key);
+            else state.set(u.key, u.value);
+          }
+        },
+        onConnection: (c, detail) => {
+          connection.push(c);
+          if (!c) assert.match(detail ?? '', /\/o\/[ab]\//);
+        },
+      });
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while (!pred()) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify({ connection, statuses })}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      syncer.start();
+      await until(() => statuses.at(-1) === 'InSync' && state.has('/o/a/1'), 'InSync');
+      assert.deepEqual(connection, [], 'nothing to report while connected');
+      await e.kill();
+      await until(() => connection.at(-1) === false, 'connection lost');
+      await e.restart();
+      await until(() => connection.at(-1) === true, 'connection regained');
+      assert.deepEqual(connection, [false, true], 'one report each way, for all prefixes together');
+      await backend.put('/o/b/1', 'b-one');
+      await until(() => state.get('/o/b/1') === 'b-one', 'an update after the restart');
+      assert.deepEqual(statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync']);
+      await syncer.stop();
+    } finally {
+      await backend.close();
+      await e.stop();
+    }
+  });
+});

@@ -21,6 +21,12 @@ export interface SyncUpdate {
 export interface SyncerCallbacks {
   onStatus(status: SyncStatus): void;
   onUpdates(updates: readonly SyncUpdate[]): void;
+  /**
+   * Optional: the datastore became unreachable (`connected` false, with what failed) or
+   * reachable again. Reported on change only, for status: the syncer keeps retrying by itself,
+   * and the status stays InSync across an outage (what was delivered is still the last word).
+   */
+  onConnection?(connected: boolean, detail: string | undefined): void;
 }
 
 export interface SyncerOptions {
@@ -40,6 +46,8 @@ interface PrefixState {
   timer: NodeJS.Timeout | undefined;
   /** Bumped on every resync; events from an older watch are ignored. */
   generation: number;
+  /** False while this prefix's list or watch cannot reach the datastore. */
+  reachable: boolean;
 }
 
 export class Syncer {
@@ -50,6 +58,7 @@ export class Syncer {
   private readonly states: PrefixState[];
   private status: SyncStatus | undefined;
   private stopped = false;
+  private connected = true;
 
   constructor(backend: DatastoreBackend, prefixes: readonly string[], callbacks: SyncerCallbacks, opts: SyncerOptions = {}) {
     this.backend = backend;
@@ -64,6 +73,7 @@ export class Syncer {
       lastResyncAt: -Infinity,
       timer: undefined,
       generation: 0,
+      reachable: true,
     }));
   }
 
@@ -103,15 +113,17 @@ export class Syncer {
     let listed;
     try {
       listed = await this.backend.list(s.prefix);
-    } catch {
+    } catch (e) {
       // datastore down: stay in (or go back to) waiting, and retry
       if (!this.stopped && gen === s.generation) {
+        this.setReachable(s, false, `listing ${s.prefix}: ${(e as Error).message}`);
         if (!this.states.every((x) => x.listed)) this.setStatus('WaitForDatastore');
         this.later(s, this.listRetryMs);
       }
       return;
     }
     if (this.stopped || gen !== s.generation) return;
+    this.setReachable(s, true, undefined);
     this.setStatus(this.states.every((x) => x.listed) ? 'InSync' : 'ResyncInProgress');
     const updates: SyncUpdate[] = [];
     const next = new Map<string, number>();
@@ -137,7 +149,18 @@ export class Syncer {
           void this.resync(s);
         }
       },
+      onConnectionState: (state) => {
+        if (!this.stopped && gen === s.generation) this.setReachable(s, state === 'connected', state === 'connected' ? undefined : `watch on ${s.prefix} lost its connection (reconnecting)`);
+      },
     });
+  }
+
+  private setReachable(s: PrefixState, reachable: boolean, detail: string | undefined): void {
+    s.reachable = reachable;
+    const all = this.states.every((x) => x.reachable);
+    if (all === this.connected || this.stopped) return;
+    this.connected = all;
+    this.cb.onConnection?.(all, detail);
   }
 
   private apply(s: PrefixState, events: readonly WatchEvent[]): void {

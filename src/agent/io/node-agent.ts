@@ -4,7 +4,8 @@
 // syncer is InSync; the first apply after that replaces whatever an earlier agent left in one nft
 // transaction (there is never a window without rules), and stopping never flushes anything.
 
-import type { AnyResource, FelixConfiguration, IPPool } from '../../api/index.ts';
+import type { AnyResource, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
+import { renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
 import type { CalcMessage, CalcUpdate } from '../../calc/index.ts';
 import { NftDataplane, resolveDataplaneConfig } from '../../dataplane/index.ts';
@@ -16,7 +17,11 @@ import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
 import { APPLY_BUCKETS_S, MetricsRegistry } from '../metrics.ts';
 import { ThrottledRunner } from '../throttled-runner.ts';
-import { agentPrefixes, calcUpdateOf, decodeSyncUpdate } from '../update-decoder.ts';
+import { agentPrefixes, calcUpdateOf, decodeAffinityUpdate, decodeSyncUpdate } from '../update-decoder.ts';
+import { bgpDecision, birdRenderInput } from '../routing-plan.ts';
+import type { BGPMode, BlockAffinityEntry, RoutingInputs } from '../routing-plan.ts';
+import { BGPManager } from './bgp-manager.ts';
+import { NodeRoutingManager } from './node-routing-manager.ts';
 import { HttpEndpoint } from './http-endpoint.ts';
 import { RouteManager } from './route-manager.ts';
 import { writeStatusFile } from './status-file.ts';
@@ -33,6 +38,11 @@ export interface NodeAgentOptions extends AgentFlags {
   readonly watchdogMs?: number;
   /** Grace before removing a route to a workload interface nobody claims (default 10 s). */
   readonly routeGraceMs?: number;
+  /** Run BIRD: auto (unless every pool is VXLAN; default), enabled, disabled. */
+  readonly bgpMode?: BGPMode;
+  readonly birdPath?: string;
+  /** Quiet time before a changed BIRD configuration is applied (default 200 ms). */
+  readonly bgpDebounceMs?: number;
 }
 
 const SYNC_STATE_NUMBER: Readonly<Record<SyncStatus, number>> = { WaitForDatastore: 1, ResyncInProgress: 2, InSync: 3 };
@@ -51,13 +61,22 @@ export class NodeAgent {
   private readonly metricsServer: HttpEndpoint;
   private settings: AgentSettings;
   private syncStatus: SyncStatus = 'WaitForDatastore';
+  /** undefined while the datastore is reachable; else since when (ISO) and why not. */
+  private datastoreLost: { since: string; detail: string; timer: NodeJS.Timeout | undefined } | undefined;
   private inSyncSeen = false;
   private readonly startedAt = new Date();
   /** key → identity of the last calc update sent for it (deletions must name the same object). */
   private readonly sent = new Map<string, CalcUpdate>();
   private readonly pools = new Map<string, IPPool>();
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
-  private readonly nodes = new Set<string>();
+  private readonly nodes = new Map<string, Node>();
+  private readonly bgpConfigs = new Map<string, BGPConfiguration>();
+  private readonly bgpPeers = new Map<string, BGPPeer>();
+  private readonly bgpFilters = new Map<string, BGPFilter>();
+  private readonly affinities = new Map<string, BlockAffinityEntry>();
+  private routingDirty = true;
+  readonly bgp: BGPManager;
+  readonly routing: NodeRoutingManager;
   private readonly invalid = new Map<string, string>();
   private configDirty = true;
   private lastConfig: DataplaneConfig | undefined;
@@ -84,10 +103,26 @@ export class NodeAgent {
       onResync: (r) => this.onResync(r),
     });
     this.routes = new RouteManager({ graceMs: opts.routeGraceMs ?? 10_000, log: (m) => this.log(m) });
+    this.bgp = new BGPManager({
+      runDir: this.settings.runDir,
+      ...(opts.birdPath === undefined ? {} : { birdPath: opts.birdPath }),
+      ...(opts.bgpDebounceMs === undefined ? {} : { debounceMs: opts.bgpDebounceMs }),
+      log: (m) => this.log(m),
+      onError: (m) => this.recordError(m),
+      onChange: () => this.scheduleStatus(),
+    });
+    this.routing = new NodeRoutingManager({
+      nodeName: opts.nodeName,
+      backend: this.backend,
+      log: (m) => this.log(m),
+      onError: (m) => this.recordError(m),
+      onChange: () => this.scheduleStatus(),
+    });
     this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
     this.syncer = new Syncer(this.backend, agentPrefixes(), {
       onStatus: (s) => this.onSyncStatus(s),
       onUpdates: (u) => this.onSyncUpdates(u),
+      onConnection: (c, detail) => this.onDatastoreConnection(c, detail),
     });
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
     this.metricsServer = new HttpEndpoint((path) =>
@@ -149,9 +184,11 @@ export class NodeAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.flusher.dispose();
-    for (const t of [this.routeTimer, this.routeRetry, this.statusTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.routeTimer, this.routeRetry, this.statusTimer, this.datastoreLost?.timer]) if (t !== undefined) clearTimeout(t);
     if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
     await this.syncer.stop();
+    await this.bgp.stop();
+    await this.routing.settle().catch(() => undefined);
     // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
     await this.dataplane.flush().catch(() => undefined);
     this.dataplane.dispose();
@@ -163,6 +200,30 @@ export class NodeAgent {
   }
 
   // ---- datastore → calc --------------------------------------------------------------------
+
+  /**
+   * The datastore went away or came back. Nothing is reprogrammed: the last applied state stays
+   * in force while the syncer reconnects (and resumes its watches or re-lists). Shown in the
+   * status at once; counted as an error when it lasts over a second (the embedded store can
+   * report a lock held by a checkpoint as a momentary loss).
+   */
+  private onDatastoreConnection(connected: boolean, detail: string | undefined): void {
+    if (!connected) {
+      if (this.datastoreLost !== undefined) return;
+      const lost = { since: new Date().toISOString(), detail: detail ?? 'unreachable', timer: undefined as NodeJS.Timeout | undefined };
+      lost.timer = setTimeout(() => {
+        lost.timer = undefined;
+        if (this.datastoreLost === lost) this.recordError(`datastore unreachable since ${lost.since}: ${lost.detail}; the last programmed state stays in force, reconnecting`);
+      }, 1000);
+      this.datastoreLost = lost;
+      this.log(`datastore connection lost: ${lost.detail}`);
+    } else if (this.datastoreLost !== undefined) {
+      if (this.datastoreLost.timer !== undefined) clearTimeout(this.datastoreLost.timer);
+      this.log(`datastore connection restored (lost since ${this.datastoreLost.since})`);
+      this.datastoreLost = undefined;
+    }
+    this.scheduleStatus();
+  }
 
   private onSyncStatus(s: SyncStatus): void {
     this.syncStatus = s;
@@ -178,6 +239,13 @@ export class NodeAgent {
   private onSyncUpdates(updates: readonly SyncUpdate[]): void {
     const calcUpdates: CalcUpdate[] = [];
     for (const u of updates) {
+      const aff = decodeAffinityUpdate(u);
+      if (aff !== undefined) {
+        if (aff === 'deleted') this.affinities.delete(u.key);
+        else this.affinities.set(u.key, aff);
+        this.routingDirty = true;
+        continue;
+      }
       const d = decodeSyncUpdate(u);
       if (d === undefined) continue;
       if (d.problem !== undefined) {
@@ -201,7 +269,7 @@ export class NodeAgent {
         }
         calcUpdates.push(cu);
       } else {
-        this.onConfigValue(d.info.kind, d.key, d.value);
+        this.onConfigValue(d.info.kind, d.key, d.name, d.value);
       }
     }
     if (calcUpdates.length > 0) {
@@ -211,23 +279,37 @@ export class NodeAgent {
     this.flusher.schedule();
   }
 
-  private onConfigValue(kind: string, key: string, value: AnyResource | undefined): void {
+  private onConfigValue(kind: string, key: string, name: string, value: AnyResource | undefined): void {
+    const keep = <T>(m: Map<string, T>) => {
+      if (value === undefined) m.delete(name);
+      else m.set(name, value as T);
+      this.routingDirty = true;
+    };
     switch (kind) {
       case 'IPPool':
         if (value === undefined) this.pools.delete(key);
         else this.pools.set(key, value as IPPool);
         this.configDirty = true;
+        this.routingDirty = true;
+        return;
+      case 'BGPConfiguration':
+        keep(this.bgpConfigs);
+        return;
+      case 'BGPPeer':
+        keep(this.bgpPeers);
+        return;
+      case 'BGPFilter':
+        keep(this.bgpFilters);
         return;
       case 'FelixConfiguration': {
-        const name = key.slice(key.lastIndexOf('/') + 1);
         if (value === undefined) this.felixConfigs.delete(name);
         else this.felixConfigs.set(name, value as FelixConfiguration);
         this.configDirty = true;
+        this.routingDirty = true;
         return;
       }
       case 'Node':
-        if (value === undefined) this.nodes.delete(key);
-        else this.nodes.add(key);
+        keep(this.nodes);
         return;
       default:
         return;
@@ -266,6 +348,10 @@ export class NodeAgent {
         this.recordError((e as Error).message);
       }
     }
+    if (this.routingDirty && this.inSyncSeen) {
+      this.routingDirty = false;
+      this.updateRouting();
+    }
     const msgs: CalcMessage[] = this.calc.flush();
     if (msgs.length === 0) return;
     this.m.calcOutput.inc(msgs.length);
@@ -274,6 +360,39 @@ export class NodeAgent {
       this.routes.setDesired(this.dataplane.state.workloads.values(), this.dataplane.state.config.interfacePrefixes);
       if (this.dataplane.state.inSync) this.reconcileRoutes();
     }
+  }
+
+  // ---- BGP and node routing -----------------------------------------------------------------
+
+  private routingInputs(): RoutingInputs {
+    return {
+      nodeName: this.opts.nodeName,
+      nodes: [...this.nodes.values()],
+      pools: [...this.pools.values()],
+      affinities: [...this.affinities.values()],
+      bgpConfigurations: [...this.bgpConfigs.values()],
+      bgpPeers: [...this.bgpPeers.values()],
+      bgpFilters: [...this.bgpFilters.values()],
+      bgpMode: this.opts.bgpMode ?? 'auto',
+    };
+  }
+
+  /** Render BIRD's configuration (or decide on no BIRD) and reconcile VXLAN and blackholes. */
+  private updateRouting(): void {
+    if (this.stopped) return;
+    const inputs = this.routingInputs();
+    const decision = bgpDecision(inputs);
+    if (decision.run) {
+      try {
+        this.bgp.setDesired(renderBirdConfig(birdRenderInput(inputs)).text, decision.reason);
+      } catch (e) {
+        this.recordError(`BGP: cannot render BIRD's configuration (keeping the running one): ${(e as Error).message}`);
+      }
+    } else {
+      this.bgp.setDesired(undefined, decision.reason);
+    }
+    this.routing.setInputs({ ...inputs, felix: this.felixSpec(), birdRunning: decision.run });
+    void this.routing.reconcile();
   }
 
   // ---- dataplane ---------------------------------------------------------------------------
@@ -347,6 +466,7 @@ export class NodeAgent {
     this.routeTimer = setTimeout(() => {
       this.routeTimer = undefined;
       if (this.dataplane.state.inSync) this.reconcileRoutes();
+      if (this.inSyncSeen) void this.routing.reconcile();
       this.scheduleRouteRefresh();
     }, this.settings.routeRefreshMs);
   }
@@ -388,6 +508,7 @@ export class NodeAgent {
       live: this.live && !this.stopped,
       ready: this.ready && !this.stopped,
       datastore: this.syncStatus,
+      ...(this.datastoreLost === undefined ? {} : { datastoreUnreachable: { since: this.datastoreLost.since, detail: this.datastoreLost.detail } }),
       healthEndpoint: health === undefined ? undefined : `http://${health}`,
       metricsEndpoint: metrics === undefined ? undefined : `http://${metrics}/metrics`,
       endpoints: { workload: st.workloads.size, host: st.hosts.size },
@@ -402,6 +523,9 @@ export class NodeAgent {
       errors: this.errorCount,
       recentErrors: [...this.recentErrors],
       invalidValues: Object.fromEntries(this.invalid),
+      bgp: this.bgp.state.running ? (this.bgp.state.peers ?? []) : undefined,
+      bird: { running: this.bgp.state.running, pid: this.bgp.state.pid, restarts: this.bgp.state.restarts, reason: this.bgp.state.reason, socket: this.bgp.socketPath },
+      routing: this.routing.state,
     };
   }
 

@@ -5,7 +5,7 @@
 
 import type { WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { addHostRoute, deleteRoute, hostVethSysctls, normaliseDst, showLinks, showRoutes, writeSysctls } from '../../dataplane/io/index.ts';
-import { desiredRoutes, planRoutes, routeKey } from '../route-plan.ts';
+import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes, routeKey } from '../route-plan.ts';
 import type { ObservedRoute, WorkloadRoute } from '../route-plan.ts';
 
 export interface RouteReconcileResult {
@@ -96,7 +96,7 @@ export class RouteManager {
     for (const family of [4, 6] as const) {
       for (const r of await showRoutes(family)) {
         if (r.dev === undefined || r.gateway !== undefined) continue;
-        observed.push({ dst: normaliseDst(r.dst), dev: r.dev, family, protocol: r.protocol });
+        observed.push({ dst: normaliseDst(r.dst), dev: r.dev, family, protocol: r.protocol, metric: r.metric });
       }
     }
     const now = performance.now();
@@ -131,11 +131,23 @@ export class RouteManager {
     // routes of deleted endpoints whose interface is gone went with it
     for (const k of [...this.previouslyDesired]) if (!observed.some((o) => routeKey(o) === k)) this.previouslyDesired.delete(k);
     let added = 0;
+    const ours = new Set(observed.filter((o) => (o.metric ?? 0) === WORKLOAD_ROUTE_METRIC).map(routeKey));
     for (const r of plan.add) {
       try {
-        await addHostRoute(r.cidr, r.ifName);
+        await addHostRoute(r.cidr, r.ifName, { metric: WORKLOAD_ROUTE_METRIC });
+        ours.add(routeKey({ dst: normaliseDst(r.cidr), dev: r.ifName }));
         added++;
-        this.opts.log?.(`added route ${r.cidr} dev ${r.ifName}`);
+        this.opts.log?.(`added route ${r.cidr} dev ${r.ifName} metric ${WORKLOAD_ROUTE_METRIC}`);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    // the CNI plugin's route (metric 0) goes only once ours is in, so the pod is never unrouted
+    for (const r of plan.replace) {
+      if (!ours.has(routeKey(r))) continue;
+      try {
+        const dst = r.dst.includes('/') ? r.dst : `${r.dst}/${r.family === 4 ? 32 : 128}`;
+        await deleteRoute(dst, { dev: r.dev, metric: r.metric ?? 0 });
       } catch (e) {
         errors.push((e as Error).message);
       }

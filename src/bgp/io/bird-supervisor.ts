@@ -149,6 +149,7 @@ export class BirdSupervisor implements AsyncDisposable {
 
   async #start(): Promise<void> {
     installExitHook();
+    await this.#killStale();
     await rm(this.socketPath, { force: true });
     const [file, ...args] = this.#argv();
     const child = spawn(file ?? 'bird', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -184,6 +185,42 @@ export class BirdSupervisor implements AsyncDisposable {
     await this.#waitForSocket(child);
     this.#stableTimer = setTimeout(() => (this.#attempt = 0), this.#opts.stableAfterMs ?? 10_000);
     this.#stableTimer.unref();
+  }
+
+  /**
+   * A BIRD left by an earlier owner of this run directory (e.g. an agent killed with SIGKILL)
+   * would hold the BGP port and the socket: kill it, but only if its command line names our
+   * config file (the pid file may be stale and the pid reused).
+   */
+  async #killStale(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number((await readFile(this.pidPath, 'utf8')).trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || pid === this.#child?.pid) return;
+    let cmdline: string;
+    try {
+      cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+    } catch {
+      return; // not running
+    }
+    if (!cmdline.includes(this.configPath)) return;
+    this.#emit({ kind: 'log', line: `killing a stale BIRD (pid ${pid}) left in ${this.#opts.runDir}` });
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')) === '') return; // a zombie: gone as far as the port goes
+      } catch {
+        return;
+      }
+      await sleep(20);
+    }
   }
 
   async #waitForSocket(child: ChildProcess): Promise<void> {

@@ -12,6 +12,8 @@ export interface RouteInfo {
   readonly dev?: string;
   readonly scope?: string;
   readonly protocol?: string;
+  /** Route priority; iproute2 omits it for 0 (IPv4's default). */
+  readonly metric?: number;
   readonly family: 4 | 6;
 }
 
@@ -26,6 +28,7 @@ function toRoute(raw: Record<string, unknown>, family: 4 | 6): RouteInfo {
     ...(typeof raw.dev === 'string' ? { dev: raw.dev } : {}),
     ...(typeof raw.scope === 'string' ? { scope: raw.scope } : {}),
     ...(typeof raw.protocol === 'string' ? { protocol: raw.protocol } : {}),
+    ...(typeof raw.metric === 'number' ? { metric: raw.metric } : {}),
     family,
   };
 }
@@ -50,9 +53,9 @@ export function normaliseDst(dst: string): string {
  * node agent may have programmed it first); present on another interface is an error that
  * names that interface, as Calico does.
  */
-export async function addHostRoute(cidr: string, ifName: string, o: NetnsOption = {}): Promise<void> {
+export async function addHostRoute(cidr: string, ifName: string, o: NetnsOption & { metric?: number } = {}): Promise<void> {
   const family: 4 | 6 = cidr.includes(':') ? 6 : 4;
-  const argv = ['ip', `-${family}`, 'route', 'add', cidr, 'dev', ifName, 'scope', 'link'];
+  const argv = ['ip', `-${family}`, 'route', 'add', cidr, 'dev', ifName, 'scope', 'link', ...(o.metric === undefined ? [] : ['metric', String(o.metric)])];
   const r = await runCommandRaw(argv, runOpts(o));
   if (r.status === 0) return;
   if (!/File exists/i.test(r.stderr)) throw commandError(argv, r, runOpts(o));
@@ -67,9 +70,9 @@ export async function addHostRoute(cidr: string, ifName: string, o: NetnsOption 
 }
 
 /** Delete a route; a route that is already gone is success. */
-export async function deleteRoute(cidr: string, o: NetnsOption & { dev?: string } = {}): Promise<boolean> {
+export async function deleteRoute(cidr: string, o: NetnsOption & { dev?: string; metric?: number } = {}): Promise<boolean> {
   const family: 4 | 6 = cidr.includes(':') ? 6 : 4;
-  const argv = ['ip', `-${family}`, 'route', 'del', cidr, ...(o.dev === undefined ? [] : ['dev', o.dev])];
+  const argv = ['ip', `-${family}`, 'route', 'del', cidr, ...(o.dev === undefined ? [] : ['dev', o.dev]), ...(o.metric === undefined ? [] : ['metric', String(o.metric)])];
   const r = await runCommandRaw(argv, runOpts(o));
   if (r.status === 0) return true;
   if (/No such process|Cannot find device/i.test(r.stderr)) return false;
