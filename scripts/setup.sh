@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(etcd-server nftables bird2 iproute2 procps socat iperf3)
+APT_PACKAGES=(etcd-server nftables bird2 iproute2 procps socat iperf3 gobgpd iputils-ping containernetworking-plugins)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

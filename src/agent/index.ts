@@ -14,11 +14,16 @@ export {
   type AgentSettings,
   type FelixSpec,
 } from './agent-config.ts';
-export { renderStatusText, STATUS_FILE_NAME, type AgentStatus, type StatusView } from './agent-status.ts';
+export { renderStatusText, renderBGPStatusText, STATUS_FILE_NAME, type AgentStatus, type StatusView } from './agent-status.ts';
 export { MetricsRegistry, parseMetricsText, APPLY_BUCKETS_S } from './metrics.ts';
 export { desiredRoutes, planRoutes, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ThrottledRunner } from './throttled-runner.ts';
-export { agentPrefixes, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
+export { agentPrefixes, decodeAffinityUpdate, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';
+export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';
+export { BGP_MODES, bgpDecision, birdRenderInput, ownBlocks, agentBlackholes, type BGPMode, type BGPDecision, type BlockAffinityEntry, type RoutingInputs } from './routing-plan.ts';
+export { desiredVXLAN, vtepMAC, VXLAN_DEVICE, DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, VXLAN_OVERHEAD_BYTES, type VXLANPlan, type VXLANInputs, type VXLANDeviceSpec } from './vxlan-plan.ts';
+export { BGPManager, type BGPState } from './io/bgp-manager.ts';
+export { NodeRoutingManager, type NodeRoutingState } from './io/node-routing-manager.ts';

@@ -4,8 +4,9 @@
 // `datastore_path` when present.
 
 import { isTricolorError } from '../base/index.ts';
-import { resolveResourceType, type Pod, type WorkloadEndpoint, type ClusterInformation } from '../api/index.ts';
-import { datastoreConfigFromEnv, openBackend, ResourceClient } from '../datastore/index.ts';
+import { resolveResourceType, resourceKeyPrefix, type Pod, type WorkloadEndpoint, type ClusterInformation } from '../api/index.ts';
+import { datastoreConfigFromEnv, openBackend, ResourceClient, type DatastoreBackend, type DatastoreConfig } from '../datastore/index.ts';
+import { resolve } from 'node:path';
 import { IPAMClient } from '../ipam/index.ts';
 import type { NetConf } from './netconf.ts';
 import type { CniBackends } from './ports.ts';
@@ -33,6 +34,14 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 
 export async function openCniBackends(conf: NetConf, env: NodeJS.ProcessEnv): Promise<CniBackends> {
   const backend = await openBackend(datastoreConfigFromEnv(datastoreEnv(conf, env)));
+  return cniBackendsOver(backend, () => backend.close());
+}
+
+/**
+ * The ports over an already-open backend. `close` is what closing the ports does: the node
+ * agent's CNI server passes a no-op, since its backend outlives every request.
+ */
+export function cniBackendsOver(backend: DatastoreBackend, close: () => Promise<void>): CniBackends {
   const client = new ResourceClient(backend);
   const ipamClient = new IPAMClient({ backend });
   const wepInfo = resolveResourceType('workloadendpoint');
@@ -42,7 +51,17 @@ export async function openCniBackends(conf: NetConf, env: NodeJS.ProcessEnv): Pr
     store: {
       getPod: (ns, name) => orUndefined(client.get(podInfo, name, ns)) as Promise<Pod | undefined>,
       getWorkloadEndpoint: (ns, name) => orUndefined(client.get(wepInfo, name, ns)) as Promise<WorkloadEndpoint | undefined>,
-      listWorkloadEndpoints: async (ns) => (await client.list(wepInfo, ns)).items as WorkloadEndpoint[],
+      listWorkloadEndpoints: async (ns, namePrefix) => {
+        if (namePrefix === undefined) return (await client.list(wepInfo, ns)).items as WorkloadEndpoint[];
+        // Only the keys under <ns>/<prefix>: an ADD must not read every endpoint of a big namespace.
+        const keys = (await backend.list(`${resourceKeyPrefix(wepInfo, ns)}${namePrefix}`)).items.map((kv) => kv.key);
+        const out: WorkloadEndpoint[] = [];
+        for (const k of keys) {
+          const w = (await orUndefined(client.get(wepInfo, k.slice(resourceKeyPrefix(wepInfo, ns).length), ns))) as WorkloadEndpoint | undefined;
+          if (w !== undefined) out.push(w);
+        }
+        return out;
+      },
       writeWorkloadEndpoint: async (wep) =>
         (wep.metadata.resourceVersion === undefined ? await client.create(wep) : await client.update(wep)) as WorkloadEndpoint,
       deleteWorkloadEndpoint: async (ns, name, rv) => {
@@ -77,6 +96,64 @@ export async function openCniBackends(conf: NetConf, env: NodeJS.ProcessEnv): Pr
       },
       listHandleIds: async () => (await ipamClient.listHandles()).map((h) => h.id),
     },
-    close: () => backend.close(),
+    close,
+  };
+}
+
+/** Run tasks one at a time in call order; a failed task does not stop the queue. */
+function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function sameDatastore(a: DatastoreConfig, b: DatastoreConfig): boolean {
+  const norm = (c: DatastoreConfig): DatastoreConfig => (c.type === 'embedded' ? { ...c, path: resolve(c.path) } : c);
+  return canonical(norm(a)) === canonical(norm(b));
+}
+
+/**
+ * The opener the node agent's CNI server uses: a request whose datastore settings (its
+ * forwarded environment plus netconf overrides) name the datastore the agent already has open
+ * runs on that backend, with no connection set-up; any other datastore is opened for the
+ * request and closed after it, as the stand-alone plugin does.
+ */
+export function sharedBackendsOpener(
+  backend: DatastoreBackend,
+  config: DatastoreConfig,
+): (conf: NetConf, env: NodeJS.ProcessEnv) => Promise<CniBackends> {
+  const open = cniBackendsOver(backend, () => Promise.resolve());
+  // Concurrent calls in one process would only collide on the same block's compare-and-swap
+  // and sleep in the IPAM back-off; queued, each IPAM operation is a few local round trips.
+  // Other processes (and other nodes) still meet the CAS as before.
+  const serial = serialQueue();
+  const shared: CniBackends = {
+    ...open,
+    ipam: {
+      autoAssign: (req) => serial(() => open.ipam.autoAssign(req)),
+      assignIP: (req) => serial(() => open.ipam.assignIP(req)),
+      releaseByHandle: (h) => serial(() => open.ipam.releaseByHandle(h)),
+      listHandleIds: () => open.ipam.listHandleIds(),
+    },
+  };
+  return async (conf, env) => {
+    const wanted = datastoreConfigFromEnv(datastoreEnv(conf, env));
+    return sameDatastore(wanted, config) ? shared : openCniBackends(conf, env);
   };
 }

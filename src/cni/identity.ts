@@ -1,7 +1,7 @@
 // Who a CNI call is for (node contract §3.3): the node name, Kubernetes pod identity from
 // CNI_ARGS, and the MTU to use. Reads the nodename and MTU files; nothing else.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { TricolorError, quote } from '../base/index.ts';
 import { DEFAULT_MTU_FILE, type NetConf } from './netconf.ts';
@@ -20,9 +20,12 @@ export function k8sIdentity(args: ReadonlyMap<string, string>): K8sIdentity | un
   return { namespace, pod, infraContainerId: args.get('K8S_POD_INFRA_CONTAINER_ID') };
 }
 
+// Synchronous on purpose: these are tiny files, and inside the node agent (which serves many
+// calls at once) an async read costs several event-loop round trips through the thread pool.
 async function readTrimmed(path: string): Promise<string | undefined> {
+  await Promise.resolve();
   try {
-    const t = (await readFile(path, 'utf8')).trim();
+    const t = readFileSync(path, 'utf8').trim();
     return t === '' ? undefined : t;
   } catch {
     return undefined;

@@ -15,6 +15,7 @@ export {
   workloadHandleId,
   type WepIdentifiers,
 } from './naming.ts';
+export * from './agent-protocol.ts';
 export type { CniBackends, CniIpamPort, CniStorePort, IpamAssignRequest } from './ports.ts';
 
 /** The `tricolor-cni` plugin over the real datastore and IPAM. */
@@ -28,4 +29,15 @@ export async function loadIpamPlugin(): Promise<import('./skeleton.ts').CniPlugi
   const [{ createIpamPlugin }, { openCniBackends }] = await Promise.all([import('./ipam-plugin.ts'), import('./backends.ts')]);
   return createIpamPlugin({ openBackends: openCniBackends });
 }
-export { installCni, renderConflist, wrapperScript, datastoreEnvOf, CONFLIST_NAME, NETWORK_NAME, type InstallOptions } from './install.ts';
+/**
+ * The `tricolor-cni` plugin as the node agent runs it in-process: on the agent's open
+ * datastore backend when a request names that datastore (see sharedBackendsOpener).
+ */
+export async function loadSharedCniPlugin(
+  backend: import('../datastore/index.ts').DatastoreBackend,
+  config: import('../datastore/index.ts').DatastoreConfig,
+): Promise<import('./skeleton.ts').CniPlugin> {
+  const [{ createPlugin }, { sharedBackendsOpener }] = await Promise.all([import('./plugin.ts'), import('./backends.ts')]);
+  return createPlugin({ openBackends: sharedBackendsOpener(backend, config) });
+}
+export { installCni, renderConflist, wrapperScript, agentWrapperScript, DEFAULT_AGENT_SOCKET, AGENT_SOCKET_ENV, datastoreEnvOf, CONFLIST_NAME, NETWORK_NAME, type InstallOptions } from './install.ts';

@@ -19,8 +19,11 @@ void test('installs executable wrappers and a conflist that parses', async (t) =
     repoRoot: join(import.meta.dirname, '..', '..'),
     env: { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: "/tmp/it's.db" },
     nodename: 'node-a',
+    agentSocket: join(dir, 'no-agent', 'cni.sock'),
   });
   assert.equal(written.length, 3);
+  // tricolor-cni talks to the agent socket baked in (absent here, so it runs the plugin itself)
+  assert.ok(readFileSync(join(dir, 'bin', 'tricolor-cni'), 'utf8').includes(`'${join(dir, 'no-agent', 'cni.sock')}'`));
   assert.equal(statSync(join(dir, 'bin', 'tricolor-cni')).mode & 0o777, 0o755);
   const r = spawnSync(join(dir, 'bin', 'tricolor-cni'), [], { env: { CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
   assert.equal(r.status, 0, r.stderr.toString());

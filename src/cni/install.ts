@@ -1,14 +1,21 @@
-// `tricolor install-cni`: puts the plugin executables into the CNI bin dir (small shell
-// wrappers that exec this checkout's Node with the TypeScript entry points) and writes the
-// network configuration list `10-tricolor.conflist`. Files are written to a temp name and
-// renamed, so a runtime never reads half a file.
+// `tricolor install-cni`: puts the plugin executables into the CNI bin dir and writes the
+// network configuration list `10-tricolor.conflist`. `tricolor-ipam` is a small shell wrapper
+// that execs this checkout's Node with the TypeScript entry point; `tricolor-cni` is a POSIX
+// sh script that hands the call to the node agent over its unix socket (socat) — the fast
+// path, no Node start-up — and runs the entry point itself only when no agent answers. Files
+// are written to a temp name and renamed, so a runtime never reads half a file.
 
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TricolorError, quote } from '../base/index.ts';
+import { AGENT_PROTOCOL_MAGIC, FORWARDED_ENV } from './agent-protocol.ts';
 
 export const CONFLIST_NAME = '10-tricolor.conflist';
 export const NETWORK_NAME = 'k8s-pod-network';
+/** Where the node agent serves CNI calls unless told otherwise (its default run dir + cni.sock). */
+export const DEFAULT_AGENT_SOCKET = '/var/run/tricolor/cni.sock';
+/** Overrides the socket path baked into the installed `tricolor-cni`. */
+export const AGENT_SOCKET_ENV = 'TRICOLOR_CNI_SOCKET';
 export const PLUGIN_BINARIES = { 'tricolor-cni': 'tricolor-cni.ts', 'tricolor-ipam': 'tricolor-ipam.ts' } as const;
 
 export interface InstallOptions {
@@ -22,6 +29,8 @@ export interface InstallOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly nodename?: string;
   readonly mtuBytes?: number;
+  /** The node agent's CNI socket baked into `tricolor-cni` (default DEFAULT_AGENT_SOCKET). */
+  readonly agentSocket?: string;
 }
 
 const ENV_KEYS = ['DATASTORE_TYPE', 'TRICOLOR_DATASTORE_PATH', 'ETCD_ENDPOINTS', 'ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'FELIX_INTERFACEPREFIX'] as const;
@@ -40,14 +49,78 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A POSIX sh wrapper: exports the baked settings (unless already set) and execs the plugin. */
-export function wrapperScript(nodePath: string, entry: string, env: Readonly<Record<string, string>>): string {
-  const lines = ['#!/bin/sh', '# Installed by `tricolor install-cni`; regenerate rather than edit.'];
+function envDefaults(env: Readonly<Record<string, string>>): string[] {
+  const lines: string[] = [];
   for (const [k, v] of Object.entries(env)) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new TricolorError('ERR_VALIDATION', `environment name ${quote(k)} is not valid`);
     lines.push(`: "\${${k}:=${v.replace(/["\\$`]/g, '\\$&')}}"`, `export ${k}`);
   }
+  return lines;
+}
+
+/** A POSIX sh wrapper: exports the baked settings (unless already set) and execs the plugin. */
+export function wrapperScript(nodePath: string, entry: string, env: Readonly<Record<string, string>>): string {
+  const lines = ['#!/bin/sh', '# Installed by `tricolor install-cni`; regenerate rather than edit.', ...envDefaults(env)];
   lines.push(`exec ${shQuote(nodePath)} ${shQuote(entry)} "$@"`, '');
+  return lines.join('\n');
+}
+
+/**
+ * The installed `tricolor-cni`: POSIX sh (runs under dash; builtins only apart from socat).
+ * Reads the netconf from stdin, frames it with the forwarded variables (agent-protocol.ts) and
+ * sends it to the agent's socket with socat; `-t` is the time socat waits for the reply after
+ * its own half-close, so it must exceed any plugin run. No greeting back (no socket, refused,
+ * socat missing) → the call runs stand-alone in Node with the same stdin. A greeting without a
+ * status (the agent died mid-call) is reported as a CNI error, never retried here: the agent
+ * may have done part of the work, and the runtime's retry or DEL is what cleans up.
+ */
+export function agentWrapperScript(nodePath: string, entry: string, env: Readonly<Record<string, string>>, socketPath: string): string {
+  const forward = FORWARDED_ENV.map((k) => `[ -z "\${${k}+x}" ] || fwd ${k} "$${k}"`);
+  const lines = [
+    '#!/bin/sh',
+    '# Installed by `tricolor install-cni`; regenerate rather than edit.',
+    ...envDefaults(env),
+    `sock=\${${AGENT_SOCKET_ENV}:-${shQuote(socketPath)}}`,
+    `nl='`,
+    `'`,
+    'conf=',
+    'if [ "$CNI_COMMAND" != VERSION ] || [ ! -t 0 ]; then',
+    '  while IFS= read -r line || [ -n "$line" ]; do conf=$conf$line$nl; done',
+    'fi',
+    'agent=1',
+    '[ -S "$sock" ] || agent=',
+    `req='${AGENT_PROTOCOL_MAGIC}'$nl`,
+    // A value with a newline cannot be framed: such a call takes the stand-alone path.
+    'fwd() { case $2 in *"$nl"*) agent= ;; esac; req=$req$1=$2$nl; }',
+    ...forward,
+    'if [ -n "$agent" ]; then',
+    '  reply=$(socat -t 3600 - "UNIX-CONNECT:$sock" 2>/dev/null <<EOF',
+    '$req',
+    '$conf',
+    'EOF',
+    '  )',
+    '  case $reply in',
+    `    '${AGENT_PROTOCOL_MAGIC}'"$nl"*)`,
+    '      rest=${reply#*"$nl"}',
+    '      status=${rest%%"$nl"*}',
+    '      case $rest in *"$nl"*) out=${rest#*"$nl"} ;; *) out= ;; esac',
+    '      case $status in',
+    `        ''|*[!0-9]*) ;;`,
+    `        *) [ -z "$out" ] || printf '%s\\n' "$out"; exit "$status" ;;`,
+    '      esac',
+    '      ;;',
+    '  esac',
+    '  case $reply in',
+    `    '${AGENT_PROTOCOL_MAGIC}'*)`,
+    `      printf '{"cniVersion":"1.0.0","code":999,"msg":"tricolor node agent at %s closed the connection before answering"}\\n' "$sock"`,
+    '      exit 1 ;;',
+    '  esac',
+    'fi',
+    `exec ${shQuote(nodePath)} ${shQuote(entry)} "$@" <<EOF`,
+    '$conf',
+    'EOF',
+    '',
+  ];
   return lines.join('\n');
 }
 
@@ -82,7 +155,10 @@ export async function installCni(o: InstallOptions): Promise<string[]> {
   const written: string[] = [];
   for (const [name, file] of Object.entries(PLUGIN_BINARIES)) {
     const path = join(o.binDir, name);
-    await writeAtomic(path, wrapperScript(o.nodePath, join(o.repoRoot, 'bin', file), o.env), 0o755);
+    const entry = join(o.repoRoot, 'bin', file);
+    const text =
+      name === 'tricolor-cni' ? agentWrapperScript(o.nodePath, entry, o.env, o.agentSocket ?? DEFAULT_AGENT_SOCKET) : wrapperScript(o.nodePath, entry, o.env);
+    await writeAtomic(path, text, 0o755);
     written.push(path);
   }
   const conf = join(o.confDir, CONFLIST_NAME);

@@ -107,7 +107,7 @@ export function createPlugin(deps: PluginDeps): CniPlugin {
       try {
         // §3.3: reuse an endpoint of this pod whatever its interface segment.
         const prefix = wepNamePrefix({ node: ctx.node, orchestrator: ctx.orchestrator, workload: ctx.workload });
-        const existing = (await b.store.listWorkloadEndpoints(ctx.namespace)).find((w) => {
+        const existing = (await b.store.listWorkloadEndpoints(ctx.namespace, prefix)).find((w) => {
           if (!w.metadata.name.startsWith(prefix)) return false;
           const id = parseWepName(w.metadata.name);
           return id !== undefined && id.node === ctx.node && id.orchestrator === ctx.orchestrator && id.workload === ctx.workload;

@@ -29,7 +29,8 @@ export interface CniIpamPort {
 export interface CniStorePort {
   getPod(namespace: string, name: string): Promise<Pod | undefined>;
   getWorkloadEndpoint(namespace: string, name: string): Promise<WorkloadEndpoint | undefined>;
-  listWorkloadEndpoints(namespace: string): Promise<WorkloadEndpoint[]>;
+  /** Endpoints of a namespace; with `namePrefix`, only those whose name starts with it (one key-prefix read). */
+  listWorkloadEndpoints(namespace: string, namePrefix?: string): Promise<WorkloadEndpoint[]>;
   /** Create, or update when `metadata.resourceVersion` is set (CAS on it). */
   writeWorkloadEndpoint(wep: WorkloadEndpoint): Promise<WorkloadEndpoint>;
   /** Delete; false when it did not exist. A stale resourceVersion is ERR_UPDATE_CONFLICT. */

@@ -1,11 +1,15 @@
 // Shared rig for the CNI namespace tests and the CNI benchmark: a "node" namespace with an
 // uplink veth to an "underlay" namespace and a default route, an embedded datastore in a temp
-// file holding an IPPool, and `invoke` that runs bin/tricolor-cni.ts inside the node namespace
-// exactly as a container runtime does (CNI_* env + netconf on stdin).
+// file holding an IPPool, and `invoke` that runs bin/tricolor-cni.ts (or, with `wrapper`, an
+// installed `tricolor-cni` script) inside the node namespace exactly as a container runtime
+// does (CNI_* env + netconf on stdin). `installWrapper` and `startAgent` give the fast path:
+// the installed script talking to a node agent that runs in the node namespace.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installCni } from '../../src/cni/index.ts';
 import { ResourceClient, SQLiteBackend } from '../../src/datastore/index.ts';
 import { createNetns, run, type CleanupRegistrar, type ExecResult, type TestNetns } from '../support/netns.ts';
 
@@ -34,6 +38,8 @@ export interface InvokeOptions {
   readonly stdin?: string;
   readonly env?: Record<string, string | undefined>;
   readonly bin?: string;
+  /** Run this executable (an installed wrapper script) instead of `node bin`. */
+  readonly wrapper?: string;
 }
 
 export async function makeRig(cleanup: CleanupRegistrar, pool: { cidr: string; blockSize: number }): Promise<Rig> {
@@ -93,7 +99,8 @@ export async function makeRig(cleanup: CleanupRegistrar, pool: { cidr: string; b
       };
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
       const stdin = o.stdin ?? JSON.stringify(o.conf ?? rig.netconf());
-      const r = await run(['ip', 'netns', 'exec', node.name, process.execPath, o.bin ?? CNI_BIN], { input: stdin, env });
+      const argv = o.wrapper === undefined ? [process.execPath, o.bin ?? CNI_BIN] : [o.wrapper];
+      const r = await run(['ip', 'netns', 'exec', node.name, ...argv], { input: stdin, env });
       let json: Record<string, unknown> | undefined;
       try {
         json = r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as Record<string, unknown>);
@@ -119,4 +126,59 @@ export async function makeRig(cleanup: CleanupRegistrar, pool: { cidr: string; b
 
 export function podArgs(namespace: string, pod: string, containerId: string): string {
   return `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${pod};K8S_POD_INFRA_CONTAINER_ID=${containerId}`;
+}
+
+/** `tricolor install-cni` into `<rig dir>/<tag>/cni-bin`, datastore baked in; returns the tricolor-cni path. */
+export async function installWrapper(rig: Rig, agentSocket: string, tag = 'inst'): Promise<string> {
+  const binDir = join(rig.dir, tag, 'cni-bin');
+  await installCni({
+    binDir,
+    confDir: join(rig.dir, tag, 'cni-conf'),
+    nodePath: process.execPath,
+    repoRoot: REPO,
+    env: { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: rig.dbPath },
+    nodename: NODE_NAME,
+    agentSocket,
+  });
+  return join(binDir, 'tricolor-cni');
+}
+
+export interface CniAgent {
+  readonly child: ChildProcess;
+  readonly socketPath: string;
+  log(): string;
+  /** SIGTERM (clean stop: socket removed) or SIGKILL (socket file left behind); waits for exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `tricolor node run` inside the rig's node namespace on the rig's datastore, health and
+ * metrics off; resolves once its CNI socket is in place.
+ */
+export async function startAgent(rig: Rig, cleanup: CleanupRegistrar, runDir = join(rig.dir, 'run')): Promise<CniAgent> {
+  const socketPath = join(runDir, 'cni.sock');
+  const env = { ...process.env, DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: rig.dbPath };
+  const bin = join(REPO, 'bin', 'tricolor.ts');
+  const child = spawn('ip', ['netns', 'exec', rig.node.name, process.execPath, bin, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--health-port', '0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  const fn = () => stop('SIGKILL');
+  if (typeof cleanup === 'function') cleanup(fn);
+  else cleanup.after(fn);
+  for (let i = 0; !existsSync(socketPath) || !log.includes('serving CNI requests'); i++) {
+    if (child.exitCode !== null || i > 600) throw new Error(`agent did not open ${socketPath}: ${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, socketPath, log: () => log, stop };
 }

@@ -1,7 +1,8 @@
-// `tricolor install-cni --bin-dir DIR --conf-dir DIR [--nodename NAME] [--mtu N]`: installs the
-// CNI plugins (tricolor-cni, tricolor-ipam) and the conflist 10-tricolor.conflist. The current
-// datastore settings (DATASTORE_TYPE, TRICOLOR_DATASTORE_PATH, ETCD_*) are baked into the
-// plugin wrappers, since runtimes do not pass them.
+// `tricolor install-cni --bin-dir DIR --conf-dir DIR [--nodename NAME] [--mtu N]
+// [--agent-socket PATH]`: installs the CNI plugins (tricolor-cni, tricolor-ipam) and the
+// conflist 10-tricolor.conflist. The current datastore settings (DATASTORE_TYPE,
+// TRICOLOR_DATASTORE_PATH, ETCD_*) are baked into the plugin wrappers, since runtimes do not
+// pass them; so is the node agent's CNI socket, which tricolor-cni hands its calls to.
 
 import type { Command } from '../command.ts';
 
@@ -14,6 +15,10 @@ Options:
       --conf-dir DIR    CNI configuration directory (e.g. /etc/cni/net.d)
       --nodename NAME   node name written into the configuration
       --mtu N           pod MTU (default 0: the node agent's MTU file, else 1500)
+      --agent-socket PATH
+                        the node agent's CNI socket (default /var/run/tricolor/cni.sock;
+                        $TRICOLOR_CNI_SOCKET overrides it at call time). With no agent
+                        answering there, tricolor-cni runs the plugin itself.
   -h, --help            this help
 `;
 
@@ -22,7 +27,7 @@ export const command: Command = {
   summary: 'Install the CNI plugins and network configuration',
   async run(args, ctx) {
     const { parseArgs, flagBool, flagString } = await import('../args.ts');
-    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }]);
+    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }, { name: 'agent-socket', value: true }]);
     if (flagBool(p, 'help')) {
       ctx.stdout.write(HELP);
       return 0;
@@ -40,6 +45,7 @@ export const command: Command = {
       throw new TricolorError('ERR_USAGE', `--mtu: ${quote(mtuText)} is not an MTU`);
     }
     const nodename = flagString(p, 'nodename');
+    const agentSocket = flagString(p, 'agent-socket');
     const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
     const written = await installCni({
       binDir: path.resolve(ctx.cwd, binDir),
@@ -49,6 +55,7 @@ export const command: Command = {
       env: datastoreEnvOf(ctx.env),
       ...(nodename === undefined ? {} : { nodename }),
       ...(mtu === undefined ? {} : { mtuBytes: mtu }),
+      ...(agentSocket === undefined ? {} : { agentSocket: path.resolve(ctx.cwd, agentSocket) }),
     });
     for (const f of written) ctx.stdout.write(`installed ${f}\n`);
     return 0;

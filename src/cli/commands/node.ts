@@ -10,13 +10,13 @@ import type { ParsedArgs } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage: tricolor node run [--name NODE] [options]
-       tricolor node status [--run-dir DIR] [-o json]
+       tricolor node status [--run-dir DIR | --name NODE] [-o json]
 
 run     Run the node agent: sync policy from the datastore and program nftables, workload routes
         and interface sysctls in this network namespace. Stops on SIGTERM/SIGINT without
         flushing anything.
 status  Agent health (liveness, readiness), programmed endpoint and policy counts, last apply
-        time and errors.
+        time and errors; BGP sessions (like calicoctl node status) and VXLAN state.
 
 Options (run):
       --name NODE            node name (default: $NODENAME, else the host name)
@@ -27,9 +27,14 @@ Options (run):
                              prometheusMetricsEnabled)
       --nft-refresh-ms MS    periodic nftables read-back and repair (default 90000)
       --route-refresh-ms MS  periodic route check (default 90000)
+      --bgp MODE             run BIRD: auto (default: unless every IP pool is VXLAN), enabled,
+                             disabled ($CALICO_NETWORKING_BACKEND bird/vxlan/none also sets it)
+      --cni-socket PATH      serve CNI calls from the installed tricolor-cni on this unix socket
+                             (default <run-dir>/cni.sock; "none" = off)
   -c, --config FILE          CalicoAPIConfig file (else the environment)
 Options (status):
       --run-dir DIR          the agent's run directory
+      --name NODE            a node of the lab that is up ($TRICOLOR_LAB, else the last lab up)
   -o, --output FORMAT        text (default) or json
 `;
 
@@ -43,6 +48,18 @@ function intFlag(p: ParsedArgs, name: string, min: number, max: number): number 
   return n;
 }
 
+/** `--bgp`, else Calico's CALICO_NETWORKING_BACKEND (bird → enabled, vxlan/none → disabled), else auto. */
+function bgpModeOf(flag: string | undefined, backend: string | undefined): 'auto' | 'enabled' | 'disabled' {
+  if (flag !== undefined) {
+    if (flag === 'auto' || flag === 'enabled' || flag === 'disabled') return flag;
+    throw usage(`--bgp: ${quote(flag)} is not auto, enabled or disabled`);
+  }
+  if (backend === undefined || backend === '') return 'auto';
+  if (backend === 'bird') return 'enabled';
+  if (backend === 'vxlan' || backend === 'none') return 'disabled';
+  throw new TricolorError('ERR_USAGE', `CALICO_NETWORKING_BACKEND: ${quote(backend)} is not bird, vxlan or none`, { field: 'CALICO_NETWORKING_BACKEND', value: backend });
+}
+
 async function runAgent(args: readonly string[], ctx: CliContext): Promise<number> {
   const p = parseArgs(args, [
     CONFIG_FLAG,
@@ -53,6 +70,8 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     { name: 'metrics-port', value: true },
     { name: 'nft-refresh-ms', value: true },
     { name: 'route-refresh-ms', value: true },
+    { name: 'bgp', value: true },
+    { name: 'cni-socket', value: true },
   ]);
   if (flagBool(p, 'help')) {
     ctx.stdout.write(HELP);
@@ -60,10 +79,13 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
   }
   if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
   const nodeName = flagString(p, 'name') ?? ctx.env['NODENAME'] ?? hostname();
+  const bgpMode = bgpModeOf(flagString(p, 'bgp'), ctx.env['CALICO_NETWORKING_BACKEND']);
   const { loadDatastoreConfig } = await import('../connection.ts');
   const { openBackend } = await import('../../datastore/index.ts');
-  const { NodeAgent } = await import('../../agent/index.ts');
-  const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
+  const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME } = await import('../../agent/index.ts');
+  const path = await import('node:path');
+  const datastore = await loadDatastoreConfig(flagString(p, 'config'), ctx);
+  const backend = await openBackend(datastore);
   const optional = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
   const agent = new NodeAgent({
     nodeName,
@@ -75,7 +97,14 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ...optional('metricsPort', intFlag(p, 'metrics-port', 1, 65535)),
     ...optional('nftRefreshMs', intFlag(p, 'nft-refresh-ms', 0, 86_400_000)),
     ...optional('routeRefreshMs', intFlag(p, 'route-refresh-ms', 0, 86_400_000)),
+    bgpMode,
   });
+  // CNI calls are served next to the agent, on the same open backend (docs/design/cni.md).
+  const cniSocketFlag = flagString(p, 'cni-socket') ?? path.join(flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR, CNI_SOCKET_NAME);
+  const cni =
+    cniSocketFlag === 'none'
+      ? undefined
+      : new CniServer({ socketPath: path.resolve(ctx.cwd, cniSocketFlag), backend, datastore, log: (line) => ctx.stderr.write(`${line}\n`) });
   // the agent's own handles are unref'd: this keeps the process up until a signal
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
@@ -84,11 +113,20 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
       process.once('SIGINT', () => resolve('SIGINT'));
     });
     await agent.start();
+    try {
+      await cni?.start();
+    } catch (e) {
+      // Policy enforcement must not depend on it: without the socket, tricolor-cni runs the plugin itself.
+      ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] not serving CNI calls: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
     const sig = await signalled;
     ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${sig}: shutting down\n`);
+    // the socket goes first: calls in flight finish on the backend before the agent closes it
+    await cni?.stop();
     await agent.stop();
     return 0;
   } catch (e) {
+    await cni?.stop().catch(() => undefined);
     await agent.stop().catch(() => undefined);
     throw e;
   } finally {
@@ -107,7 +145,7 @@ async function probe(url: string): Promise<boolean | undefined> {
 }
 
 async function showStatus(args: readonly string[], ctx: CliContext): Promise<number> {
-  const p = parseArgs(args, [{ name: 'run-dir', value: true }, { name: 'output', short: 'o', value: true }]);
+  const p = parseArgs(args, [{ name: 'run-dir', value: true }, { name: 'name', value: true }, { name: 'output', short: 'o', value: true }]);
   if (flagBool(p, 'help')) {
     ctx.stdout.write(HELP);
     return 0;
@@ -115,8 +153,13 @@ async function showStatus(args: readonly string[], ctx: CliContext): Promise<num
   if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
   const output = flagString(p, 'output') ?? 'text';
   if (output !== 'text' && output !== 'json') throw usage(`--output: ${quote(output)} is not text or json`);
-  const { DEFAULT_RUN_DIR, readStatusFile, processRunning, renderStatusText } = await import('../../agent/index.ts');
-  const runDir = flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR;
+  const { DEFAULT_RUN_DIR, readStatusFile, processRunning, renderStatusText, renderBGPStatusText } = await import('../../agent/index.ts');
+  const { showBGPPeers } = await import('../../bgp/index.ts');
+  // --name NODE while a lab is up: that lab node's run dir (src/lab keeps it under <labdir>/nodes/)
+  const labNode = flagString(p, 'name');
+  const labDir = labNode === undefined || flagString(p, 'run-dir') !== undefined ? undefined : (await import('../../lab/index.ts')).labNodeRunDir(labNode);
+  if (labNode !== undefined && flagString(p, 'run-dir') === undefined && labDir === undefined) throw usage(`--name: no lab that is up has a node ${quote(labNode)} (give --run-dir DIR instead)`);
+  const runDir = flagString(p, 'run-dir') ?? labDir ?? DEFAULT_RUN_DIR;
   const status = readStatusFile(runDir);
   const running = status !== undefined && processRunning(status.pid);
   let probed: { live: boolean; ready: boolean } | undefined;
@@ -125,13 +168,20 @@ async function showStatus(args: readonly string[], ctx: CliContext): Promise<num
     const ready = await probe(`${status.healthEndpoint}/readiness`);
     if (live !== undefined && ready !== undefined) probed = { live, ready };
   }
+  // BIRD's socket is a file in the run dir, so it answers from any network namespace (calicoctl asks it too)
+  let peers: Awaited<ReturnType<typeof showBGPPeers>> | undefined;
+  if (running && status.bird?.running === true && status.bird.socket !== undefined) {
+    peers = await showBGPPeers(status.bird.socket, 2000).catch(() => undefined);
+  }
   const view = { status, running, ...(probed === undefined ? {} : { probed }) };
   if (output === 'json') {
     const live = probed?.live ?? (running && status.live);
     const ready = probed?.ready ?? (running && status.ready);
-    ctx.stdout.write(JSON.stringify({ running, live, ready, status: status ?? null }, null, 2) + '\n');
+    const st = status === undefined ? null : peers === undefined ? status : { ...status, bgp: peers };
+    ctx.stdout.write(JSON.stringify({ running, live, ready, status: st }, null, 2) + '\n');
   } else {
     ctx.stdout.write(renderStatusText(view, runDir));
+    if (status !== undefined) ctx.stdout.write(renderBGPStatusText(status, running, peers));
   }
   return running ? 0 : 1;
 }

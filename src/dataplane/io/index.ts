@@ -27,6 +27,7 @@ export {
   readPodSide,
   removeHostVeth,
   podSidePlan,
+  plugArgv,
   randomMac,
   HOST_VETH_MAC,
   POD_GATEWAY_IPV4,
@@ -35,3 +36,15 @@ export {
   type WorkloadVethResult,
   type PodSideState,
 } from './workload-veth-driver.ts';
+export {
+  AGENT_ROUTE_PROTOCOL,
+  findInterfaceWithAddress,
+  ensureVXLANDevice,
+  deleteVXLANDevice,
+  reconcileVXLANNeighbours,
+  reconcileVXLANFDB,
+  reconcileAgentRoutes,
+  type VXLANDevice,
+  type AgentRoute,
+  type ReconcileCounts,
+} from './vxlan-driver.ts';

@@ -4,22 +4,25 @@
 // the pod end, a link-scope route to 169.254.1.1 plus default routes via it, and a /32 host
 // route back through the host end. Also the matching teardown and read-back (for CNI CHECK).
 //
-// Cost matters (one CNI ADD = this whole file), so the pod side is configured in a single
-// `nsenter` child that writes the pod sysctls and then runs one `ip -batch`.
+// Cost matters (one CNI ADD = this whole file, and every child forked from a large Node
+// process costs milliseconds), so the whole plumbing is ONE child: a sh script that creates
+// the veth (`ip link add`), then, in parallel, configures the host end (sysctls written by the
+// shell, then one `ip -batch` for link up + host routes) and the pod end (one `nsenter` into
+// the pod namespace writing the pod sysctls and running one `ip -batch`).
 
 import { randomBytes } from 'node:crypto';
 import { runCommandRaw, commandError, parseIpJson } from './exec.ts';
 import {
-  createVeth,
   deleteLink,
   localLinkExists,
-  setLinkUp,
+  vethAddArgv,
   type AddressInfo,
   type LinkInfo,
 } from './link-driver.ts';
 import { netnsExists, requireNetns } from './netns.ts';
 import { addHostRoute, type RouteInfo } from './route-driver.ts';
-import { hostVethSysctls, writeSysctls, type SysctlSetting } from './sysctl-driver.ts';
+import { hostVethSysctls, type SysctlSetting } from './sysctl-driver.ts';
+import { TricolorError } from '../../base/index.ts';
 
 /** Calico's fixed host-side MAC; the pod's ARP for 169.254.1.1 is answered with it. */
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -89,29 +92,50 @@ export function podSidePlan(spec: WorkloadVethSpec): { sysctls: SysctlSetting[];
   return { sysctls, batch };
 }
 
-// Writes "$1=$2" pairs under /proc/sys, then hands stdin to `ip -batch`. Values travel as
-// arguments, never spliced into the script, so no name can inject shell syntax.
+// The pod side: writes "$1=$2" pairs under /proc/sys, then hands stdin to `ip -batch`.
 const POD_SIDE_SCRIPT =
   'while [ $# -gt 1 ]; do printf %s "$2" > "/proc/sys/$1" || exit 97; shift 2; done; exec ip -batch -';
 
-async function configurePodSide(spec: WorkloadVethSpec): Promise<void> {
-  const plan = podSidePlan(spec);
-  const args = plan.sysctls.flatMap((s) => [s.path.join('/'), s.value]);
-  const argv = ['sh', '-c', POD_SIDE_SCRIPT, 'sh', ...args];
-  const r = await runCommandRaw(argv, { netnsPath: spec.netnsPath, input: plan.batch.join('\n') + '\n' });
-  if (r.status !== 0) throw commandError(['ip', '-batch', '(pod side)', ...plan.batch.map((l) => `[${l}]`)], r, { netnsPath: spec.netnsPath });
-}
+// The whole plug in one child. $1 netns path, $2 `ip link add` words (names, MACs, numbers:
+// never blank-containing; the namespace path goes separately, quoted), $3 host batch (link up,
+// routes), $4 pod batch, then host sysctl pairs (a path starting with "?" is best effort), "--",
+// pod sysctl pairs. Values travel as arguments, never spliced into the script, so no name can
+// inject shell syntax (here-documents expand them once and never re-read them as script; dash
+// feeds short ones through a pipe without forking a writer). Exit 90: the veth was not
+// created; 91: a host sysctl failed; 92: the host batch failed (pod side succeeded); 97 or the
+// pod `ip` status: the pod side failed.
+const PLUG_SCRIPT = `set -f; ns=$1; add=$2; host=$3; pod=$4; shift 4
+ip $add netns "$ns" || exit 90
+(
+  while [ "$1" != -- ]; do shift 2; done; shift
+  exec nsenter --net="$ns" sh -c '${POD_SIDE_SCRIPT}' sh "$@" <<EOF
+$pod
+EOF
+) &
+podpid=$!
+st=0
+while [ "$1" != -- ]; do
+  case $1 in
+    '?'*) printf %s "$2" 2>/dev/null > "/proc/sys/\${1#?}" ;;
+    *) printf %s "$2" > "/proc/sys/$1" || { st=91; break; } ;;
+  esac
+  shift 2
+done
+if [ $st = 0 ]; then
+  ip -batch - <<EOF || st=92
+$host
+EOF
+fi
+wait $podpid; ps=$?
+[ $ps = 0 ] || exit $ps
+exit $st`;
 
-/**
- * Create and configure the workload's veth. On any failure the veth is deleted again (which
- * also removes its host routes) before the error propagates: no half-plugged workload.
- */
-export async function plugWorkloadVeth(spec: WorkloadVethSpec): Promise<WorkloadVethResult> {
-  requireNetns(spec.netnsPath);
-  // A stale host end (an earlier sandbox of the same pod) would block the name (§3.5 step 1).
-  if (await localLinkExists(spec.hostIfName)) await deleteLink(spec.hostIfName);
-  const podMac = spec.podMac ?? randomMac();
-  await createVeth({
+/** The single child's argv for a spec (pure, exported for tests). */
+export function plugArgv(spec: WorkloadVethSpec, podMac: string): string[] {
+  const plan = podSidePlan(spec);
+  const ipv4 = spec.addresses.some((a) => !a.includes(':'));
+  const ipv6 = spec.addresses.some((a) => a.includes(':'));
+  const add = vethAddArgv({
     hostName: spec.hostIfName,
     hostMac: HOST_VETH_MAC,
     peerName: spec.podIfName,
@@ -120,20 +144,63 @@ export async function plugWorkloadVeth(spec: WorkloadVethSpec): Promise<Workload
     ...(spec.mtuBytes === undefined || spec.mtuBytes === 0 ? {} : { mtuBytes: spec.mtuBytes }),
     ...(spec.numQueues === undefined ? {} : { numQueues: spec.numQueues }),
   });
+  // drop the leading `ip` and the trailing `netns PATH` (the script passes the path quoted)
+  const addWords = add.slice(1, -2);
+  const host = [`link set dev ${spec.hostIfName} up`];
+  if (spec.skipHostRoutes !== true) {
+    for (const a of spec.addresses) host.push(`route add ${a} dev ${spec.hostIfName} scope link`);
+  }
+  const hostSysctls = hostVethSysctls(spec.hostIfName, { ipv4, ipv6 }).flatMap((x) => [(x.bestEffort === true ? '?' : '') + x.path.join('/'), x.value]);
+  const podSysctls = plan.sysctls.flatMap((x) => [x.path.join('/'), x.value]);
+  // `$add` is split on blanks (globbing is off) and the batches on newlines
+  const bad = addWords.find((w) => /\s/.test(w)) ?? [...host, ...plan.batch].find((l) => l.includes('\n'));
+  if (bad !== undefined) {
+    throw new TricolorError('ERR_VALIDATION', `interface plumbing: ${JSON.stringify(bad)} must not contain blanks or newlines`, { value: bad });
+  }
+  return ['sh', '-c', PLUG_SCRIPT, 'sh', spec.netnsPath, addWords.join(' '), host.join('\n'), plan.batch.join('\n'), ...hostSysctls, '--', ...podSysctls];
+}
+
+/**
+ * Create and configure the workload's veth. On any failure the veth is deleted again (which
+ * also removes its host routes) before the error propagates: no half-plugged workload.
+ */
+export async function plugWorkloadVeth(spec: WorkloadVethSpec): Promise<WorkloadVethResult> {
+  requireNetns(spec.netnsPath);
+  const podMac = spec.podMac ?? randomMac();
+  const argv = plugArgv(spec, podMac);
+  let r = await runCommandRaw(argv);
+  // A stale host end (an earlier sandbox of the same pod) blocks the name (§3.5 step 1): delete
+  // it and go again. Checked only on failure, so the common path reads nothing first.
+  if (r.status === 90 && /File exists/i.test(r.stderr) && (await localLinkExists(spec.hostIfName))) {
+    await deleteLink(spec.hostIfName);
+    r = await runCommandRaw(argv);
+  }
+  if (r.status === 0) return { hostIfName: spec.hostIfName, hostMac: HOST_VETH_MAC, podIfName: spec.podIfName, podMac };
   try {
-    const ipv4 = spec.addresses.some((a) => !a.includes(':'));
-    const ipv6 = spec.addresses.some((a) => a.includes(':'));
-    await writeSysctls(hostVethSysctls(spec.hostIfName, { ipv4, ipv6 }));
-    await setLinkUp(spec.hostIfName);
-    await configurePodSide(spec);
-    if (spec.skipHostRoutes !== true) {
+    if (r.status === 92 && /File exists/i.test(r.stderr) && spec.skipHostRoutes !== true) {
+      // A host route is already there: fine when it points at this interface (the node agent
+      // may have programmed it first), an error naming the other interface otherwise.
       for (const a of spec.addresses) await addHostRoute(a, spec.hostIfName);
+      return { hostIfName: spec.hostIfName, hostMac: HOST_VETH_MAC, podIfName: spec.podIfName, podMac };
     }
+    if (r.status === 90 && /File exists/i.test(r.stderr)) {
+      throw new TricolorError('ERR_IO', `veth ${JSON.stringify(spec.hostIfName)}/${JSON.stringify(spec.podIfName)}: an interface with that name already exists`, {
+        detail: { argv: vethAddArgv({ hostName: spec.hostIfName, peerName: spec.podIfName, peerNetnsPath: spec.netnsPath }), stderr: r.stderr },
+      });
+    }
+    const stage =
+      r.status === 90 ? 'ip link add (veth)' : r.status === 91 ? 'host sysctls' : r.status === 92 ? 'ip -batch (host side)' : 'ip -batch (pod side)';
+    throw commandError([stage, ...(r.status >= 90 && r.status <= 92 ? [] : plan(spec).map((l) => `[${l}]`))], r, r.status >= 90 && r.status <= 92 ? {} : { netnsPath: spec.netnsPath });
   } catch (e) {
+    // the veth may or may not exist (status 90): deleting its host end removes both ends and
+    // the host routes
     await deleteLink(spec.hostIfName).catch(() => undefined);
     throw e;
   }
-  return { hostIfName: spec.hostIfName, hostMac: HOST_VETH_MAC, podIfName: spec.podIfName, podMac };
+}
+
+function plan(spec: WorkloadVethSpec): string[] {
+  return podSidePlan(spec).batch;
 }
 
 /**
