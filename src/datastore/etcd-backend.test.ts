@@ -160,3 +160,48 @@ void describe('etcdv3: restarts, failover, unreachable', { timeout: 120_000 }, (
     }
   });
 });
+
+// The lab's etcd serves clients on a unix socket only (reachable from every network namespace
+// through the file system): the whole conformance suite runs over one, too.
+runBackendConformance('etcdv3 over a unix socket', async () => {
+  const etcd = await startEtcd({ unixSocket: true });
+  assert.match(etcd.endpoints, /^unix:\/\/\/.+\/etcd:2379$/);
+  const config = datastoreConfigFromEnv({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints });
+  const backend = (await openBackend(config)) as EtcdBackend;
+  return {
+    backend,
+    config,
+    compact: (rev) => backend.compact(rev),
+    async cleanup() {
+      await backend.close();
+      await etcd.stop();
+    },
+  };
+});
+
+void describe('etcdv3: unix socket endpoints', () => {
+  void test('a socket path that does not exist: ERR_DATASTORE_UNAVAILABLE naming it', async () => {
+    const b = new EtcdBackend({ endpoints: ['unix:///nonexistent/tricolor/etcd:2379'] });
+    try {
+      const err = await rejectsWith(b.get('/k'), 'ERR_DATASTORE_UNAVAILABLE');
+      assert.ok(err.message.includes('unix:///nonexistent/tricolor/etcd:2379'), err.message);
+    } finally {
+      await b.close();
+    }
+  });
+
+  for (const [bad, why] of [
+    ['unix://relative/etcd.sock', /absolute socket path/],
+    ['unix:///', /absolute socket path/],
+    ['ftp://127.0.0.1:2379', /must use http, https or unix/],
+  ] as const) {
+    void test(`refused endpoint ${bad}`, () => {
+      assert.throws(() => new EtcdBackend({ endpoints: [bad] }), (e: Error) => why.test(e.message) && e.message.includes('endpoints[0]'));
+    });
+  }
+
+  void test('ETCD_ENDPOINTS accepts unix:///path and names a bad entry', () => {
+    assert.deepEqual(datastoreConfigFromEnv({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unix:///run/x/etcd:2379' }), { type: 'etcdv3', endpoints: ['unix:///run/x/etcd:2379'] });
+    assert.throws(() => datastoreConfigFromEnv({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unix:relative' }), /ETCD_ENDPOINTS: "unix:relative"/);
+  });
+});

@@ -11,6 +11,11 @@
 // down) the watch reconnects with backoff, on the next endpoint, from the last delivered
 // revision + 1, so consumers see neither gaps nor duplicates; a compacted start revision ends
 // the watch with onCompacted.
+//
+// An endpoint may also be a unix socket, `unix:///abs/path/to/socket`: etcd listens on one with
+// `--listen-client-urls unix://NAME:PORT` (a socket file `NAME:PORT` in its working directory).
+// The lab uses that so that processes in every network namespace, and the host's CLI, reach the
+// same etcd through the file system without any address in the host's network namespace.
 
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -104,7 +109,12 @@ function kvOf(w: WireKv): KeyValue {
 }
 
 /** Errors that mean "this endpoint never got the request": safe to try the next one. */
-const DIAL_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETRICOLOR_DIAL_TIMEOUT']);
+const DIAL_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT', 'ETRICOLOR_DIAL_TIMEOUT']);
+
+/** How an endpoint is named in messages: `http://host:port`, or `unix:///path` for a socket. */
+function originOf(u: URL): string {
+  return u.protocol === 'unix:' ? `unix://${u.pathname}` : u.origin;
+}
 
 class DialError extends Error {
   readonly code: string;
@@ -135,10 +145,13 @@ class EtcdTransport {
       try {
         u = new URL(e);
       } catch {
-        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} is not a URL (expected http(s)://host:port)`, { field: `endpoints[${i}]`, value: e });
+        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} is not a URL (expected http(s)://host:port or unix:///path)`, { field: `endpoints[${i}]`, value: e });
       }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must use http or https`, { field: `endpoints[${i}]`, value: e });
+      if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'unix:') {
+        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must use http, https or unix`, { field: `endpoints[${i}]`, value: e });
+      }
+      if (u.protocol === 'unix:' && (u.host !== '' || !u.pathname.startsWith('/') || u.pathname === '/')) {
+        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must name an absolute socket path (unix:///path/to/socket)`, { field: `endpoints[${i}]`, value: e });
       }
       return u;
     });
@@ -161,7 +174,7 @@ class EtcdTransport {
   }
 
   get endpointList(): string {
-    return this.endpoints.map((u) => u.origin).join(',');
+    return this.endpoints.map(originOf).join(',');
   }
 
   /** The endpoint to use now; `rotate()` moves on after a failure. */
@@ -175,13 +188,17 @@ class EtcdTransport {
   /** Start a POST; the dial timer destroys it if the connection is not up in time. */
   open(url: URL, path: string, body: string, stream: boolean): ClientRequest {
     const https = url.protocol === 'https:';
-    const target = new URL(path, url);
     const options = {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       agent: stream ? (https ? this.streamHttpsAgent : this.streamHttpAgent) : https ? this.httpsAgent : this.httpAgent,
     };
-    const req = https ? httpsRequest(target, options) : httpRequest(target, options);
+    const req =
+      url.protocol === 'unix:'
+        ? httpRequest({ ...options, socketPath: url.pathname, host: 'localhost', path })
+        : https
+          ? httpsRequest(new URL(path, url), options)
+          : httpRequest(new URL(path, url), options);
     const dial = setTimeout(() => {
       req.destroy(new DialError('ETRICOLOR_DIAL_TIMEOUT', `no connection within ${this.dialTimeoutMs} ms`));
     }, this.dialTimeoutMs);
@@ -205,7 +222,7 @@ class EtcdTransport {
         return await this.callOnce<T>(url, path, text, true);
       } catch (e) {
         if (e instanceof DialError || (e instanceof Error && DIAL_ERRORS.has((e as NodeJS.ErrnoException).code ?? ''))) {
-          errors.push(`${url.origin}: ${e.message}`);
+          errors.push(`${originOf(url)}: ${e.message}`);
           this.rotate();
           continue;
         }
@@ -241,13 +258,13 @@ class EtcdTransport {
         }
         done(() => {
           if (err instanceof DialError || DIAL_ERRORS.has(err.code ?? '')) reject(err);
-          else reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${url.origin}${path}: ${err.message}`, { value: url.origin, cause: err }));
+          else reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${originOf(url)}${path}: ${err.message}`, { value: originOf(url), cause: err }));
         });
       });
       req.on('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => done(() => reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${url.origin}${path}: ${err.message}`, { cause: err }))));
+        res.on('error', (err) => done(() => reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${originOf(url)}${path}: ${err.message}`, { cause: err }))));
         res.on('end', () => {
           done(() => {
             const text = Buffer.concat(chunks).toString('utf8');
@@ -255,11 +272,11 @@ class EtcdTransport {
             try {
               parsed = JSON.parse(text);
             } catch {
-              reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${url.origin}${path}: HTTP ${res.statusCode}: unparsable response ${quote(text.slice(0, 200))}`, { value: url.origin }));
+              reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${originOf(url)}${path}: HTTP ${res.statusCode}: unparsable response ${quote(text.slice(0, 200))}`, { value: originOf(url) }));
               return;
             }
             if (res.statusCode !== 200) {
-              reject(gatewayError(url.origin, path, res.statusCode ?? 0, parsed));
+              reject(gatewayError(originOf(url), path, res.statusCode ?? 0, parsed));
               return;
             }
             resolve(parsed as T);

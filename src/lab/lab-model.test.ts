@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTricolorError } from '../base/index.ts';
 import {
+  TOR_ADDRESS,
   allocateClusterIP,
   applyLabelEdits,
+  labDatastoreEnv,
   nthAddress,
   parseLabelList,
   parseNamespacedName,
@@ -16,6 +18,8 @@ import {
   planLab,
   podNetnsName,
   renderHostsFile,
+  renderPointerConfig,
+  renderTorConfig,
   servePortName,
   validateLabName,
 } from './lab-model.ts';
@@ -76,6 +80,52 @@ void describe('lab plan', () => {
     assert.equal(s.datastorePath, '/tmp/r/x/datastore.db');
     assert.ok(podNetnsName('x', 'quickstart', 'web.v1').startsWith('tri-x-'));
     assert.ok(!podNetnsName('x', 'quickstart', 'web.v1').includes('.'));
+  });
+  void it('embedded by default: no etcd, no tor; the datastore is a file in the run dir', () => {
+    const s = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', root: '/tmp/r' });
+    assert.equal(s.datastore, 'embedded');
+    assert.equal(s.etcd, undefined);
+    assert.equal(s.tor, undefined);
+    assert.deepEqual(labDatastoreEnv(s), { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: '/tmp/r/x/datastore.db' });
+    assert.match(renderPointerConfig(s), /^kind: CalicoAPIConfig$[\s\S]*^ {2}datastoreType: embedded\n {2}datastorePath: \/tmp\/r\/x\/datastore\.db$/m);
+  });
+  void it('etcdv3: its own etcd in a prefixed namespace, clients on a unix socket in the run dir', () => {
+    const s = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', root: '/tmp/r', datastore: 'etcdv3' });
+    assert.equal(s.etcd?.netns, 'tri-x-etcd');
+    assert.equal(s.etcd?.endpoint, 'unix:///tmp/r/x/etcd/etcd:2379');
+    assert.deepEqual(labDatastoreEnv(s), { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unix:///tmp/r/x/etcd/etcd:2379' });
+    const cfg = renderPointerConfig(s);
+    assert.match(cfg, /^ {2}datastoreType: etcdv3$/m);
+    assert.match(cfg, /^ {2}etcdEndpoints: unix:\/\/\/tmp\/r\/x\/etcd\/etcd:2379$/m);
+    assert.throws(() => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'redis' as 'etcdv3' }), usageError);
+  });
+  void it('tor: a prefixed namespace past every node address, AS 64513, one eBGP neighbour per node', () => {
+    const s = planLab({ name: 'x', nodes: 200, encap: 'none', podCidr: '10.244.0.0/16', tor: true });
+    assert.equal(s.tor?.netns, 'tri-x-tor');
+    assert.equal(s.tor?.asNumber, 64513);
+    assert.ok(!s.nodes.some((n) => n.address === TOR_ADDRESS), 'no node shares the tor address');
+    const text = renderTorConfig({ address: TOR_ADDRESS, asNumber: 64513 }, s.nodes.slice(0, 2));
+    assert.equal(
+      text,
+      [
+        "# gobgpd of the lab's tor router (written by `tricolor lab up --tor`)",
+        '[global.config]',
+        '  as = 64513',
+        '  router-id = "172.31.0.250"',
+        '  local-address-list = ["172.31.0.250"]',
+        '',
+        '[[neighbors]]',
+        '  [neighbors.config]',
+        '    neighbor-address = "172.31.0.11"',
+        '    peer-as = 64512',
+        '',
+        '[[neighbors]]',
+        '  [neighbors.config]',
+        '    neighbor-address = "172.31.0.12"',
+        '    peer-as = 64512',
+        '',
+      ].join('\n'),
+    );
   });
   void it('refuses a bad node count or an unknown route reflector', () => {
     assert.throws(() => planLab({ name: 'x', nodes: 0, encap: 'none', podCidr: '10.244.0.0/16' }), usageError);

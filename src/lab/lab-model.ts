@@ -23,6 +23,16 @@ export const EXTERNAL_UDP_PORTS = [53, 80] as const;
 export const ENCAPS = ['none', 'vxlan'] as const;
 export type Encap = (typeof ENCAPS)[number];
 export const MAX_NODES = 200;
+/** Where the lab keeps its datastore: a SQLite file in the run dir, or its own etcd on a unix socket there. */
+export const LAB_DATASTORES = ['embedded', 'etcdv3'] as const;
+export type LabDatastore = (typeof LAB_DATASTORES)[number];
+/** The cluster's AS (Calico's default) and the `tor` router's: a different AS, so it peers over eBGP. */
+export const CLUSTER_AS = 64512;
+export const TOR_AS = 64513;
+/** The tor router sits on the underlay after every possible node address (.11 … .210). */
+export const TOR_ADDRESS = `${UNDERLAY_PREFIX}.250`;
+/** etcd 3.4 takes unix://NAME:PORT and makes the socket file NAME:PORT in its working directory. */
+export const ETCD_SOCKET_NAME = 'etcd:2379';
 
 export interface LabNode {
   readonly name: string;
@@ -36,11 +46,35 @@ export interface LabNode {
   proxyPid?: number;
 }
 
+export interface LabEtcd {
+  /** etcd runs in a namespace of its own (its peer port stays private) and serves clients on a unix socket. */
+  readonly netns: string;
+  readonly dir: string;
+  /** Client endpoint for ETCD_ENDPOINTS: `unix://<runDir>/etcd/etcd:2379`. */
+  readonly endpoint: string;
+  pid?: number;
+}
+
+export interface LabTor {
+  readonly netns: string;
+  readonly address: string;
+  readonly asNumber: number;
+  /** Interface on the underlay bridge (inside the underlay namespace). */
+  readonly uplink: string;
+  readonly configPath: string;
+  pid?: number;
+}
+
 export interface LabState {
   readonly name: string;
   readonly prefix: string;
   readonly runDir: string;
+  /** embedded (absent in state files of older labs) or etcdv3. */
+  readonly datastore?: LabDatastore;
+  /** The SQLite file (embedded datastore only). */
   readonly datastorePath: string;
+  readonly etcd?: LabEtcd | undefined;
+  readonly tor?: LabTor | undefined;
   readonly createdAt: string;
   readonly encap: Encap;
   readonly podCidr: string;
@@ -118,6 +152,8 @@ export function planLab(opts: {
   podCidr: string;
   serviceCidr?: string;
   routeReflector?: string | undefined;
+  datastore?: LabDatastore;
+  tor?: boolean;
   root?: string;
   now?: Date;
 }): LabState {
@@ -134,11 +170,19 @@ export function planLab(opts: {
   if (opts.routeReflector !== undefined && !nodes.some((n) => n.name === opts.routeReflector)) {
     throw usage(`--route-reflector: ${quote(opts.routeReflector)} is not a node of this lab (node-1 … node-${opts.nodes})`, '--route-reflector', opts.routeReflector);
   }
+  const datastore = opts.datastore ?? 'embedded';
+  if (!(LAB_DATASTORES as readonly string[]).includes(datastore)) {
+    throw usage(`--datastore: ${quote(datastore)} is not embedded or etcdv3`, '--datastore', datastore);
+  }
+  const etcdDir = `${runDir}/etcd`;
   return {
     name: opts.name,
     prefix,
     runDir,
+    datastore,
     datastorePath: `${runDir}/datastore.db`,
+    etcd: datastore === 'etcdv3' ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unix://${etcdDir}/${ETCD_SOCKET_NAME}` } : undefined,
+    tor: opts.tor === true ? { netns: `${prefix}tor`, address: TOR_ADDRESS, asNumber: TOR_AS, uplink: 'tor0', configPath: `${runDir}/tor/gobgpd.toml` } : undefined,
     createdAt: (opts.now ?? new Date()).toISOString(),
     encap: opts.encap,
     podCidr: opts.podCidr,
@@ -289,6 +333,41 @@ export function pickNode(nodes: readonly string[], pods: readonly { node: string
   for (const n of nodes) if (best === undefined || (counts.get(n) ?? 0) < (counts.get(best) ?? 0)) best = n;
   if (best === undefined) throw new TricolorError('ERR_INTERNAL', 'lab has no nodes');
   return best;
+}
+
+/** The datastore settings every lab process gets, in the environment form of Calico's components. */
+export function labDatastoreEnv(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd'>): Record<string, string> {
+  if (s.datastore === 'etcdv3' && s.etcd !== undefined) return { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: s.etcd.endpoint };
+  return { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: s.datastorePath };
+}
+
+/** A short description of where the lab's data lives, for status and progress lines. */
+export function describeLabDatastore(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd'>): string {
+  return s.datastore === 'etcdv3' && s.etcd !== undefined ? `etcdv3 ${s.etcd.endpoint}` : `embedded ${s.datastorePath}`;
+}
+
+/** The CalicoAPIConfig of the pointer file: plain `tricolor` commands on the host use the lab's datastore. */
+export function renderPointerConfig(s: Pick<LabState, 'name' | 'datastore' | 'datastorePath' | 'etcd'>): string {
+  const spec = s.datastore === 'etcdv3' && s.etcd !== undefined ? ['  datastoreType: etcdv3', `  etcdEndpoints: ${s.etcd.endpoint}`] : ['  datastoreType: embedded', `  datastorePath: ${s.datastorePath}`];
+  return [
+    '# Written by `tricolor lab up`: while this lab is up, plain `tricolor` commands use its datastore.',
+    'apiVersion: projectcalico.org/v3',
+    'kind: CalicoAPIConfig',
+    'metadata:',
+    `  name: ${s.name}`,
+    'spec:',
+    ...spec,
+    '',
+  ].join('\n');
+}
+
+/** gobgpd's configuration for the tor router: its own AS, one eBGP neighbour per node. */
+export function renderTorConfig(tor: Pick<LabTor, 'address' | 'asNumber'>, nodes: readonly { address: string }[], clusterAs = CLUSTER_AS): string {
+  const lines = ['# gobgpd of the lab\'s tor router (written by `tricolor lab up --tor`)', '[global.config]', `  as = ${tor.asNumber}`, `  router-id = "${tor.address}"`, `  local-address-list = ["${tor.address}"]`, ''];
+  for (const n of nodes) {
+    lines.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${clusterAs}`, '');
+  }
+  return lines.join('\n');
 }
 
 /** The file a pod's record lives in under the run directory. */

@@ -1,72 +1,25 @@
 // End-to-end: the lab driven through its exact command contract (`tricolor lab …` as a user
 // types it) on real network namespaces — up, pods, same-node probes (TCP and UDP), the external
-// host behind NAT, a ClusterIP service through the proxy, pod add/del, `probe --all`, and that
-// `lab down` leaves nothing behind; then the quickstart demo end to end. Every lab gets a unique
-// name and is taken down by t.after and, as a last resort, by a process exit hook.
+// host behind NAT, a ClusterIP service through the proxy, cross-node traffic over the BGP full
+// mesh, pod add/del, `probe --all`, and that `lab down` leaves nothing behind; then the
+// quickstart demo end to end with nginx and access on different nodes. Route reflector, tor,
+// the lab etcd, VXLAN and faults are in lab-routing.test.ts (runs in parallel with this file).
+// Every lab gets a unique name and is taken down by t.after and, as a last resort, at exit.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { netnsSkipReason, run } from '../support/netns.ts';
+import { run } from '../support/netns.ts';
+import { BIN, assertLabGone, eventually, forgetLab, labEnv, labSkipReason, netnsWithPrefix, probe, recordedPids, tri, triOk, triOnLab, uniqueLab } from './lab-harness.ts';
 
-const REPO = join(import.meta.dirname, '..', '..');
-const BIN = join(REPO, 'bin', 'tricolor.ts');
-const skip = netnsSkipReason() ?? (spawnSync('socat', ['-V']).status === 0 ? undefined : 'socat is not installed');
-
-const labsUp = new Set<string>();
-process.on('exit', () => {
-  for (const name of labsUp) spawnSync(process.execPath, [BIN, 'lab', 'down', '--name', name]);
-});
-
-function labEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(CALICO_)?(DATASTORE_TYPE|ETCD_|TRICOLOR_DATASTORE_PATH|TRICOLOR_LAB)/.test(k)) delete env[k];
-  return env;
-}
-
-function tri(args: readonly string[], lab?: string): ReturnType<typeof run> {
-  const env = labEnv();
-  if (lab !== undefined) env['TRICOLOR_LAB'] = lab;
-  return run([process.execPath, BIN, ...args], { env });
-}
-
-async function triOk(args: readonly string[], lab?: string): Promise<string> {
-  const r = await tri(args, lab);
-  assert.equal(r.status, 0, `tricolor ${args.join(' ')} → ${r.status}\n${r.stderr}`);
-  return r.stdout;
-}
-
-function uniqueLab(): string {
-  return `t${randomBytes(4).toString('hex')}`;
-}
-
-async function netnsWithPrefix(prefix: string): Promise<string[]> {
-  const r = await run(['ip', 'netns', 'list']);
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(prefix));
-}
-
-async function birdRunning(netns: string): Promise<boolean> {
-  const r = await run(['ip', 'netns', 'pids', netns]);
-  for (const pid of r.stdout.split('\n').filter((x) => x.trim() !== '')) {
-    const c = await run(['cat', `/proc/${pid.trim()}/comm`]);
-    if (c.stdout.trim() === 'bird') return true;
-  }
-  return false;
-}
+const skip = labSkipReason(['bird']);
 
 void describe('tricolor lab', { skip, timeout: 600_000 }, () => {
   void it('builds a cluster, plugs pods, probes, serves, NATs, and leaves nothing behind', async (t) => {
     const lab = uniqueLab();
-    labsUp.add(lab);
     t.after(async () => {
       await tri(['lab', 'down', '--name', lab]);
-      labsUp.delete(lab);
+      forgetLab(lab);
     });
     const up = await triOk(['lab', 'up', '--name', lab, '--nodes', '3']);
     assert.match(up, /3 nodes/);
@@ -91,7 +44,7 @@ void describe('tricolor lab', { skip, timeout: 600_000 }, () => {
     });
 
     await t.test('the container ports are named serve-PORT-PROTO on the endpoint', async () => {
-      const out = await triOk(['get', 'workloadendpoints', '-n', 'default', '-o', 'json'], lab);
+      const out = await triOnLab(['get', 'workloadendpoints', '-n', 'default', '-o', 'json'], lab);
       assert.match(out, /serve-80-tcp/);
       assert.match(out, /serve-81-udp/);
     });
@@ -141,19 +94,24 @@ void describe('tricolor lab', { skip, timeout: 600_000 }, () => {
       assert.match(r.stdout, /default-ipv4-ippool/);
     });
 
-    await t.test('cross-node pod traffic (BGP routes from the agent)', async (tt) => {
-      if (!(await birdRunning(`tri-${lab}-node-1`))) {
-        return tt.skip('the node agent does not run BIRD yet (src/bgp is not wired into src/agent), so there are no cross-node routes');
+    await t.test('cross-node pod traffic over the BGP full mesh, both ways, TCP and UDP', async () => {
+      assert.ok(await eventually(() => probe(lab, 'other/c', 'default/a', 80), 20_000), 'node-2 → node-1');
+      assert.equal(await probe(lab, 'default/a', 'other/c', 80), true, 'node-1 → node-2');
+      assert.equal(await probe(lab, 'other/c', 'default/b', 81, ['--protocol', 'udp']), true, 'UDP node-2 → node-1');
+      // a pod on node-2 reaches the external host as node-2
+      assert.equal((await triOk(['lab', 'exec', 'other/c', '--', 'socat', '-T2', '-', 'TCP:203.0.113.10:80'], lab)).trim(), '172.31.0.12');
+      const status = JSON.parse(await triOk(['lab', 'status', '-o', 'json'], lab)) as { nodes: { name: string; bgp: { peerAddress: string; peerType: string; info: string }[] | null }[] };
+      for (const n of status.nodes) {
+        const mesh = (n.bgp ?? []).filter((b) => b.peerType === 'node-to-node mesh' && b.info.startsWith('Established'));
+        assert.equal(mesh.length, 2, `${n.name}: ${JSON.stringify(n.bgp)}`);
       }
-      const ok = await run([process.execPath, BIN, 'lab', 'probe', 'other/c', 'default/a', '--port', '80', '--timeout-ms', '2000'], { env: { ...labEnv(), TRICOLOR_LAB: lab } });
-      assert.equal(ok.status, 0);
     });
 
     await t.test('pod del unplugs the pod and removes its objects', async () => {
       await triOk(['lab', 'pod', 'del', 'default/b'], lab);
       assert.deepEqual(await netnsWithPrefix(`tri-${lab}-pod-default-b`), []);
       assert.equal((await tri(['lab', 'probe', 'default/a', ipB, '--port', '80', '--timeout-ms', '300'], lab)).status, 1);
-      const weps = await triOk(['get', 'workloadendpoints', '-n', 'default', '-o', 'json'], lab);
+      const weps = await triOnLab(['get', 'workloadendpoints', '-n', 'default', '-o', 'json'], lab);
       assert.ok(!weps.includes('-b-eth0'), 'endpoint of b is gone');
       assert.equal((await tri(['lab', 'pod', 'del', 'default/b'], lab)).status, 4);
       // re-adding the same name works
@@ -161,23 +119,18 @@ void describe('tricolor lab', { skip, timeout: 600_000 }, () => {
     });
 
     await t.test('lab down removes namespaces, processes, /etc/netns entries and the run directory', async () => {
-      const state = JSON.parse(await run(['cat', `/var/run/tricolor/lab/${lab}/state.json`]).then((r) => r.stdout)) as { nodes: { agentPid: number; proxyPid: number }[]; pids: number[] };
-      const pids = [...state.pids, ...state.nodes.flatMap((n) => [n.agentPid, n.proxyPid])];
+      const pids = recordedPids(lab);
       await triOk(['lab', 'down', '--name', lab]);
-      labsUp.delete(lab);
-      assert.deepEqual(await netnsWithPrefix(`tri-${lab}-`), []);
-      assert.equal(existsSync(`/var/run/tricolor/lab/${lab}`), false);
-      assert.deepEqual(existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((d) => d.startsWith(`tri-${lab}-`)) : [], []);
-      for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `pid ${pid} still runs`);
+      forgetLab(lab);
+      await assertLabGone(lab, pids);
     });
   });
 
-  void it('runs the quickstart demo to all ✔ and leaves the lab up', async (t) => {
+  void it('runs the quickstart demo to all ✔ across two nodes and leaves the lab up', async (t) => {
     const lab = uniqueLab();
-    labsUp.add(lab);
     t.after(async () => {
       await tri(['lab', 'down', '--name', lab]);
-      labsUp.delete(lab);
+      forgetLab(lab);
     });
     const r = await tri(['lab', 'demo', 'quickstart', '--name', lab]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -185,6 +138,9 @@ void describe('tricolor lab', { skip, timeout: 600_000 }, () => {
     assert.ok(!r.stdout.includes('✘'), r.stdout);
     for (const y of ['name: default-deny', 'name: allow-busybox-egress', 'name: allow-nginx-ingress']) assert.ok(r.stdout.includes(y), y);
     assert.match(r.stdout, /tricolor lab down/);
+    // nginx and access sit on different nodes: every probe crossed the BGP-routed underlay
+    assert.match(r.stdout, /pod quickstart\/nginx \(app=nginx\) on node-2/);
+    assert.match(r.stdout, /pod quickstart\/access \(run=access\) on node-1/);
     assert.ok(existsSync(`/var/run/tricolor/lab/${lab}/state.json`), 'the lab stays up');
     // the lab is still usable after the demo
     assert.equal((await tri(['lab', 'probe', 'quickstart/access', 'quickstart/nginx', '--port', '80'], lab)).status, 0);

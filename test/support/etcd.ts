@@ -14,10 +14,12 @@ import { join } from 'node:path';
 
 export interface EtcdOptions {
   readonly tls?: boolean;
+  /** Serve clients on a unix socket in the temp dir (endpoint `unix:///…/etcd:2379`) instead of TCP. */
+  readonly unixSocket?: boolean;
 }
 
 export interface RunningEtcd {
-  /** Client URL, e.g. `http://127.0.0.1:40123` (https when TLS). */
+  /** Client URL, e.g. `http://127.0.0.1:40123` (https when TLS; `unix:///tmp/…/etcd:2379` for a socket). */
   readonly endpoints: string;
   readonly caCertFile?: string;
   readonly certFile?: string;
@@ -25,6 +27,8 @@ export interface RunningEtcd {
   readonly dataDir: string;
   /** Stop etcd and start it again on the same ports and data (data survives). */
   restart(): Promise<void>;
+  /** Kill etcd and leave it down (data kept) until restart(): an outage for fault tests. */
+  kill(): Promise<void>;
   /** Kill etcd and remove its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -100,11 +104,12 @@ function makeCerts(dir: string): { ca: string; serverCert: string; serverKey: st
 
 function healthy(url: string, tls: { ca: string; cert: string; key: string } | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const u = new URL('/health', url);
     const opts = { method: 'GET', timeout: 1000, agent: false as const };
-    const req = tls
-      ? httpsRequest(u, { ...opts, ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) })
-      : httpRequest(u, opts);
+    const req = url.startsWith('unix://')
+      ? httpRequest({ ...opts, socketPath: url.slice('unix://'.length), host: 'localhost', path: '/health' })
+      : tls
+        ? httpsRequest(new URL('/health', url), { ...opts, ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) })
+        : httpRequest(new URL('/health', url), opts);
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -129,13 +134,15 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<RunningEtcd> {
   const clientPort = await freePort();
   const peerPort = await freePort();
   const scheme = tls ? 'https' : 'http';
-  const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
+  // etcd 3.4 wants unix://NAME:PORT and creates the socket file NAME:PORT in its working directory
+  const listenClientUrl = opts.unixSocket === true ? 'unix://etcd:2379' : `${scheme}://127.0.0.1:${clientPort}`;
+  const clientUrl = opts.unixSocket === true ? `unix://${join(dir, 'etcd:2379')}` : listenClientUrl;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', 'tricolor-test',
     '--data-dir', dataDir,
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
+    '--listen-client-urls', listenClientUrl,
+    '--advertise-client-urls', listenClientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', `tricolor-test=${peerUrl}`,
@@ -155,8 +162,10 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<RunningEtcd> {
   let watchdog: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
+    // a killed etcd leaves its socket file behind, and etcd 3.4 will not bind over it
+    if (opts.unixSocket === true) rmSync(join(dir, 'etcd:2379'), { force: true });
     const logFd = openSync(logFile, 'a');
-    const proc = spawn(ETCD_BIN, args, { stdio: ['ignore', logFd, logFd], env: etcdEnv() });
+    const proc = spawn(ETCD_BIN, args, { stdio: ['ignore', logFd, logFd], env: etcdEnv(), cwd: dir });
     closeSync(logFd);
     entry.proc = proc;
     let exited: string | undefined;
@@ -204,6 +213,9 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<RunningEtcd> {
   const result: RunningEtcd = {
     endpoints: clientUrl,
     dataDir,
+    async kill() {
+      await kill();
+    },
     async restart() {
       if (stopped) throw new Error('startEtcd: restart() after stop()');
       await kill();

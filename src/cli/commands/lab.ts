@@ -7,7 +7,7 @@ import { flagBool, flagString, flagStrings, parseArgs, usage, type ParsedArgs } 
 import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -19,7 +19,7 @@ const HELP = `Usage:
   tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
   tricolor lab probe --all --port PORT [--protocol tcp|udp] [--timeout-ms MS] -o json
   tricolor lab exec NS/POD -- CMD [ARGS...]
-  tricolor lab demo [quickstart]
+  tricolor lab demo [quickstart] [--name NAME] [--same-node]
 
 A lab is a cluster built from network namespaces on this host (never touching the host's own
 network): an underlay bridge, N nodes each running the Tricolor agent and service proxy, pods
@@ -27,6 +27,12 @@ plugged in by the CNI plugin, and an external host reachable only through the no
 Every command but "up" acts on the lab named by --name, else $TRICOLOR_LAB, else the lab
 brought up last. While a lab is up, plain tricolor commands (apply, get, ipam, policy …) use its
 datastore. FROM is NS/POD or external; TO is NS/POD, NS/SERVICE, external or an IP.
+
+lab up options:
+  --datastore embedded   (default) a SQLite file in the lab's run directory
+  --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory
+  --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
+                         node through a global BGPPeer; it learns every pod block (see lab status)
 `;
 
 const FLAGS = [
@@ -46,6 +52,8 @@ const FLAGS = [
   { name: 'timeout-ms', value: true },
   { name: 'all' },
   { name: 'spread' },
+  { name: 'same-node' },
+  { name: 'tor' },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -115,8 +123,8 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       requireRoot();
       if (pos.length > 0) throw usage(`unexpected argument ${quote(pos[0])}`);
       const datastore = flagString(p, 'datastore') ?? 'embedded';
-      if (datastore !== 'embedded') {
-        throw new TricolorError('ERR_USAGE', `--datastore: ${quote(datastore)} is not supported by the lab yet (its agents run in namespaces that cannot reach a host etcd); use embedded`, { value: datastore });
+      if (!(lab.LAB_DATASTORES as readonly string[]).includes(datastore)) {
+        throw new TricolorError('ERR_USAGE', `--datastore: ${quote(datastore)} is not embedded or etcdv3`, { field: '--datastore', value: datastore });
       }
       const encap = flagString(p, 'encap') ?? 'none';
       if (!(lab.ENCAPS as readonly string[]).includes(encap)) throw usage(`--encap: ${quote(encap)} is not none or vxlan`);
@@ -127,9 +135,12 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         encap: encap as 'none' | 'vxlan',
         podCidr: flagString(p, 'pod-cidr') ?? lab.DEFAULT_POD_CIDR,
         routeReflector: flagString(p, 'route-reflector'),
+        datastore: datastore as 'embedded' | 'etcdv3',
+        tor: flagBool(p, 'tor'),
         progress,
       });
-      ctx.stdout.write(`lab ${quote(state.name)} is up: ${state.nodes.length} nodes (${state.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), external host ${state.externalIP}\n`);
+      const tor = state.tor === undefined ? '' : `, tor ${state.tor.address} (AS ${state.tor.asNumber})`;
+      ctx.stdout.write(`lab ${quote(state.name)} is up: ${state.nodes.length} nodes (${state.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), external host ${state.externalIP}${tor}, datastore ${lab.describeLabDatastore(state)}\n`);
       return 0;
     }
     case 'down': {
@@ -246,7 +257,8 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       if (which !== 'quickstart') throw lab.demoUnknown(which);
       if (more.length > 0) throw usage(`unexpected argument ${quote(more[0])}`);
       const name = lab.validateLabName(flagString(p, 'name') ?? 'demo');
-      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: flagBool(p, 'spread') });
+      // nginx and access on different nodes unless --same-node (--spread, the old opt-in, is the default now)
+      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: !flagBool(p, 'same-node') });
       return r.mismatches === 0 ? 0 : 1;
     }
     default:

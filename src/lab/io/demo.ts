@@ -75,7 +75,7 @@ export interface DemoOptions {
   readonly out: (text: string) => void;
   /** How long a probe may keep disagreeing with its expectation (policy propagation). */
   readonly convergeMs?: number;
-  /** Put nginx and access on different nodes (needs cross-node routing). */
+  /** nginx on node-2 and access on node-1 (default: true), so every probe crosses the BGP-routed underlay. */
   readonly spread?: boolean;
 }
 
@@ -116,7 +116,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
   out('\nWorkloads:\n');
   await nsAdd(lab, 'quickstart', {});
   progress('namespace quickstart');
-  const nginx = await podAdd(lab, { namespace: 'quickstart', name: 'nginx', node: o.spread === true ? 'node-2' : 'node-1', labels: { app: 'nginx' }, serve: [{ protocol: 'tcp', port: 80 }] });
+  const nginx = await podAdd(lab, { namespace: 'quickstart', name: 'nginx', node: o.spread === false ? 'node-1' : 'node-2', labels: { app: 'nginx' }, serve: [{ protocol: 'tcp', port: 80 }] });
   progress(`pod quickstart/nginx (app=nginx) on ${nginx.node}: ${nginx.ip}, serving tcp:80`);
   const clusterIP = await svcAdd(lab, 'quickstart', 'nginx', { app: 'nginx' }, [{ port: 80, targetPort: 80, protocol: 'TCP' }]);
   progress(`service quickstart/nginx: ${clusterIP}:80 → app=nginx:80`);
@@ -149,6 +149,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
   out(`\nThe lab "${lab.name}" is still up. Try:\n`);
   for (const line of [
     'tricolor lab status',
+    'tricolor node status --name node-2',
     'tricolor get networkpolicy -n quickstart -o yaml',
     'tricolor lab probe quickstart/access quickstart/nginx --port 80',
     'tricolor lab probe --all --port 80 -o json',

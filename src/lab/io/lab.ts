@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync
 import { dirname, join } from 'node:path';
 import { TricolorError, isTricolorError, quote } from '../../base/index.ts';
 import {
+  CLUSTER_AS,
+  ETCD_SOCKET_NAME,
   EXTERNAL_GATEWAY,
   EXTERNAL_TCP_PORTS,
   EXTERNAL_UDP_PORTS,
@@ -16,6 +18,8 @@ import {
   LAB_ROOT,
   UNDERLAY_GATEWAY,
   allocateClusterIP,
+  describeLabDatastore,
+  labDatastoreEnv,
   labPrefix,
   labRunDir,
   pickNode,
@@ -23,8 +27,11 @@ import {
   podFileName,
   podNetnsName,
   renderHostsFile,
+  renderPointerConfig,
+  renderTorConfig,
   servePortName,
   type Encap,
+  type LabDatastore,
   type LabNode,
   type LabPod,
   type LabState,
@@ -36,6 +43,8 @@ import { mapLimit, pidAlive, sh, shOk, startDetached, stopPids, waitFor } from '
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const TRICOLOR_BIN = join(REPO, 'bin', 'tricolor.ts');
 const CNI_BIN = join(REPO, 'bin', 'tricolor-cni.ts');
+/** Where lab up installs a node's CNI plugins (tricolor-cni talks to the node agent's socket). */
+const cniBinDir = (n: { runDir: string }): string => join(n.runDir, 'cni-bin');
 const PROBER = join(import.meta.dirname, 'prober-main.ts');
 const NETNS_ETC = '/etc/netns';
 
@@ -77,6 +86,21 @@ export function currentLabName(): string | undefined {
   }
 }
 
+/**
+ * The run dir of a lab node's agent (`<labdir>/nodes/<node>`), for `tricolor node status --name
+ * NODE` on the host: the lab is `lab` if given, else $TRICOLOR_LAB, else the pointer's. Undefined
+ * when no such lab is up or it has no such node.
+ */
+export function labNodeRunDir(node: string, lab?: string): string | undefined {
+  const name = lab ?? process.env['TRICOLOR_LAB'] ?? currentLabName();
+  if (name === undefined || !/^[a-z0-9]{1,12}$/.test(name)) return undefined;
+  try {
+    return readLabState(name)?.nodes.find((n) => n.name === node)?.runDir;
+  } catch {
+    return undefined;
+  }
+}
+
 function podsDir(s: LabState): string {
   return join(s.runDir, 'pods');
 }
@@ -95,14 +119,17 @@ export function findPod(s: LabState, ns: string, name: string): LabPod | undefin
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as LabPod) : undefined;
 }
 
+/** The environment of every lab process: ours, with the lab's datastore in place of any other. */
 function datastoreEnv(s: LabState): NodeJS.ProcessEnv {
-  return { ...process.env, DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: s.datastorePath };
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CALICO_)?(DATASTORE_TYPE|ETCD_|TRICOLOR_DATASTORE_PATH)/.test(k)) env[k] = v;
+  return { ...env, ...labDatastoreEnv(s) };
 }
 
 /** Run fn with a resource client over the lab's datastore, closed afterwards. */
 export async function withLabClient<T>(s: LabState, fn: (c: import('../../datastore/index.ts').ResourceClient) => Promise<T>): Promise<T> {
-  const { SQLiteBackend, ResourceClient } = await import('../../datastore/index.ts');
-  const backend = new SQLiteBackend({ path: s.datastorePath });
+  const { openBackend, datastoreConfigFromEnv, ResourceClient } = await import('../../datastore/index.ts');
+  const backend = await openBackend(datastoreConfigFromEnv(labDatastoreEnv(s)));
   try {
     return await fn(new ResourceClient(backend));
   } finally {
@@ -158,12 +185,24 @@ export interface LabUpOptions {
   readonly encap: Encap;
   readonly podCidr: string;
   readonly routeReflector?: string | undefined;
+  /** embedded (default): a SQLite file in the run dir; etcdv3: the lab's own etcd on a unix socket there. */
+  readonly datastore?: LabDatastore | undefined;
+  /** Add the `tor` router (gobgpd, AS 64513) on the underlay, peered with every node. */
+  readonly tor?: boolean | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }
 
 export async function labUp(o: LabUpOptions): Promise<LabState> {
-  const state = planLab({ name: o.name, nodes: o.nodes, encap: o.encap, podCidr: o.podCidr, routeReflector: o.routeReflector });
+  const state = planLab({
+    name: o.name,
+    nodes: o.nodes,
+    encap: o.encap,
+    podCidr: o.podCidr,
+    routeReflector: o.routeReflector,
+    ...(o.datastore === undefined ? {} : { datastore: o.datastore }),
+    tor: o.tor === true,
+  });
   if (existsSync(state.runDir)) {
     throw new TricolorError('ERR_ALREADY_EXISTS', `lab ${quote(o.name)} is already up (run directory ${state.runDir} exists); run \`tricolor lab down --name ${o.name}\` first`, {
       value: o.name,
@@ -197,6 +236,11 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     state.pids.push(await startDetached(['ip', 'netns', 'exec', state.externalNetns, 'socat', `UDP4-RECVFROM:${port},fork`, 'SYSTEM:echo $SOCAT_PEERADDR'], join(logs, 'external.log')));
   }
   writeJson(statePath(state.runDir), state);
+  if (state.etcd !== undefined) {
+    o.progress(`etcd on ${state.etcd.endpoint} (namespace ${state.etcd.netns})`);
+    await startLabEtcd(state, logs);
+    writeJson(statePath(state.runDir), state);
+  }
 
   o.progress(`${state.nodes.length} node namespaces on the underlay`);
   await mapLimit(state.nodes, 4, async (n) => {
@@ -208,9 +252,29 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     mkdirSync(n.runDir, { recursive: true });
     // what calico-node writes to /var/lib/calico/nodename, here per node; the CNI netconf points at it
     writeFileSync(join(n.runDir, 'nodename'), n.name);
+    // the node's CNI plugins, as `tricolor install-cni` puts them on a host: tricolor-cni hands
+    // each call to this node's agent over <runDir>/cni.sock (and runs it itself while no agent answers)
+    const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
+    await installCni({
+      binDir: cniBinDir(n),
+      confDir: join(n.runDir, 'cni-conf'),
+      nodePath: process.execPath,
+      repoRoot: REPO,
+      env: datastoreEnvOf(labDatastoreEnv(state)),
+      nodename: n.name,
+      mtuBytes: state.encap === 'vxlan' ? 1450 : 1500,
+      agentSocket: join(n.runDir, 'cni.sock'),
+    });
   });
 
-  o.progress(`datastore ${state.datastorePath}: IPPool ${state.podCidr} (natOutgoing, vxlanMode ${state.encap === 'vxlan' ? 'Always' : 'Never'}), ${state.nodes.length} Nodes`);
+  if (state.etcd !== undefined) await waitForEtcd(state.etcd, logs);
+  if (state.tor !== undefined) {
+    o.progress(`tor router ${state.tor.address} (gobgpd, AS ${state.tor.asNumber}) on the underlay`);
+    await startTor(state, logs);
+    writeJson(statePath(state.runDir), state);
+  }
+
+  o.progress(`datastore ${describeLabDatastore(state)}: IPPool ${state.podCidr} (natOutgoing, vxlanMode ${state.encap === 'vxlan' ? 'Always' : 'Never'}), ${state.nodes.length} Nodes`);
   await withLabClient(state, async (c) => {
     await c.initialise();
     const docs: unknown[] = [
@@ -225,7 +289,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
         apiVersion: 'projectcalico.org/v3',
         kind: 'BGPConfiguration',
         metadata: { name: 'default' },
-        spec: { asNumber: 64512, nodeToNodeMeshEnabled: state.routeReflector === undefined, logSeverityScreen: 'Info' },
+        spec: { asNumber: CLUSTER_AS, nodeToNodeMeshEnabled: state.routeReflector === undefined, logSeverityScreen: 'Info' },
       },
       ...state.nodes.map((n) => ({
         apiVersion: 'projectcalico.org/v3',
@@ -242,6 +306,10 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
         spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
       });
     }
+    if (state.tor !== undefined) {
+      // a global peer (no node selector): every node opens an eBGP session to the tor
+      docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: state.tor.address, asNumber: state.tor.asNumber } });
+    }
     for (const d of docs) await c.apply(d);
     for (const ns of ['default', 'kube-system']) await ensureNamespace(c, ns, {});
   });
@@ -250,11 +318,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   o.progress(`starting ${state.nodes.length} node agents and service proxies`);
   const env = datastoreEnv(state);
   for (const n of state.nodes) {
-    n.agentPid = await startDetached(
-      ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir],
-      join(logs, `${n.name}-agent.log`),
-      { ...env, NODENAME: n.name },
-    );
+    n.agentPid = await spawnAgent(state, n);
     n.proxyPid = await startDetached(
       ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'proxy', 'run', '--name', n.name, '--run-dir', n.runDir],
       join(logs, `${n.name}-proxy.log`),
@@ -300,19 +364,165 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   return state;
 }
 
+// ---- etcd and the tor router ---------------------------------------------------------------------
+
+/** etcd in a namespace of its own, serving clients only on a unix socket under the run dir. */
+async function startLabEtcd(s: LabState, logs: string): Promise<void> {
+  const e = s.etcd;
+  if (e === undefined) return;
+  mkdirSync(e.dir, { recursive: true });
+  await netnsAdd(e.netns);
+  const peer = 'http://127.0.0.1:2380'; // inside the etcd namespace: no port on the host
+  const env: NodeJS.ProcessEnv = {};
+  // etcd reads every ETCD_* variable as a flag
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD_')) env[k] = v;
+  e.pid = await startDetached(
+    [
+      'ip', 'netns', 'exec', e.netns, 'etcd',
+      '--name', 'lab',
+      '--data-dir', join(e.dir, 'data'),
+      '--listen-client-urls', `unix://${ETCD_SOCKET_NAME}`,
+      '--advertise-client-urls', `unix://${ETCD_SOCKET_NAME}`,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `lab=${peer}`,
+      '--initial-cluster-state', 'new',
+      '--snapshot-count', '100000',
+      '--quota-backend-bytes', String(1024 * 1024 * 1024),
+    ],
+    join(logs, 'etcd.log'),
+    env,
+    e.dir,
+  );
+}
+
+function etcdHealthy(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    void import('node:http').then(({ request }) => {
+      const req = request({ socketPath, host: 'localhost', path: '/health', method: 'GET', timeout: 1000, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(res.statusCode === 200 && body.includes('true')));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  });
+}
+
+async function waitForEtcd(e: NonNullable<LabState['etcd']>, logs: string, timeoutMs = 30_000): Promise<void> {
+  const socket = join(e.dir, ETCD_SOCKET_NAME);
+  const ok = await waitFor(async () => {
+    if (e.pid !== undefined && !pidAlive(e.pid)) {
+      throw new TricolorError('ERR_IO', `the lab's etcd exited; see ${join(logs, 'etcd.log')}`);
+    }
+    return (await etcdHealthy(socket)) ? true : undefined;
+  }, timeoutMs, 100);
+  if (ok !== true) throw new TricolorError('ERR_TIMEOUT', `the lab's etcd is not healthy after ${timeoutMs / 1000}s on ${e.endpoint}; see ${join(logs, 'etcd.log')}`);
+}
+
+/** gobgpd's gRPC API, inside the tor namespace only. */
+const TOR_API_PORT = 50051;
+
+/** The tor router: a namespace on the underlay running gobgpd with one eBGP neighbour per node. */
+async function startTor(s: LabState, logs: string): Promise<void> {
+  const t = s.tor;
+  if (t === undefined) return;
+  mkdirSync(dirname(t.configPath), { recursive: true });
+  writeFileSync(t.configPath, renderTorConfig(t, s.nodes, CLUSTER_AS));
+  await netnsAdd(t.netns);
+  await shOk(['ip', '-n', s.underlayNetns, 'link', 'add', t.uplink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', t.netns]);
+  await ipBatch(s.underlayNetns, [`link set ${t.uplink} master br0`, `link set ${t.uplink} up`]);
+  await ipBatch(t.netns, [`addr add ${t.address}/24 dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY_GATEWAY}`]);
+  t.pid = await startDetached(
+    ['ip', 'netns', 'exec', t.netns, 'gobgpd', '-f', t.configPath, '-t', 'toml', '-p', '--api-hosts', `127.0.0.1:${TOR_API_PORT}`, '--pprof-disable'],
+    join(logs, 'tor-gobgpd.log'),
+  );
+}
+
+export interface TorView {
+  readonly netns: string;
+  readonly address: string;
+  readonly asNumber: number;
+  readonly running: boolean;
+  readonly sessions: { peer: string; asNumber: number; state: string }[];
+  /** Prefixes in the tor's RIB (pod blocks learned from the nodes). */
+  readonly routes: { prefix: string; nextHops: string[] }[];
+}
+
+/** What the tor router has: its BGP sessions and RIB, read with `gobgp -j` in its namespace. */
+export async function torStatus(s: LabState): Promise<TorView | undefined> {
+  const t = s.tor;
+  if (t === undefined) return undefined;
+  const running = t.pid !== undefined && pidAlive(t.pid);
+  const gobgp = async (args: string[]): Promise<unknown> => {
+    if (!running) return undefined;
+    const r = await sh(['ip', 'netns', 'exec', t.netns, 'gobgp', '-j', '-u', '127.0.0.1', '-p', String(TOR_API_PORT), ...args]);
+    if (r.status !== 0) return undefined;
+    try {
+      return JSON.parse(r.stdout) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const neighbors = ((await gobgp(['neighbor'])) ?? []) as { conf?: { neighbor_address?: string; peer_asn?: number }; state?: { session_state?: number | string } }[];
+  const rib = ((await gobgp(['global', 'rib'])) ?? {}) as Record<string, { nlri?: { prefix?: string }; attrs?: { type?: number; nexthop?: string }[] }[]>;
+  // gobgp's session_state enum (api.PeerState_SessionState): 1 idle … 6 established
+  const STATES = ['unknown', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+  return {
+    netns: t.netns,
+    address: t.address,
+    asNumber: t.asNumber,
+    running,
+    sessions: neighbors.map((n) => {
+      const st = n.state?.session_state;
+      return { peer: n.conf?.neighbor_address ?? '?', asNumber: n.conf?.peer_asn ?? 0, state: typeof st === 'number' ? (STATES[st] ?? String(st)) : String(st ?? 'unknown') };
+    }),
+    routes: Object.entries(rib)
+      .map(([prefix, paths]) => ({ prefix, nextHops: paths.flatMap((p) => (p.attrs ?? []).filter((a) => typeof a.nexthop === 'string').map((a) => a.nexthop as string)) }))
+      .sort((a, b) => (a.prefix < b.prefix ? -1 : 1)),
+  };
+}
+
+function spawnAgent(s: LabState, n: LabNode): Promise<number> {
+  return startDetached(
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir],
+    join(s.runDir, 'logs', `${n.name}-agent.log`),
+    { ...datastoreEnv(s), NODENAME: n.name },
+  );
+}
+
+/**
+ * Start a node's agent again after it died or was killed (tests, benchmarks, a user who stopped
+ * it): same command line as `lab up`, new pid recorded in state.json; waits (bounded) for ready.
+ * Refused while the recorded agent still runs.
+ */
+export async function restartNodeAgent(s: LabState, node: string, timeoutMs = 60_000): Promise<LabNode> {
+  const n = nodeOf(s, node);
+  if (n.agentPid !== undefined && pidAlive(n.agentPid)) {
+    throw new TricolorError('ERR_ALREADY_EXISTS', `the agent of ${node} still runs (pid ${n.agentPid})`, { value: node });
+  }
+  const startedAt = Date.now();
+  n.agentPid = await spawnAgent(s, n);
+  writeJson(statePath(s.runDir), s);
+  const { readStatusFile } = await import('../../agent/index.ts');
+  const ready = await waitFor(() => {
+    try {
+      const st = readStatusFile(n.runDir);
+      return st !== undefined && st.pid === n.agentPid && st.ready ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, 100);
+  if (ready !== true) throw new TricolorError('ERR_TIMEOUT', `the restarted agent of ${node} is not ready after ${(Date.now() - startedAt) / 1000}s; see ${join(s.runDir, 'logs', `${node}-agent.log`)}`);
+  return n;
+}
+
 function writePointer(s: LabState): void {
   mkdirSync(LAB_ROOT, { recursive: true });
-  const text = [
-    '# Written by `tricolor lab up`: while this lab is up, plain `tricolor` commands use its datastore.',
-    'apiVersion: projectcalico.org/v3',
-    'kind: CalicoAPIConfig',
-    'metadata:',
-    `  name: ${s.name}`,
-    'spec:',
-    '  datastoreType: embedded',
-    `  datastorePath: ${s.datastorePath}`,
-    '',
-  ].join('\n');
+  const text = renderPointerConfig(s);
   const tmp = `${LAB_POINTER_FILE}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, LAB_POINTER_FILE);
@@ -353,6 +563,7 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   if (state !== undefined) {
     pids.push(...state.pids);
     for (const n of state.nodes) for (const p of [n.agentPid, n.proxyPid]) if (p !== undefined) pids.push(p);
+    for (const p of [state.etcd?.pid, state.tor?.pid]) if (p !== undefined) pids.push(p);
     try {
       for (const p of listPods(state)) pids.push(...p.serverPids);
     } catch {
@@ -363,15 +574,16 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   // Whatever still runs inside the lab's namespaces (BIRD, forked servers, probes) goes too.
   const names = await labNetnsNames(prefix);
   const inside: number[] = [];
-  for (const ns of names) {
+  // a 1000-pod lab has 1000 namespaces: ask several at a time, delete them in one `ip` batch
+  await mapLimit(names, 8, async (ns) => {
     const r = await sh(['ip', 'netns', 'pids', ns]);
     for (const t of r.stdout.split('\n')) {
       const pid = Number(t.trim());
       if (pid > 1) inside.push(pid);
     }
-  }
+  });
   await stopPids(inside, 1000);
-  for (const ns of names) await sh(['ip', 'netns', 'del', ns]);
+  if (names.length > 0) await sh(['ip', '-force', '-batch', '-'], { input: names.map((ns) => `netns del ${ns}\n`).join('') });
   if (existsSync(NETNS_ETC)) {
     for (const d of readdirSync(NETNS_ETC)) if (d.startsWith(prefix)) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   }
@@ -451,8 +663,7 @@ function netconf(s: LabState, n: LabNode): string {
     cniVersion: '1.0.0',
     name: 'k8s-pod-network',
     type: 'tricolor-cni',
-    datastore_type: 'embedded',
-    datastore_path: s.datastorePath,
+    ...(s.datastore === 'etcdv3' && s.etcd !== undefined ? { datastore_type: 'etcdv3', etcd_endpoints: s.etcd.endpoint } : { datastore_type: 'embedded', datastore_path: s.datastorePath }),
     nodename: n.name,
     nodename_file: join(n.runDir, 'nodename'),
     mtu: s.encap === 'vxlan' ? 1450 : 1500,
@@ -472,7 +683,10 @@ async function invokeCni(s: LabState, n: LabNode, command: 'ADD' | 'DEL', pod: {
     CNI_PATH: '/opt/cni/bin',
     CNI_ARGS: cniArgs(pod),
   };
-  const r = await sh(['ip', 'netns', 'exec', n.netns, process.execPath, CNI_BIN], { input: netconf(s, n), env });
+  // the installed plugin, as a runtime finds it; a lab brought up before it was installed runs the entry point
+  const installed = join(cniBinDir(n), 'tricolor-cni');
+  const plugin = existsSync(installed) ? [installed] : [process.execPath, CNI_BIN];
+  const r = await sh(['ip', 'netns', 'exec', n.netns, ...plugin], { input: netconf(s, n), env });
   let json: Record<string, unknown>;
   try {
     json = r.stdout.trim() === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>);
@@ -731,11 +945,24 @@ export function podExecArgv(s: LabState, target: string, argv: readonly string[]
   return ['ip', 'netns', 'exec', resolveSource(s, target), ...argv];
 }
 
+/** One BGP session of a node, as `calicoctl node status` lists it. */
+export interface LabBGPSession {
+  readonly peerAddress: string;
+  readonly peerType: string;
+  readonly state: string;
+  readonly since: string;
+  readonly info: string;
+}
+
 export interface LabStatusView {
   readonly name: string;
   readonly runDir: string;
+  /** `embedded <path>` or `etcdv3 unix://…`. */
+  readonly datastore: string;
   readonly datastorePath: string;
   readonly encap: Encap;
+  readonly routeReflector: string | null;
+  readonly tor: TorView | null;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly external: { readonly netns: string; readonly ip: string };
@@ -745,15 +972,37 @@ export interface LabStatusView {
     address: string;
     agent: { running: boolean; ready: boolean; endpoints: number; policies: number };
     proxy: { running: boolean; services: number };
-    bgp: unknown;
+    /** null when the node runs no BIRD (or it cannot be asked). */
+    bgp: LabBGPSession[] | null;
   }[];
   readonly pods: { namespace: string; name: string; node: string; ip: string; labels: Readonly<Record<string, string>>; serve: string[] }[];
   readonly services: { namespace: string; name: string; clusterIP: string; ports: string[]; endpoints: number }[];
 }
 
+/** A node's BGP sessions: the agent's status file when it reports them, else BIRD's control socket in the node's run dir. */
+async function nodeBGPSessions(n: LabNode, fromStatus: unknown): Promise<LabBGPSession[] | null> {
+  const text = (v: unknown, dflt: string): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : dflt);
+  const pick = (x: Record<string, unknown>): LabBGPSession => ({
+    peerAddress: text(x['peerAddress'] ?? x['peer'], '?'),
+    peerType: text(x['peerType'], ''),
+    state: text(x['state'], '?'),
+    since: text(x['since'], ''),
+    info: text(x['info'], ''),
+  });
+  if (Array.isArray(fromStatus)) return (fromStatus as Record<string, unknown>[]).map(pick);
+  const ctl = join(n.runDir, 'bird.ctl');
+  if (!existsSync(ctl)) return null;
+  try {
+    const { showBGPPeers } = await import('../../bgp/index.ts');
+    return (await showBGPPeers(ctl, 1000)).map((p) => pick(p as unknown as Record<string, unknown>));
+  } catch {
+    return null;
+  }
+}
+
 export async function labStatus(s: LabState): Promise<LabStatusView> {
   const { readStatusFile } = await import('../../agent/index.ts');
-  const nodes = s.nodes.map((n) => {
+  const nodes = await mapLimit(s.nodes, 8, async (n) => {
     let st: (import('../../agent/index.ts').AgentStatus & { bgp?: unknown }) | undefined;
     try {
       st = readStatusFile(n.runDir);
@@ -768,7 +1017,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
       address: n.address,
       agent: { running, ready: running && st?.ready === true, endpoints: st?.endpoints.workload ?? 0, policies: st?.policies ?? 0 },
       proxy: { running: n.proxyPid !== undefined && pidAlive(n.proxyPid), services: px === undefined ? 0 : Object.keys(px.backends).length },
-      bgp: st?.bgp ?? null,
+      bgp: await nodeBGPSessions(n, st?.bgp),
     };
   });
   const pods = listPods(s).map((p) => ({ namespace: p.namespace, name: p.name, node: p.node, ip: p.ip, labels: p.labels, serve: p.serve.map((x) => `${x.protocol}:${x.port}`) }));
@@ -785,8 +1034,11 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
   return {
     name: s.name,
     runDir: s.runDir,
+    datastore: describeLabDatastore(s),
     datastorePath: s.datastorePath,
     encap: s.encap,
+    routeReflector: s.routeReflector ?? null,
+    tor: (await torStatus(s)) ?? null,
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     external: { netns: s.externalNetns, ip: s.externalIP },
@@ -799,11 +1051,21 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
 export function renderLabStatus(v: LabStatusView): string {
   const out: string[] = [];
   out.push(`Lab ${v.name}: encap ${v.encap}, pod CIDR ${v.podCidr}, service CIDR ${v.serviceCidr}`);
-  out.push(`  datastore ${v.datastorePath}`);
-  out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`, '', 'NODES');
+  out.push(`  datastore ${v.datastore}`);
+  out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
+  if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
+  out.push('', 'NODES');
   for (const n of v.nodes) {
-    const bgp = Array.isArray(v.nodes[0]?.bgp) ? ` bgp ${(n.bgp as { state?: string }[]).map((b) => b.state ?? '?').join(',')}` : '';
-    out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}${bgp}`);
+    out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}`);
+    if (n.bgp === null) out.push('    BGP: no BIRD status');
+    for (const b of n.bgp ?? []) out.push(`    BGP ${b.peerAddress.padEnd(15)} ${b.peerType.padEnd(18)} ${b.state.padEnd(6)} ${b.since.padEnd(10)} ${b.info}`);
+  }
+  if (v.tor !== null) {
+    const t = v.tor;
+    const up = t.sessions.filter((x) => x.state === 'Established').length;
+    out.push('', `TOR ${t.address} AS ${t.asNumber} (gobgpd ${t.running ? 'running' : 'NOT running'}, namespace ${t.netns}): ${up}/${t.sessions.length} sessions established, ${t.routes.length} routes`);
+    for (const x of t.sessions) out.push(`  peer ${x.peer.padEnd(15)} AS ${x.asNumber}  ${x.state}`);
+    for (const r of t.routes) out.push(`  route ${r.prefix.padEnd(18)} via ${r.nextHops.join(',')}`);
   }
   out.push('', 'PODS');
   if (v.pods.length === 0) out.push('  (none)');

@@ -2,7 +2,7 @@
 // (own process group, output to a log file) and return its pid so `lab down` can stop it by id.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { TricolorError } from '../../base/index.ts';
 
 export interface ShResult {
@@ -36,12 +36,12 @@ export async function shOk(argv: readonly string[], options: { input?: string; e
 }
 
 /** Start argv detached with stdout+stderr appended to logPath; resolves to its pid once spawned. */
-export function startDetached(argv: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export function startDetached(argv: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<number> {
   const [file, ...args] = argv;
   if (file === undefined) throw new TricolorError('ERR_INTERNAL', 'startDetached: empty argv');
   const fd = openSync(logPath, 'a');
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', fd, fd], detached: true, env });
+    const child = spawn(file, args, { stdio: ['ignore', fd, fd], detached: true, env, ...(cwd === undefined ? {} : { cwd }) });
     child.once('error', (e) => {
       closeSync(fd);
       reject(new TricolorError('ERR_IO', `cannot start ${file}: ${e.message}`, { cause: e }));
@@ -55,12 +55,17 @@ export function startDetached(argv: readonly string[], logPath: string, env: Nod
   });
 }
 
+/** True while pid runs. A zombie (exited, not yet reaped by whoever inherited it) counts as gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
