@@ -1,6 +1,8 @@
 // Verdict tests for Calico's documented semantics (API contract §4.4 and the worked scenarios of
 // §4.9): tiers with Pass and defaultAction, order, Log, staged policies, namespace scoping of rule
 // selectors, global(), network sets, notNets, notSelector, service accounts, ICMP, ipVersion.
+// Single pairs with the deciding trace here; the multi-step Calico scenarios of the lab
+// conformance suite (test/conformance/calico-scenarios.ts) run on the x/y/z model at the end.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,6 +18,8 @@ import {
   workload,
 } from './fixtures.ts';
 import { PolicyModel, explain, updateOf } from './index.ts';
+import { CALICO_SCENARIOS } from '../../test/conformance/calico-scenarios.ts';
+import { runPure } from '../../test/conformance/pure.ts';
 import type { ExplainRequest } from './index.ts';
 
 const BASE: AnyResource[] = [
@@ -240,5 +244,11 @@ for (const c of CASES) {
       assert.equal(t.decidedBy, c.decided.decidedBy, JSON.stringify(t));
       if (c.decided.tier !== undefined) assert.equal(t.tier, c.decided.tier);
     }
+  });
+}
+
+for (const s of CALICO_SCENARIOS) {
+  void test(`calico conformance scenario: ${s.name}`, () => {
+    assert.deepEqual(runPure(s), []);
   });
 }
