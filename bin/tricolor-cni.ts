@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `tricolor-cni`: a CNI plugin executable (env + stdin in, result or error JSON out). Lean on
 // purpose: the skeleton decides the verb before the plugin (datastore, IPAM, drivers) loads.
-import { loadCniPlugin, readStdin, runCni } from '../src/cni/index.ts';
+import './compile-cache.ts';
+
+const { loadCniPlugin, readStdin, runCni } = await import('../src/cni/index.ts');
 
 const stdin = process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : await readStdin(process.stdin);
 const status = await runCni(loadCniPlugin, {

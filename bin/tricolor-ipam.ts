@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `tricolor-ipam`: a CNI plugin executable (env + stdin in, result or error JSON out). Lean on
 // purpose: the skeleton decides the verb before the plugin (datastore, IPAM, drivers) loads.
-import { loadIpamPlugin, readStdin, runCni } from '../src/cni/index.ts';
+import './compile-cache.ts';
+
+const { loadIpamPlugin, readStdin, runCni } = await import('../src/cni/index.ts');
 
 const stdin = process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : await readStdin(process.stdin);
 const status = await runCni(loadIpamPlugin, {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `tricolor` executable: runs the CLI with the real process streams and exits with its status.
-import { runCli } from '../src/cli/index.ts';
+import './compile-cache.ts';
+
+const { runCli } = await import('../src/cli/index.ts');
 
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
