@@ -151,6 +151,12 @@ export function ipSetName(id: string, family: Family, kind: SetKind, interval: b
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
+function makeRule(expr: readonly NftExpr[], note: string): RenderedRule {
+  const id = 'tri:' + shortHash(JSON.stringify(expr));
+  const comment = (note === '' ? id : `${id} ${note}`).slice(0, 128);
+  return { expr, comment, id };
+}
+
 class ChainBuilder {
   readonly rules: RenderedRule[] = [];
   readonly name: string;
@@ -158,9 +164,34 @@ class ChainBuilder {
     this.name = name;
   }
   add(expr: readonly NftExpr[], note = ''): void {
-    const id = 'tri:' + shortHash(JSON.stringify(expr));
-    const comment = (note === '' ? id : `${id} ${note}`).slice(0, 128);
-    this.rules.push({ expr, comment, id });
+    this.rules.push(makeRule(expr, note));
+  }
+  /** A rule object shared with other chains (rules are immutable). */
+  addShared(rule: RenderedRule): void {
+    this.rules.push(rule);
+  }
+}
+
+/**
+ * The rules every endpoint chain repeats — "jump to policy P", "return if accepted", tier
+ * starts and ends — built and hashed once and shared by every chain that uses them. With 250
+ * endpoints each listing 100 policies that is 100k rules in endpoint chains but only a few
+ * thousand distinct objects (render time and heap both drop). Entries depend on the config's
+ * deny action, so a config change (which renders everything) clears the cache; a policy's or
+ * profile's entries are dropped when it goes away.
+ */
+class SharedRules {
+  private readonly m = new Map<string, RenderedRule>();
+  get(key: string, expr: () => readonly NftExpr[], note: string): RenderedRule {
+    let r = this.m.get(key);
+    if (r === undefined) this.m.set(key, (r = makeRule(expr(), note)));
+    return r;
+  }
+  forget(...keys: string[]): void {
+    for (const k of keys) this.m.delete(k);
+  }
+  clear(): void {
+    this.m.clear();
   }
 }
 
@@ -268,6 +299,7 @@ export class RulesetRenderer {
   private readonly profileUsers = new Map<string, Set<string>>();
   /** 'w|'+ifname / 'h|'+ifname → endpoints claiming it (more than one: rendered as a whole). */
   private readonly ifUsers = new Map<string, Set<string>>();
+  private readonly shared = new SharedRules();
 
   private chFull = false;
   private chChains = new Set<string>();
@@ -339,6 +371,7 @@ export class RulesetRenderer {
     this.policyUsers.clear();
     this.profileUsers.clear();
     this.ifUsers.clear();
+    this.shared.clear();
     this.famCount[4] = this.famCount[6] = 0;
     for (const s of state.ipsets.values()) {
       const d = familySetsOf(s);
@@ -500,7 +533,10 @@ export class RulesetRenderer {
     const owner = 'p:' + key;
     this.dropRuleOwner(owner);
     const p = state.policies.get(key);
-    if (p === undefined) return;
+    if (p === undefined) {
+      this.shared.forget(`p|in|${key}`, `p|out|${key}`, `u|in|${key}`, `u|out|${key}`);
+      return;
+    }
     const kind = KIND_SHORT[p.id.kind] ?? p.id.kind;
     const setIds = new Set<string>();
     const names = { tier: p.tier, kind, name: p.id.name, ns: p.id.namespace };
@@ -514,7 +550,10 @@ export class RulesetRenderer {
     const owner = 'r:' + name;
     this.dropRuleOwner(owner);
     const p = state.profiles.get(name);
-    if (p === undefined) return;
+    if (p === undefined) {
+      this.shared.forget(`r|in|${name}`, `r|out|${name}`);
+      return;
+    }
     const setIds = new Set<string>();
     const names = { tier: '', kind: 'pro', name, ns: '' };
     const chains = [profileChain(name, 'in'), profileChain(name, 'out')] as const;
@@ -554,7 +593,7 @@ export class RulesetRenderer {
     const body = (c: ChainBuilder, tiers: readonly TierInfo[], profileIds: readonly string[] | undefined, dir: 'in' | 'out'): void => {
       for (const t of tiers) for (const k of dir === 'in' ? t.ingressPolicies : t.egressPolicies) policies.add(k);
       for (const p of profileIds ?? []) profiles.add(p);
-      policyBody(state, c, tiers, profileIds, dir);
+      policyBody(state, this.shared, c, tiers, profileIds, dir);
     };
     const chains: string[] = [];
     const entries: [string, string][] = [];
@@ -725,31 +764,38 @@ function memberFromKey(k: string, type: 'net' | 'ip-port'): IPSetMember {
 }
 
 /** Tiers, then profiles, then (optionally) the final deny: node contract §4.7 steps 9–11. */
-function policyBody(state: DataplaneState, c: ChainBuilder, tiers: readonly TierInfo[], profileIds: readonly string[] | undefined, dir: 'in' | 'out'): void {
-  const deny = denyOf(state.config);
-  c.add([markClear(MARK_ACCEPT | MARK_PASS)], 'clear accept/pass marks');
+function policyBody(
+  state: DataplaneState,
+  shared: SharedRules,
+  c: ChainBuilder,
+  tiers: readonly TierInfo[],
+  profileIds: readonly string[] | undefined,
+  dir: 'in' | 'out',
+): void {
+  const deny = (): NftExpr => denyOf(state.config);
+  c.addShared(shared.get('clear', () => [markClear(MARK_ACCEPT | MARK_PASS)], 'clear accept/pass marks'));
   for (const t of tiers) {
     const keys = dir === 'in' ? t.ingressPolicies : t.egressPolicies;
     if (keys.length === 0) continue;
-    c.add([markClear(MARK_PASS)], `start of tier ${t.name}`);
+    c.addShared(shared.get(`t|${t.name}`, () => [markClear(MARK_PASS)], `start of tier ${t.name}`));
     for (const k of keys) {
       if (!state.policies.has(k)) {
         // Fail closed: an endpoint naming a policy we do not hold gets nothing through this tier.
-        c.add([markIs(MARK_PASS, false), deny], `unknown policy ${k}`);
+        c.addShared(shared.get(`u|${dir}|${k}`, () => [markIs(MARK_PASS, false), deny()], `unknown policy ${k}`));
         continue;
       }
-      c.add([markIs(MARK_PASS, false), jump(policyChain(k, dir))], `policy ${k}`);
-      c.add([markIs(MARK_ACCEPT, true), ret()], 'return if policy accepted');
+      c.addShared(shared.get(`p|${dir}|${k}`, () => [markIs(MARK_PASS, false), jump(policyChain(k, dir))], `policy ${k}`));
+      c.addShared(shared.get('ret|p', () => [markIs(MARK_ACCEPT, true), ret()], 'return if policy accepted'));
     }
-    if (t.defaultAction === 'Deny') c.add([markIs(MARK_PASS, false), deny], `end of tier ${t.name}: deny`);
+    if (t.defaultAction === 'Deny') c.addShared(shared.get(`e|${t.name}`, () => [markIs(MARK_PASS, false), deny()], `end of tier ${t.name}: deny`));
   }
   if (profileIds === undefined) return;
   for (const p of profileIds) {
     if (!state.profiles.has(p)) continue;
-    c.add([jump(profileChain(p, dir))], `profile ${p}`);
-    c.add([markIs(MARK_ACCEPT, true), ret()], 'return if profile accepted');
+    c.addShared(shared.get(`r|${dir}|${p}`, () => [jump(profileChain(p, dir))], `profile ${p}`));
+    c.addShared(shared.get('ret|r', () => [markIs(MARK_ACCEPT, true), ret()], 'return if profile accepted'));
   }
-  c.add([deny], 'no policy or profile allowed the packet');
+  c.addShared(shared.get('deny', () => [deny()], 'no policy or profile allowed the packet'));
 }
 
 /** The complete ruleset for `state`, freshly rendered (pure; the state's journal is untouched). */

@@ -5,7 +5,7 @@
 // namespace (`nsenter --net=PATH`) or the current one. Never touches other tables and never
 // flushes anything on shutdown: the last programmed (stricter) state stays in force.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
@@ -77,7 +77,7 @@ export class NftDriver {
   /** Run one batch; `check` only validates it (`nft -c`). Throws ERR_IO with nft's message. */
   async runBatch(batch: NftBatch, check = false): Promise<void> {
     const file = join(this.dir, `batch-${process.pid}-${this.seq++}.json`);
-    writeFileSync(file, JSON.stringify(batch));
+    writeBatchFile(file, batch);
     try {
       const argv = check ? [this.nft, '-c', '-j', '-f', file] : [this.nft, '-j', '-f', file];
       const r = await runCommandRaw(argv, this.run);
@@ -168,5 +168,27 @@ export class NftDriver {
     this.appliedRevision = revision;
     if (drift.length > 0) this.stats.repairs++;
     return { drift, repaired: true };
+  }
+}
+
+/**
+ * The batch as JSON, written a megabyte at a time: a full apply at 5000 policies is ~60k
+ * commands, and one JSON.stringify of all of them would be a transient string of tens of MB
+ * on top of the commands themselves (the agent's peak resident memory).
+ */
+function writeBatchFile(file: string, batch: NftBatch): void {
+  const fd = openSync(file, 'w');
+  try {
+    let buf = '{"nftables":[';
+    batch.nftables.forEach((c, i) => {
+      buf += (i === 0 ? '' : ',') + JSON.stringify(c);
+      if (buf.length >= 1 << 20) {
+        writeSync(fd, buf);
+        buf = '';
+      }
+    });
+    writeSync(fd, buf + ']}');
+  } finally {
+    closeSync(fd);
   }
 }
