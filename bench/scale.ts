@@ -2,21 +2,27 @@
 // mix — per-namespace isolation (Kubernetes NetworkPolicy), app-to-app allows across namespaces
 // (Calico NetworkPolicy with namespace selectors), a global default deny, a cluster egress allow,
 // and a global egress deny to a GlobalNetworkSet of CIDRS CIDRs. Measures: lab up time, pod
-// add rate, time until every agent holds every policy, a sampled probe matrix checked pair by
-// pair against the `policy explain` oracle, programming latency at that size (policy write →
-// probe flips, from a long-running prober), agent CPU and memory per node, nft ruleset size per
-// node. One JSON line on stdout; progress on stderr. The lab is removed on success and failure.
+// add rate, time until every agent holds the policies the oracle says it should, a sampled probe
+// matrix checked pair by pair against the `policy explain` oracle (mismatches re-probed),
+// programming latency at that size (policy write → probe flips, from a long-running prober), pod
+// add/delete with every policy in force, agent CPU and memory per node, the largest nft
+// transaction, nft ruleset size per node, `lab down` time and leftovers. One JSON line on stdout,
+// after `lab down`; progress on stderr. The lab is removed on success, failure, SIGINT and
+// SIGTERM. On a mismatch or a missed flip, evidence (agent status, routes, neighbours, FDB, nft,
+// then the lab's logs) is kept under $TMPDIR/tricolor-scale-<lab>/ and named on stderr.
+// Findings and figures: docs/design/scale.md.
 //   npm run bench -- scale [--nodes 4] [--per-node 250] [--policies 1000] [--cidrs 10000]
 //                          [--sample 400] [--flips 20] [--encap none|vxlan] [--parallel 8]
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { seededRandom } from '../src/base/index.ts';
 import { kindInfoFor, type AnyResource } from '../src/api/index.ts';
 import { CALC_KINDS, PolicyModel, explain, updateOf } from '../src/calc/index.ts';
-import { labDown, labUp, listPods, mapLimit, podAdd, probeFrom, sh, withLabClient, type LabPod, type LabState } from '../src/lab/index.ts';
+import { labDown, labPrefix, labUp, listPods, mapLimit, podAdd, podDel, probeFrom, sh, withLabClient, type LabPod, type LabState } from '../src/lab/index.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -161,6 +167,9 @@ interface AgentView {
   policies?: number;
   endpoints?: { workload: number };
   ipSets?: number;
+  applies?: number;
+  resyncRepairs?: number;
+  errors?: number;
 }
 
 function agentStatus(n: LabState['nodes'][number]): AgentView | undefined {
@@ -190,6 +199,35 @@ async function rulesetSize(netns: string): Promise<{ rules: number; sets: number
   return { rules, sets, setElements, chains };
 }
 
+/** The slowest nft transaction the node's agent logged ("applied N nft commands in X ms"): the policy write's, at this size. */
+function largestApply(lab: LabState, node: string): { commands: number; ms: number } | null {
+  let best: { commands: number; ms: number } | null = null;
+  try {
+    for (const m of readFileSync(join(lab.runDir, 'logs', `${node}-agent.log`), 'utf8').matchAll(/applied (\d+) nft commands in ([\d.]+) ms/g)) {
+      const ms = Number(m[2]);
+      if (best === null || ms > best.ms) best = { commands: Number(m[1]), ms: Math.round(ms) };
+    }
+  } catch {
+    // no log: leave it null
+  }
+  return best;
+}
+
+/** Distinct policies with chains (`tri-pi-…`/`tri-po-…`) in the node's nft table now. */
+async function policyChainsInKernel(netns: string): Promise<number> {
+  const r = await sh(['ip', 'netns', 'exec', netns, 'nft', '-j', 'list', 'chains', 'inet']);
+  const names = new Set<string>();
+  try {
+    for (const it of (JSON.parse(r.stdout) as { nftables: { chain?: { table: string; name: string } }[] }).nftables) {
+      const c = it.chain;
+      if (c !== undefined && c.table === 'tricolor' && /^tri-p[io]-/.test(c.name)) names.add(c.name.slice(7));
+    }
+  } catch {
+    return -1;
+  }
+  return names.size;
+}
+
 async function oracle(lab: LabState): Promise<PolicyModel> {
   const resources = await withLabClient(lab, async (c) => {
     const out: AnyResource[] = [];
@@ -216,25 +254,97 @@ function startFlipProber(from: LabPod, to: LabPod): { lines: { start: number; ok
   return { lines, stop: () => void child.stdin.end() };
 }
 
-/** Epoch ms of the first attempt started after `after` with outcome `want`, once a later attempt agrees (no flapping). */
+/** Epoch ms of the first attempt (started after `after`) of the final run of outcome `want`, once that run is 3 long. */
 async function flipAt(lines: readonly { start: number; ok: boolean }[], after: number, want: boolean, timeoutMs = 30_000): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const later = lines.filter((l) => l.start >= after).sort((a, b) => a.start - b.start);
-    const i = later.findIndex((l) => l.ok === want);
-    if (i >= 0 && later.slice(i).length >= 3 && later.slice(i).every((l) => l.ok === want)) return later[i]?.start;
+    // the start of the final run of `want` (a lone attempt timing out on a loaded machine before
+    // the real flip must not hide it), once it is at least 3 attempts long
+    let i = later.length;
+    while (i > 0 && later[i - 1]?.ok === want) i--;
+    if (later.length - i >= 3) return later[i]?.start;
     await sleep(20);
   }
   return undefined;
+}
+
+/** The prober's outcomes since `after`, run-length encoded ("+" connected, "-" not), for diagnostics. */
+function tail(lines: readonly { start: number; ok: boolean }[], after: number): string {
+  const later = lines.filter((l) => l.start >= after).sort((a, b) => a.start - b.start);
+  const runs: string[] = [];
+  for (const l of later) {
+    const c = l.ok ? '+' : '-';
+    const lastRun = runs[runs.length - 1];
+    if (lastRun !== undefined && lastRun.startsWith(c)) runs[runs.length - 1] = `${c}${Number(lastRun.slice(1)) + 1}`;
+    else runs.push(`${c}1`);
+  }
+  return `${later.length} attempts: ${runs.join(' ') || 'none'}`;
+}
+
+/**
+ * Something disagreed (a mismatch, a missed flip): keep evidence, since the lab goes away at the
+ * end. Per node: the agent's status, routes, neighbours, FDB and our nft table now; the lab's logs
+ * are copied at lab down. Everything goes to one directory under the temp dir, named on stderr.
+ */
+let evidenceDir: string | undefined;
+async function keepEvidence(lab: LabState, reason: string): Promise<void> {
+  evidenceDir ??= join(tmpdir(), `tricolor-scale-${name}`);
+  const dir = join(evidenceDir, `${new Date().toISOString().slice(11, 23).replace(/[:.]/g, '')}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'reason.txt'), `${reason}\n`);
+  for (const n of lab.nodes) {
+    const run = async (file: string, argv: string[]): Promise<void> => writeFileSync(join(dir, `${n.name}-${file}`), (await sh(['ip', 'netns', 'exec', n.netns, ...argv])).stdout);
+    writeFileSync(join(dir, `${n.name}-status.json`), JSON.stringify(agentStatus(n) ?? null, null, 2));
+    await run('routes.txt', ['ip', 'route', 'show']);
+    await run('neigh.txt', ['ip', 'neigh', 'show']);
+    await run('fdb.txt', ['bridge', 'fdb', 'show']);
+    await run('nft.txt', ['nft', 'list', 'table', 'inet', 'tricolor']);
+  }
+  log(`  evidence kept in ${dir} (lab logs follow at lab down)`);
 }
 
 // ---- the run -----------------------------------------------------------------------------------------
 
 const figures: Record<string, unknown> = { bench: 'scale', nodes: NODES, podsPerNode: PER_NODE, policies: POLICIES, networkSetCidrs: CIDRS, encap: ENCAP };
 let lab: LabState | undefined;
-const onSignal = (): void => {
-  log('interrupted: removing the lab');
-  void labDown(name).finally(() => process.exit(130));
+let stopping = false;
+let downing: Promise<void> | undefined;
+/** Remove the lab once (the signal handler and the finally share it); time it and check that nothing of it is left. */
+function down(): Promise<void> {
+  downing ??= (async () => {
+    if (evidenceDir !== undefined && lab !== undefined) {
+      try {
+        cpSync(join(lab.runDir, 'logs'), join(evidenceDir, 'logs'), { recursive: true });
+        log(`  lab logs copied to ${join(evidenceDir, 'logs')}`);
+      } catch (e) {
+        log(`  cannot copy the lab logs: ${(e as Error).message}`);
+      }
+    }
+    log('lab down');
+    const t = performance.now();
+    try {
+      const r = await labDown(name);
+      figures['labDownMs'] = Math.round(performance.now() - t);
+      figures['labDownNamespaces'] = r.namespaces;
+      const left = (await sh(['ip', 'netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(labPrefix(name)));
+      figures['namespacesLeftAfterDown'] = left.length;
+      if (left.length > 0) log(`  LEFT BEHIND after lab down: ${left.join(', ')}`);
+    } catch (e) {
+      log(`lab down failed: ${(e as Error).message}`);
+    }
+  })();
+  return downing;
+}
+let interrupted: Promise<never> | undefined;
+const onSignal = (sig: string): void => {
+  if (interrupted !== undefined) return;
+  log(`${sig}: removing the lab`);
+  stopping = true; // no new pod adds start; one in flight may still create its namespace, so sweep twice
+  interrupted = down()
+    .then(() => labDown(name))
+    .catch(() => undefined)
+    .then(() => process.exit(130));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -254,6 +364,7 @@ try {
     Array.from({ length: total }, (_, i) => i),
     PARALLEL,
     async (i) => {
+      if (stopping) return;
       // namespaces and apps spread over the nodes (not one namespace per node)
       const node = current.nodes[(i + Math.floor(i / NAMESPACES)) % NODES]?.name;
       const ns = nsName(i % NAMESPACES);
@@ -276,35 +387,69 @@ try {
   await withLabClient(lab, async (c) => {
     for (let i = 0; i < docs.length; i += 200) await c.applyMany(docs.slice(i, i + 200));
   });
-  // Each agent holds the policies that select its local pods; done when no count has changed for 3 s.
-  let last = '';
+  figures['policiesWriteMs'] = Math.round(performance.now() - t0);
+  // Each agent holds the policies that select its local pods: the oracle, built from what was just
+  // written, says how many that is per node. Done when every agent's count equals it; or, should
+  // the two ever disagree, when every count has moved off its value before the write and none has
+  // changed for 10 s (an agent busy decoding the write has not published a new count yet, so
+  // "stable" alone would end the wait before it began). The disagreement is reported.
+  const model = await oracle(lab);
+  const expectedHeld = current.nodes.map((n) => {
+    const keys = new Set<string>();
+    for (const w of model.workloads()) if (w.node === n.name) for (const p of model.policiesFor(w)) keys.add(p.key);
+    return keys.size;
+  });
+  figures['policiesExpectedPerNode'] = expectedHeld;
+  const before = current.nodes.map((n) => agentStatus(n)?.policies ?? 0);
+  let last: number[] = before;
+  const held = (i: number): number | undefined => last[i];
   let lastChange = performance.now();
+  let settled = false;
   const deadline = Date.now() + 600_000;
   while (Date.now() < deadline) {
-    const counts = JSON.stringify(current.nodes.map((n) => agentStatus(n)?.policies ?? 0));
-    if (counts !== last) {
+    const counts = current.nodes.map((n) => agentStatus(n)?.policies ?? 0);
+    if (counts.some((c, i) => c !== last[i])) {
       last = counts;
       lastChange = performance.now();
-    } else if (performance.now() - lastChange > 3000) {
+    }
+    if (counts.every((c, i) => c === expectedHeld[i])) {
+      settled = true;
+      break;
+    }
+    if (counts.every((c, i) => c !== before[i]) && performance.now() - lastChange > 10_000) {
+      log(`  agents hold ${JSON.stringify(counts)} policies, the oracle expects ${JSON.stringify(expectedHeld)}`);
+      settled = true;
       break;
     }
     await sleep(100);
   }
-  const held = JSON.parse(last) as number[];
-  figures['policiesProgrammedMs'] = Math.round(lastChange - t0);
-  figures['policiesHeldPerNode'] = held;
+  figures['policiesInStatusMs'] = Math.round(lastChange - t0);
+  figures['policiesHeldPerNode'] = last;
+  if (!settled) throw new Error(`agents' policy counts did not settle within 600 s after the write: ${JSON.stringify(last)} (before: ${JSON.stringify(before)}, expected ${JSON.stringify(expectedHeld)})`);
+  // The status counts what the agent holds, not what the kernel has: wait until every node's nft
+  // table has the policy chains too (the sampled matrix must not run against a half-programmed
+  // node; a lost apply once left a whole write unprogrammed while the status showed it).
+  let inKernel = await Promise.all(current.nodes.map((n) => policyChainsInKernel(n.netns)));
+  while (!inKernel.every((c, i) => c === held(i)) && Date.now() < deadline) {
+    await sleep(250);
+    inKernel = await Promise.all(current.nodes.map((n) => policyChainsInKernel(n.netns)));
+  }
+  figures['policiesProgrammedMs'] = Math.round(performance.now() - t0);
+  figures['policiesInKernelPerNode'] = inKernel;
+  if (!inKernel.every((c, i) => c === held(i))) throw new Error(`nft tables hold ${JSON.stringify(inKernel)} policies, the agents ${JSON.stringify(last)}`);
 
   log(`sampled probe matrix: ${SAMPLE} pairs (TCP ${PORT}) against policy explain`);
-  const model = await oracle(lab);
   const byNs = new Map<string, LabPod[]>();
   for (const p of pods) byNs.set(p.namespace, [...(byNs.get(p.namespace) ?? []), p]);
   const sources = Array.from({ length: Math.max(1, Math.round(SAMPLE / 10)) }, () => pick(pods));
   const pairs: { from: LabPod; to: LabPod }[] = [];
   for (const from of sources) {
-    for (let k = 0; k < 10; k++) {
+    for (let k = 0, tries = 0; k < 10 && tries < 100; tries++) {
       // half the destinations in the source's namespace (mostly allowed), half anywhere (mostly denied)
       const to = k % 2 === 0 ? pick(byNs.get(from.namespace) ?? pods) : pick(pods);
-      if (to !== from) pairs.push({ from, to });
+      if (to === from) continue;
+      pairs.push({ from, to });
+      k++;
     }
   }
   const expected = pairs.map(({ from, to }) => {
@@ -327,7 +472,21 @@ try {
   figures['sampledAllowed'] = expected.filter((x) => x).length;
   figures['sampledMismatches'] = mismatches.length;
   figures['sampledCrossNode'] = pairs.filter((p) => p.from.node !== p.to.node).length;
-  for (const m of mismatches.slice(0, 10)) log(`  MISMATCH ${m.from.namespace}/${m.from.name}(${m.from.node}) -> ${m.to.namespace}/${m.to.name}(${m.to.node}): oracle ${m.want ? 'allow' : 'deny'}, probe ${m.got ? 'connected' : 'refused'}`);
+  // Each mismatch is probed again, alone and with a longer timeout: one that goes away was a probe
+  // lost on a loaded machine, one that stays is a disagreement between dataplane and oracle.
+  let persisting = 0;
+  for (const m of mismatches.slice(0, 20)) {
+    await sleep(1000);
+    const again = (await probeFrom(m.from.netns, [m.to.ip], PORT, 'tcp', 3000))[0] === true;
+    if (again !== m.want) {
+      persisting++;
+      await keepEvidence(current, `${m.from.namespace}/${m.from.name} -> ${m.to.namespace}/${m.to.name} ${m.to.ip}: oracle ${m.want ? 'allow' : 'deny'}, probe ${again ? 'connected' : 'refused'} twice`);
+    }
+    log(
+      `  MISMATCH ${m.from.namespace}/${m.from.name}(${m.from.node}) -> ${m.to.namespace}/${m.to.name}(${m.to.node} ${m.to.ip}): oracle ${m.want ? 'allow' : 'deny'}, probe ${m.got ? 'connected' : 'refused'}; again: ${again ? 'connected' : 'refused'}`,
+    );
+  }
+  figures['sampledMismatchesPersisting'] = mismatches.length > 20 ? `${persisting} of the first 20` : persisting;
 
   log(`programming latency at size: ${FLIPS} deny/allow flips`);
   const allowedCross = pairs.filter((p, i) => expected[i] === true && got[i] === true && p.from.node !== p.to.node);
@@ -340,7 +499,8 @@ try {
     const toDeny: number[] = [];
     const toAllow: number[] = [];
     try {
-      await sleep(500);
+      // the prober is a fresh node process in the pod's namespace: wait until it reports the pair connected
+      if ((await flipAt(prober.lines, Date.now(), true, 15_000)) === undefined) throw new Error(`flip prober ${pair.from.name} -> ${pair.to.name} never connected (${tail(prober.lines, 0)})`);
       for (let s = 0; s < FLIPS; s++) {
         const pol = {
           apiVersion: 'projectcalico.org/v3',
@@ -352,6 +512,10 @@ try {
         await withLabClient(current, (c) => c.apply(pol));
         const denied = await flipAt(prober.lines, w0, false);
         if (denied !== undefined) toDeny.push(denied - w0);
+        else {
+          log(`  flip ${s}: no deny seen within 30 s of ${new Date(w0).toISOString()} (${tail(prober.lines, w0)})`);
+          await keepEvidence(current, `flip ${s}: scale-flip-${s} written at ${new Date(w0).toISOString()}, ${pair.from.name} -> ${pair.to.name} ${pair.to.ip} still connects`);
+        }
         const d0 = Date.now();
         await withLabClient(current, async (c) => {
           const info = kindInfoFor('projectcalico.org/v3', 'GlobalNetworkPolicy');
@@ -359,6 +523,12 @@ try {
         });
         const allowed = await flipAt(prober.lines, d0, true);
         if (allowed !== undefined) toAllow.push(allowed - d0);
+        else {
+          log(`  flip ${s}: no allow seen within 30 s of ${new Date(d0).toISOString()} (${tail(prober.lines, d0)})`);
+          await keepEvidence(current, `flip ${s}: scale-flip-${s} deleted at ${new Date(d0).toISOString()}, ${pair.from.name} -> ${pair.to.name} ${pair.to.ip} still refused`);
+          const late = await flipAt(prober.lines, d0, true, 60_000);
+          log(`  flip ${s}: ${late === undefined ? 'still refused 90 s after the delete' : `connects again ${late - d0} ms after the delete`}`);
+        }
       }
     } finally {
       prober.stop();
@@ -369,6 +539,34 @@ try {
       allow: { p50: pct(toAllow, 50), p99: pct(toAllow, 99), n: toAllow.length },
     };
   }
+
+  // A pod added to the full cluster (1000 policies in force): CNI ADD through to its endpoint being
+  // programmed on its node, one at a time, and its removal.
+  log('pod add and delete at size: 8 pods, one at a time');
+  const addMs: number[] = [];
+  const delMs: number[] = [];
+  for (let k = 0; k < 8; k++) {
+    const node = current.nodes[k % NODES]?.name;
+    let t = performance.now();
+    await podAdd(current, { namespace: nsName(k), name: `late-${k}`, node, labels: { app: appName(k % APPS) }, serve: [{ protocol: 'tcp', port: PORT }] });
+    addMs.push(performance.now() - t);
+    t = performance.now();
+    await podDel(current, nsName(k), `late-${k}`);
+    delMs.push(performance.now() - t);
+  }
+  figures['podAddAtSizeMs'] = { p50: pct(addMs, 50), max: pct(addMs, 100) };
+  figures['podDelAtSizeMs'] = { p50: pct(delMs, 50), max: pct(delMs, 100) };
+
+  // Every flip policy is gone again: each agent must come back to the count the oracle gave (a
+  // node that does not hold the flipped pair's pods may still be catching up, so wait a little).
+  const backBy = Date.now() + 30_000;
+  let after = current.nodes.map((n) => agentStatus(n)?.policies ?? 0);
+  while (!after.every((c, i) => c === expectedHeld[i]) && Date.now() < backBy) {
+    await sleep(100);
+    after = current.nodes.map((n) => agentStatus(n)?.policies ?? 0);
+  }
+  figures['policiesHeldAfterFlips'] = after;
+  if (!after.every((c, i) => c === expectedHeld[i])) log(`  MISMATCH after the flips: agents hold ${JSON.stringify(after)} policies, the oracle expects ${JSON.stringify(expectedHeld)}`);
 
   log('agent CPU and memory, nft ruleset size per node');
   figures['perNode'] = await Promise.all(
@@ -381,12 +579,18 @@ try {
         endpoints: st?.endpoints?.workload ?? null,
         policies: st?.policies ?? null,
         ipSets: st?.ipSets ?? null,
+        applies: st?.applies ?? null,
+        resyncRepairs: st?.resyncRepairs ?? null,
+        errors: st?.errors ?? null,
+        largestApply: largestApply(current, n.name),
         nft: await rulesetSize(n.netns),
       };
     }),
   );
-  process.stdout.write(JSON.stringify(figures) + '\n');
 } finally {
-  log('lab down');
-  await labDown(name).catch((e: unknown) => log(`lab down failed: ${(e as Error).message}`));
+  await down();
+  // interrupted: probes and adds fail as their processes get the signal too; let the handler finish
+  if (interrupted !== undefined) await interrupted;
 }
+// Only reached on success, after lab down, so the line carries how long that took and what it left.
+process.stdout.write(JSON.stringify(figures) + '\n');

@@ -54,18 +54,25 @@ export function familyOf(cidr: string): Family {
   return cidr.includes(':') ? 6 : 4;
 }
 
-/** Drop CIDRs covered by another in the list (nft refuses overlapping intervals). */
+/**
+ * Drop CIDRs covered by another in the list (nft refuses overlapping intervals). O(n log n), as
+ * network sets hold tens of thousands of CIDRs: ordered by family, network bits, then length, a
+ * prefix's covers come before it, and since prefixes either nest or are disjoint, the last one
+ * kept is the only one that can cover the next.
+ */
 export function mergeCIDRs(cidrs: readonly string[]): string[] {
   const parsed = [...new Set(cidrs)].map((c) => {
     const [a = '', l] = c.split('/');
     const fam = familyOf(a);
     const len = l === undefined ? (fam === 4 ? 32 : 128) : Number(l);
-    return { text: c, fam, len, bits: addrBits(a, fam) };
+    const bits = addrBits(a, fam);
+    return { text: c, fam, len, net: bits.slice(0, len).padEnd(bits.length, '0') };
   });
-  parsed.sort((x, y) => x.len - y.len);
+  parsed.sort((x, y) => x.fam - y.fam || (x.net < y.net ? -1 : x.net > y.net ? 1 : 0) || x.len - y.len);
   const kept: typeof parsed = [];
   for (const p of parsed) {
-    const covered = kept.some((k) => k.fam === p.fam && k.len <= p.len && k.bits.slice(0, k.len) === p.bits.slice(0, k.len));
+    const k = kept[kept.length - 1];
+    const covered = k !== undefined && k.fam === p.fam && k.len <= p.len && k.net.slice(0, k.len) === p.net.slice(0, k.len);
     if (!covered) kept.push(p);
   }
   return kept.map((k) => k.text).sort();

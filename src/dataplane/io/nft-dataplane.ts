@@ -114,9 +114,18 @@ export class NftDataplane {
   resyncNow(): Promise<ResyncResult> {
     const next = this.busy.then(async () => {
       if ((this.opts.waitForInSync ?? true) && !this.state.inSync) return { drift: [], repaired: false };
-      const desired = this.desired();
-      const r = await this.driver.resync(desired, this.renderer.takeChanges().to);
+      // Clean as of this render: changes arriving while the read-back runs mark it dirty again and
+      // the flush queued behind us applies them (clearing the flag after the await lost them
+      // until some later change: at scale a policy write landing during a resync went unapplied).
       this.dirty = false;
+      const desired = this.desired();
+      let r: ResyncResult;
+      try {
+        r = await this.driver.resync(desired, this.renderer.takeChanges().to);
+      } catch (e) {
+        this.markDirty();
+        throw e;
+      }
       this.opts.onResync?.(r);
       return r;
     });
