@@ -5,7 +5,7 @@
 // namespace (`nsenter --net=PATH`) or the current one. Never touches other tables and never
 // flushes anything on shutdown: the last programmed (stricter) state stays in force.
 
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
@@ -47,11 +47,13 @@ export interface NftDriverStats {
   lastError: string | undefined;
 }
 
+/** Per process, so several drivers in one process never share a file name. */
+let batchSeq = 0;
+
 export class NftDriver {
   private readonly opts: NftDriverOptions;
   private readonly run: RunOptions;
   private readonly dir: string;
-  private seq = 0;
   /** What we know the kernel holds; undefined = unknown (start-up, after a failure). */
   private applied: RulesetFingerprint | undefined;
   private known = false;
@@ -62,12 +64,14 @@ export class NftDriver {
   constructor(opts: NftDriverOptions = {}) {
     this.opts = opts;
     this.run = opts.netnsPath === undefined ? {} : { netnsPath: opts.netnsPath };
-    this.dir = mkdtempSync(join(tmpdir(), 'tricolor-nft-'));
+    // batch files go straight into the temp dir and are removed after each run, so an agent
+    // killed with SIGKILL leaves at most the one file it was applying (no directory per process)
+    this.dir = tmpdir();
   }
 
-  /** Remove the driver's temp directory. Does not touch the kernel. */
+  /** Nothing to release (each batch file is removed after its run). Does not touch the kernel. */
   dispose(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    // kept so owners can release drivers uniformly
   }
 
   private get nft(): string {
@@ -76,7 +80,7 @@ export class NftDriver {
 
   /** Run one batch; `check` only validates it (`nft -c`). Throws ERR_IO with nft's message. */
   async runBatch(batch: NftBatch, check = false): Promise<void> {
-    const file = join(this.dir, `batch-${process.pid}-${this.seq++}.json`);
+    const file = join(this.dir, `tricolor-nft-${process.pid}-${batchSeq++}.json`);
     writeBatchFile(file, batch);
     try {
       const argv = check ? [this.nft, '-c', '-j', '-f', file] : [this.nft, '-j', '-f', file];
