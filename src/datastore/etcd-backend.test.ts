@@ -5,7 +5,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
 import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
 import { eventRevision, record, rejectsWith, runBackendConformance } from './backend-conformance.ts';
 import { EtcdBackend } from './etcd-backend.ts';
@@ -150,13 +151,37 @@ void describe('etcdv3: restarts, failover, unreachable', { timeout: 120_000 }, (
   });
 
   void test('unreachable etcd (connect never completes): bounded by the dial timeout', async () => {
-    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never routed, so the connect hangs or fails
-    const b = new EtcdBackend({ endpoints: ['http://192.0.2.1:2379'], dialTimeoutMs: 300 });
+    // A listener on loopback whose process never accepts (its event loop is blocked) and whose
+    // accept queue is already full: the kernel drops further SYNs, so a connect hangs — without
+    // sending anything beyond loopback.
+    const child = spawn(
+      process.execPath,
+      ['-e', "const s=require('net').createServer().listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(String(s.address().port)+'\\n');setTimeout(()=>Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0),50)})"],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const fillers: Socket[] = [];
+    const b = await (async () => {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', () => reject(new Error('listener exited')));
+      });
+      await new Promise((r) => setTimeout(r, 200)); // let its event loop block
+      for (let i = 0; i < 4; i++) {
+        const s = connect({ host: '127.0.0.1', port });
+        s.on('error', () => undefined);
+        fillers.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      return { backend: new EtcdBackend({ endpoints: [`http://127.0.0.1:${port}`], dialTimeoutMs: 300 }), port };
+    })();
     try {
-      const err = await rejectsWith(b.get('/k'), 'ERR_DATASTORE_UNAVAILABLE');
-      assert.ok(err.message.includes('192.0.2.1:2379'), err.message);
+      const err = await rejectsWith(b.backend.get('/k'), 'ERR_DATASTORE_UNAVAILABLE');
+      assert.ok(err.message.includes(`127.0.0.1:${b.port}`), err.message);
+      assert.match(err.message, /no connection within 300 ms/, err.message);
     } finally {
-      await b.close();
+      await b.backend.close();
+      for (const s of fillers) s.destroy();
+      child.kill('SIGKILL');
     }
   });
 });
