@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IPPool, Node } from '../api/index.ts';
 import { nodeFacts } from '../bgp/index.ts';
+import type { VXLANDevice } from '../dataplane/io/index.ts';
 import { cidrContainsIP, formatCIDR, tryParseCIDR, tryParseIP } from '../net/index.ts';
 import type { FelixSpec } from './agent-config.ts';
 import type { BlockAffinityEntry } from './routing-plan.ts';
@@ -42,17 +43,8 @@ export interface VXLANInputs {
   readonly parent: ParentInterface | undefined;
 }
 
-export interface VXLANDeviceSpec {
-  readonly name: string;
-  readonly vni: number;
-  readonly port: number;
-  readonly localIP: string;
-  readonly parent: string;
-  readonly mtu: number;
-  readonly mac: string;
-  /** Tunnel address, without prefix length (assigned as /32). */
-  readonly address: string;
-}
+/** The device the plan wants: the shape the io driver programs. */
+export type VXLANDeviceSpec = VXLANDevice;
 
 export interface ViaRoute {
   readonly dst: string;
