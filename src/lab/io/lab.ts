@@ -5,7 +5,7 @@
 // `lab down` can remove it all even when the process that built it crashed half way.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TricolorError, isTricolorError, quote } from '../../base/index.ts';
 import {
@@ -175,6 +175,36 @@ async function labNetnsNames(prefix: string): Promise<string[]> {
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((n) => n.startsWith(prefix));
+}
+
+/** Inode of each named network namespace (what `/proc/PID/ns/net` links to as `net:[INODE]`). */
+function netnsInodes(names: readonly string[]): Set<number> {
+  const out = new Set<number>();
+  for (const ns of names) {
+    try {
+      out.add(statSync(join('/var/run/netns', ns)).ino);
+    } catch {
+      // deleted meanwhile
+    }
+  }
+  return out;
+}
+
+/** Every process whose network namespace is one of `inodes` (even a namespace already deleted). */
+function pidsInNetns(inodes: ReadonlySet<number>): number[] {
+  if (inodes.size === 0) return [];
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    const pid = Number(d);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+      if (m !== null && inodes.has(Number(m[1]))) out.push(pid);
+    } catch {
+      // exited, or a kernel thread
+    }
+  }
+  return out;
 }
 
 // ---- up ----------------------------------------------------------------------------------------
@@ -572,18 +602,17 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   }
   await stopPids(pids);
   // Whatever still runs inside the lab's namespaces (BIRD, forked servers, probes) goes too.
+  // Processes are found by namespace identity (one /proc scan for a 1000-namespace lab), and
+  // looked for again after the namespaces are deleted: a `pod add` still in flight can start a
+  // server in between, and it would keep running in the deleted namespace.
   const names = await labNetnsNames(prefix);
-  const inside: number[] = [];
-  // a 1000-pod lab has 1000 namespaces: ask several at a time, delete them in one `ip` batch
-  await mapLimit(names, 8, async (ns) => {
-    const r = await sh(['ip', 'netns', 'pids', ns]);
-    for (const t of r.stdout.split('\n')) {
-      const pid = Number(t.trim());
-      if (pid > 1) inside.push(pid);
-    }
-  });
+  const inodes = netnsInodes(names);
+  const inside = pidsInNetns(inodes);
   await stopPids(inside, 1000);
   if (names.length > 0) await sh(['ip', '-force', '-batch', '-'], { input: names.map((ns) => `netns del ${ns}\n`).join('') });
+  const late = pidsInNetns(inodes);
+  await stopPids(late, 500);
+  inside.push(...late);
   if (existsSync(NETNS_ETC)) {
     for (const d of readdirSync(NETNS_ETC)) if (d.startsWith(prefix)) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   }
