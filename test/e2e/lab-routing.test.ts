@@ -78,7 +78,16 @@ void describe('lab routing', { skip, timeout: 300_000 }, () => {
     });
 
     await t.test('sessions follow the route reflector (no mesh) and reach the tor', async () => {
-      const s = await status(lab);
+      // sessions come up on BIRD's own timers (connect retry 5 s, error wait 5–30 s): wait for them
+      let s = await status(lab);
+      const up = (): boolean => {
+        const bgp = s.nodes.find((n) => n.name === 'node-2')?.bgp ?? [];
+        return ['172.31.0.11', '172.31.0.250'].every((a) => bgp.some((b) => b.peerAddress === a && b.info.startsWith('Established')));
+      };
+      await eventually(async () => {
+        s = await status(lab);
+        return up();
+      }, 45_000);
       assert.equal(s.routeReflector, 'node-1');
       const n2 = s.nodes.find((n) => n.name === 'node-2');
       assert.ok(n2?.bgp !== null && n2?.bgp !== undefined, 'node-2 reports BGP sessions');
@@ -152,7 +161,12 @@ void describe('lab routing', { skip, timeout: 300_000 }, () => {
       const s = readLabState(lab);
       assert.ok(s !== undefined);
       await restartNodeAgent(s, 'node-3');
-      assert.ok(await eventually(() => probe(lab, 'x/b', 'x/c', 80, ['--timeout-ms', '500']), 20_000), `web → web allowed after restart\n${logTail(lab, 'node-3-agent.log')}`);
+      // The new agent replaces the BIRD its killed predecessor left; node-3's new BIRD prunes the
+      // routes the old one installed and relearns them once its session to the reflector is back,
+      // which BIRD's error-wait back-off (5–30 s) can delay: allow for it.
+      const converged = await eventually(() => probe(lab, 'x/b', 'x/c', 80, ['--timeout-ms', '500']), 60_000);
+      const routes3 = converged ? '' : (await run(['ip', '-n', `tri-${lab}-node-3`, 'route'])).stdout;
+      assert.ok(converged, `web → web allowed after restart\nnode-3 routes:\n${routes3}\n${logTail(lab, 'node-3-agent.log')}`);
       assert.equal(await probe(lab, 'x/a', 'x/c', 80), true);
       assert.equal(await probe(lab, 'x/c', 'x/b', 80), true);
     });
