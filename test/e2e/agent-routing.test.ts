@@ -27,6 +27,7 @@ import {
   reconcileVXLANFDB,
   reconcileVXLANNeighbours,
 } from '../../src/dataplane/io/index.ts';
+import { until } from '../support/wait.ts';
 
 const skip =
   netnsSkipReason() ??
@@ -51,21 +52,6 @@ interface RouteJSON {
   protocol?: string;
   type?: string;
   flags?: string[];
-}
-
-async function until<T>(what: () => string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (performance.now() > deadline) throw new Error(`timed out: ${what()}${last === undefined ? '' : ` (${(last as Error).message})`}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 interface Cluster {

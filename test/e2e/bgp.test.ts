@@ -21,6 +21,7 @@ import {
 } from '../../src/bgp/index.ts';
 import { bgpConfig, bgpPeer, ipPool, node } from '../../src/bgp/test-fixtures.ts';
 import { createNetns, netnsSkipReason, runOk, type TestNetns } from '../support/netns.ts';
+import { until } from '../support/wait.ts';
 
 const skip = netnsSkipReason() ?? (spawnSync('bird', ['--version']).status === 0 ? undefined : 'BIRD is not installed');
 
@@ -28,21 +29,8 @@ const N = 3;
 const nodeIP = (i: number) => `10.99.0.${10 + i}`;
 const block = (i: number) => `10.244.${i}.0/26`;
 const pool = ipPool('default-ipv4-ippool', '10.244.0.0/16');
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** BGP sessions come up on BIRD's timers (connect retry 5 s, error wait up to 30 s). */
+const BGP_WAIT_MS = 60_000;
 
 interface Route {
   dst?: string;
@@ -100,7 +88,7 @@ void describe('BGP with BIRD in network namespaces', { skip }, () => {
       const ps = await peersOf(i);
       const got = ps.map((p) => p.peerAddress).sort();
       return JSON.stringify(got) === JSON.stringify([...expected].sort()) && ps.every((p) => p.info.startsWith('Established')) ? ps : undefined;
-    });
+    }, BGP_WAIT_MS, 250);
   }
 
   async function waitRoutes(i: number, others: number[]): Promise<void> {
@@ -108,7 +96,7 @@ void describe('BGP with BIRD in network namespaces', { skip }, () => {
       const rs = await routes(nss[i - 1]!);
       const ok = others.every((j) => rs.some((r) => r.dst === block(j) && r.gateway === nodeIP(j) && r.protocol === 'bird'));
       return ok ? true : undefined;
-    });
+    }, BGP_WAIT_MS, 250);
   }
 
   void test('set up: underlay bridge and three nodes', async () => {
@@ -167,7 +155,7 @@ void describe('BGP with BIRD in network namespaces', { skip }, () => {
     const old = sup.pid;
     assert.ok(old !== undefined);
     process.kill(old, 'SIGKILL');
-    await until('BIRD on n2 restarted', async () => (sup.pid !== undefined && sup.pid !== old ? true : undefined));
+    await until('BIRD on n2 restarted', async () => (sup.pid !== undefined && sup.pid !== old ? true : undefined), BGP_WAIT_MS, 250);
     assert.equal(sup.restarts, 1);
     // `persist` leaves the old routes in the kernel; drop them so their return proves the new BIRD works.
     await runOk(['ip', '-n', nss[1]!.name, 'route', 'flush', 'proto', 'bird']);
