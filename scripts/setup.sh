@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(etcd-server nftables bird2 iproute2 procps socat iperf3 gobgpd iputils-ping containernetworking-plugins)
+APT_PACKAGES=(etcd-server nftables bird2 iproute2 procps socat iperf3 gobgpd iputils-ping containernetworking-plugins
+  # eBPF dataplane: the C programs are compiled by clang at set-up (never downloaded)
+  clang llvm bpftool libbpf-dev linux-libc-dev gcc-multilib
+  # WireGuard in userspace (no kernel module here), captures for the no-plaintext tests
+  wireguard-go wireguard-tools tcpdump
+  # flow logs (NFLOG → JSON), conntrack, monitoring, the browser for UI tests
+  ulogd2 ulogd2-json conntrack prometheus chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
