@@ -331,6 +331,11 @@ const felixFields: Record<string, Schema> = {
   wireguardInterfaceNameV6: interfaceSchema,
   wireguardMTU: int(0, 65535),
   wireguardMTUV6: int(0, 65535),
+  // Felix: RoutingRulePriority gt=0,lt=32766 (32766 is the kernel's main-table rule)
+  wireguardRoutingRulePriority: int(1, 32765),
+  wireguardKeepAlive: durationSchema,
+  wireguardHostEncryptionEnabled: bool,
+  wireguardThreadingEnabled: bool,
   serviceLoopPrevention: oneOf(['Drop', 'Reject', 'Disabled'] as const),
   workloadSourceSpoofing: oneOf(['Disabled', 'Any'] as const),
   bpfExternalServiceMode: oneOf(['Tunnel', 'DSR'] as const),

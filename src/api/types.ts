@@ -433,6 +433,10 @@ export interface FelixConfigurationSpec {
   wireguardInterfaceNameV6?: string;
   wireguardMTU?: number;
   wireguardMTUV6?: number;
+  wireguardRoutingRulePriority?: number;
+  wireguardKeepAlive?: string;
+  wireguardHostEncryptionEnabled?: boolean;
+  wireguardThreadingEnabled?: boolean;
   serviceLoopPrevention?: 'Drop' | 'Reject' | 'Disabled';
   workloadSourceSpoofing?: 'Disabled' | 'Any';
   bpfExternalServiceMode?: 'Tunnel' | 'DSR';

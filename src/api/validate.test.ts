@@ -222,6 +222,11 @@ spec:
       assert.equal((o.spec as J)['bpfHostNetworkedNATWithoutCTLB'], 'Enabled');
     },
   ],
+  [
+    'FelixConfiguration WireGuard fields',
+    doc('FelixConfiguration', 'default', { wireguardEnabled: true, wireguardRoutingRulePriority: 99, wireguardKeepAlive: '25s', wireguardHostEncryptionEnabled: false, wireguardThreadingEnabled: true, wireguardInterfaceName: 'wireguard.cali' }),
+    (o) => assert.ok(o),
+  ],
   ['FelixConfiguration selector-scoped', doc('FelixConfiguration', 'edge', { nodeSelector: "role == 'edge'", logSeverityScreen: 'Debug' }), (o) => assert.ok(o)],
   [
     'KubeControllersConfiguration defaults',
@@ -534,6 +539,8 @@ const invalid: [string, unknown, string][] = [
   ['Felix routeTableRange above 250', doc('FelixConfiguration', 'default', { routeTableRange: { min: 1, max: 251 } }), 'spec.routeTableRange.max: 251 is out of range'],
   ['Felix routeTableRanges too many tables', doc('FelixConfiguration', 'default', { routeTableRanges: [{ min: 1, max: 70000 }] }), 'spec.routeTableRanges: cover 70000 tables, at most 65535'],
   ['Felix wireguard port 0', doc('FelixConfiguration', 'default', { wireguardListeningPort: 0 }), 'spec.wireguardListeningPort: 0 is not a valid port number'],
+  ['Felix wireguard rule priority 32766', doc('FelixConfiguration', 'default', { wireguardRoutingRulePriority: 32766 }), 'spec.wireguardRoutingRulePriority: 32766 is out of range'],
+  ['Felix wireguard keepalive not a duration', doc('FelixConfiguration', 'default', { wireguardKeepAlive: '25' }), 'spec.wireguardKeepAlive: "25" is not a valid duration'],
   ['Felix logPrefix bad chars', doc('FelixConfiguration', 'default', { logPrefix: 'a;b' }), 'spec.logPrefix: "a;b" is not a valid log prefix'],
   ['Felix bad duration', doc('FelixConfiguration', 'default', { reportingInterval: '30' }), 'spec.reportingInterval: "30" is not a valid duration'],
   ['Felix externalNodesList IPv6', doc('FelixConfiguration', 'default', { externalNodesList: ['fd00::/8'] }), 'spec.externalNodesList[0]: "fd00::/8" is not an IPv4 CIDR'],
