@@ -25,4 +25,16 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // The web UI is plain browser JavaScript served as is (no build step): lint it untyped.
+    files: ['src/web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: false },
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'history', 'navigator', 'fetch', 'EventSource', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

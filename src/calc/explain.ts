@@ -102,10 +102,19 @@ export class PolicyModel {
   private readonly policyHints = new HintIndex();
   private readonly policyRank = new Map<string, number>();
 
-  constructor(state: ClusterState) {
+  /**
+   * `staged: 'pending'` builds the model of what staged policies *would* do: each staged policy
+   * takes the place of the enforced policy it stages (same tier, namespace and name, as Calico's
+   * pending-policy evaluation treats stagedAction Set), or joins as a new one. Used for the
+   * pending trace of flow logs.
+   */
+  constructor(state: ClusterState, options: { readonly staged?: 'ignore' | 'pending' } = {}) {
     this.state = state;
+    const pending = options.staged === 'pending';
+    const replaced = new Set<string>();
+    if (pending) for (const p of state.policies.values()) if (p.staged) replaced.add(stagedTargetKey(p));
     this.sortedPolicies = [...state.policies.values()]
-      .filter((p) => !p.staged && !p.doNotTrack && !p.preDNAT)
+      .filter((p) => (pending ? p.staged || !replaced.has(enforcedKey(p)) : !p.staged) && !p.doNotTrack && !p.preDNAT)
       .sort((a, b) => compareTiers(state.tier(a.tier), state.tier(b.tier)) || byTierName(a, b) || comparePolicies(a, b));
     this.sortedPolicies.forEach((p, i) => {
       this.policyRank.set(p.key, i);
@@ -120,10 +129,15 @@ export class PolicyModel {
     }
   }
 
-  static fromUpdates(updates: Iterable<CalcUpdate>): PolicyModel {
+  static fromUpdates(updates: Iterable<CalcUpdate>, options: { readonly staged?: 'ignore' | 'pending' } = {}): PolicyModel {
     const s = new ClusterState();
     for (const u of updates) s.apply(u);
-    return new PolicyModel(s);
+    return new PolicyModel(s, options);
+  }
+
+  /** The policies this model enforces, in evaluation order (staged ones only in a pending model). */
+  enforcedPolicies(): readonly NormPolicy[] {
+    return this.sortedPolicies;
   }
 
   /** Entities whose addresses (IPs or network-set nets) contain ip: Calico's IP-set membership. */
@@ -211,6 +225,16 @@ interface TierPlan {
   readonly name: string;
   readonly defaultAction: 'Deny' | 'Pass';
   readonly policies: readonly PolicyPlan[];
+}
+
+/** The enforced policy a staged one stands for: `StagedX` → `X`, a staged k8s policy → `knp.default.<name>`. */
+function stagedTargetKey(p: NormPolicy): string {
+  if (p.id.kind === 'StagedKubernetesNetworkPolicy') return `KubernetesNetworkPolicy/${p.id.namespace}/knp.default.${p.id.name}`;
+  return `${p.id.kind.replace(/^Staged/, '')}/${p.id.namespace}/${p.id.name}`;
+}
+
+function enforcedKey(p: NormPolicy): string {
+  return `${p.id.kind}/${p.id.namespace}/${p.id.name}`;
 }
 
 function ipKey(ip: IPAddr): string | number {

@@ -25,6 +25,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   ipam: 5,
   calc: 6,
   dataplane: 7,
+  flows: 7,
   bgp: 7,
   proxy: 7,
   cni: 8,

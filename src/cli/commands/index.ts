@@ -7,6 +7,7 @@ import { command as apply } from './apply.ts';
 import { command as create } from './create.ts';
 import { command as del } from './delete.ts';
 import { command as demo } from './demo.ts';
+import { command as flows } from './flows.ts';
 import { command as get } from './get.ts';
 import { command as installCni } from './install-cni.ts';
 import { command as ipam } from './ipam.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   policy,
   version,
   demo,
+  flows,
   installCni,
   ipam,
   node,

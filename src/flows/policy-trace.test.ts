@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { API, PG, WEB, demoFlow, demoModels } from './test-support.ts';
+
+const T = 1_800_000_000;
+
+void describe('flow records with enforced and pending traces from the explain oracle', () => {
+  const models = demoModels();
+
+  void it('an allowed flow names the allowing rule; pending equals enforced without staged policies', () => {
+    const f = demoFlow(models, { src: WEB, dst: API, port: 8080, start: T });
+    assert.equal(f.action, 'allow');
+    assert.deepEqual(f.src, { type: 'wep', namespace: 'frontend', name: 'web-1', labels: ['app=web', 'projectcalico.org/namespace=frontend', 'projectcalico.org/orchestrator=k8s'], ips: [WEB] });
+    assert.deepEqual(f.policies.enforced, [{ kind: 'NetworkPolicy', namespace: 'backend', name: 'allow-web', tier: 'default', action: 'allow', policyIndex: 1, ruleIndex: 0 }]);
+    assert.deepEqual(f.policies.pending, f.policies.enforced);
+  });
+
+  void it('a denied flow ends at the end of tier, triggered by default-deny', () => {
+    const f = demoFlow(models, { src: WEB, dst: API, port: 9090, start: T });
+    assert.equal(f.action, 'deny');
+    assert.deepEqual(f.policies.enforced, [
+      { kind: 'EndOfTier', namespace: '', name: '__NO_MATCH__', tier: 'default', action: 'deny', policyIndex: 1, ruleIndex: -1, trigger: { kind: 'NetworkPolicy', namespace: 'backend', name: 'default-deny' } },
+    ]);
+  });
+
+  void it('a staged deny shows in the pending trace only', () => {
+    const f = demoFlow(models, { src: WEB, dst: PG, port: 5432, start: T });
+    assert.equal(f.action, 'allow');
+    assert.deepEqual(f.policies.enforced, [{ kind: 'Profile', namespace: '', name: 'kns.db', tier: '__PROFILE__', action: 'allow', policyIndex: 0, ruleIndex: 0 }]);
+    assert.deepEqual(f.policies.pending, [{ kind: 'StagedNetworkPolicy', namespace: 'db', name: 'deny-all', tier: 'default', action: 'deny', policyIndex: 0, ruleIndex: 0 }]);
+  });
+
+  void it('the source side reports its egress trace; an outside address is a network', () => {
+    const f = demoFlow(models, { src: WEB, dst: '8.8.8.8', port: 53, start: T, reporter: 'src', node: 'node-1' });
+    assert.equal(f.action, 'allow');
+    assert.deepEqual(f.dst, { type: 'net', namespace: '', name: 'pub', labels: [], ips: ['8.8.8.8'] });
+    assert.equal(f.policies.enforced[0]?.kind, 'Profile');
+  });
+});
