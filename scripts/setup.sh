@@ -34,4 +34,7 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+# The eBPF dataplane's programs: compiled here with Debian's clang (rebuilt only when a source changed).
+bash scripts/build-bpf.sh
+
 echo "setup: ready (node $(node_modules/.bin/node --version))" >&2

@@ -26,6 +26,9 @@ export const ERROR_TABLE = {
   ERR_NETNS_MISSING: { exit: 10, cni: 3, http: 404 },
   ERR_IO: { exit: 10, cni: 5, http: 500 },
   ERR_TIMEOUT: { exit: 11, cni: 11, http: 504 },
+  // eBPF dataplane: a map has no room left (fail closed), the kernel refused a program
+  ERR_BPF_MAP_FULL: { exit: 12, cni: 105, http: 507 },
+  ERR_BPF_LOAD: { exit: 10, cni: 5, http: 500 },
   // a bug: never expected, never swallowed
   ERR_INTERNAL: { exit: 70, cni: 999, http: 500 },
 } as const satisfies Record<string, { exit: number; cni: number; http: number }>;
