@@ -8,3 +8,4 @@ export * from './batch.ts';
 export * from './policy-trace.ts';
 export * from './suggest-policy.ts';
 export * from './enrich.ts';
+export * from './collector.ts';

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FlowCollector } from './collector.ts';
+import type { ConntrackEntry } from './collector.ts';
+import { RuleIdLookup } from './rule-id.ts';
+import { API, PG, WEB, demoModels } from './test-support.ts';
+
+const T = 1_800_000_000;
+const models = demoModels();
+
+function lookup(): RuleIdLookup {
+  const l = new RuleIdLookup();
+  l.add({ owner: 'policy', action: 'allow', direction: 'ingress', index: 0, kind: 'NetworkPolicy', namespace: 'backend', name: 'allow-web', tier: 'default' });
+  return l;
+}
+
+function ct(src: string, sport: number, dst: string, dport: number, po: number, pr: number, state = 'ESTABLISHED', origDst = dst, origDport = dport): ConntrackEntry {
+  return { proto: 6, origSrc: src, origDst, origSport: sport, origDport, replySrc: dst, replySport: dport, packetsOrig: po, bytesOrig: po * 100, packetsReply: pr, bytesReply: pr * 50, state };
+}
+
+void describe('flow collector (verdict log + conntrack)', () => {
+  void it('an allowed connection: logged trace, counters as deltas per window, completed at TIME_WAIT', () => {
+    const c = new FlowCollector({ node: 'node-2' });
+    c.addVerdict({ prefix: 'API0|np/backend/allow-web', group: 1, srcIP: WEB, dstIP: API, proto: 6, srcPort: 40000, dstPort: 8080, timeS: T });
+    c.updateConntrack([ct(WEB, 40000, API, 8080, 5, 4)], T + 1);
+    let [r] = c.flush(T + 2, models, lookup());
+    assert.equal(r?.action, 'allow');
+    assert.equal(r?.reporter, 'dst');
+    assert.deepEqual(r?.policies.enforced, [{ kind: 'NetworkPolicy', namespace: 'backend', name: 'allow-web', tier: 'default', action: 'allow', policyIndex: 0, ruleIndex: 0 }]);
+    assert.deepEqual(r?.stats, { packetsIn: 5, packetsOut: 4, bytesIn: 500, bytesOut: 200, started: 1, completed: 0, live: 1 });
+    c.updateConntrack([ct(WEB, 40000, API, 8080, 9, 7, 'TIME_WAIT')], T + 3);
+    [r] = c.flush(T + 4, models, lookup());
+    assert.deepEqual(r?.stats, { packetsIn: 4, packetsOut: 3, bytesIn: 400, bytesOut: 150, started: 0, completed: 1, live: 0 });
+    assert.equal(c.size, 0);
+    assert.deepEqual(c.flush(T + 5, models, lookup()), []);
+  });
+
+  void it('a denied connection lives from the log alone, with the end-of-tier trigger from the oracle, and ages out', () => {
+    const c = new FlowCollector({ node: 'node-2', ageTimeoutS: 10 });
+    for (let i = 0; i < 3; i++) c.addVerdict({ prefix: 'DPI|default', group: 1, srcIP: WEB, dstIP: API, proto: 6, srcPort: 40001, dstPort: 9090, timeS: T + i });
+    c.updateConntrack([], T + 3);
+    const [r] = c.flush(T + 4, models, lookup());
+    assert.equal(r?.action, 'deny');
+    assert.deepEqual(r?.policies.enforced, [
+      { kind: 'EndOfTier', namespace: '', name: '__NO_MATCH__', tier: 'default', action: 'deny', policyIndex: 0, ruleIndex: -1, trigger: { kind: 'NetworkPolicy', namespace: 'backend', name: 'default-deny' } },
+    ]);
+    assert.equal(r?.stats.started, 1);
+    assert.equal(c.size, 1);
+    assert.deepEqual(c.flush(T + 13, models, lookup()), []);
+    assert.equal(c.size, 0);
+  });
+
+  void it('joins DNATed connections on the reply tuple and keeps the pending trace from the oracle', () => {
+    const c = new FlowCollector({ node: 'node-2' });
+    c.addVerdict({ prefix: 'ARI0|kns.db', group: 1, srcIP: WEB, dstIP: PG, proto: 6, srcPort: 40002, dstPort: 5432, timeS: T });
+    c.updateConntrack([ct(WEB, 40002, PG, 5432, 3, 3, 'ESTABLISHED', '10.96.0.10', 5432)], T + 1);
+    const [r] = c.flush(T + 2, models, lookup());
+    assert.equal(r?.stats.packetsIn, 3);
+    assert.equal(r?.policies.enforced[0]?.kind, 'Profile');
+    assert.equal(r?.policies.pending[0]?.name, 'deny-all');
+    assert.equal(r?.policies.pending[0]?.action, 'deny');
+  });
+
+  void it('holds at most maxConnections', () => {
+    const c = new FlowCollector({ node: 'n', maxConnections: 2 });
+    for (let i = 0; i < 5; i++) c.addVerdict({ prefix: 'DPI|default', group: 1, srcIP: WEB, dstIP: API, proto: 6, srcPort: 1000 + i, dstPort: 1, timeS: T });
+    assert.equal(c.size, 2);
+    assert.equal(c.stats.dropped, 3);
+  });
+});
