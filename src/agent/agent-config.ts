@@ -9,6 +9,8 @@ import type { FelixDataplaneFields, IPPoolInfo } from '../dataplane/index.ts';
 export const DEFAULT_HEALTH_HOST = 'localhost';
 export const DEFAULT_HEALTH_PORT = 9099;
 export const DEFAULT_METRICS_PORT = 9091;
+/** Felix's PrometheusMetricsHost default is empty: every address. */
+export const DEFAULT_METRICS_HOST = '0.0.0.0';
 export const DEFAULT_RUN_DIR = '/var/run/tricolor';
 /** Felix's nftablesRefreshInterval default is 180 s; we read back more often (drift is cheap to find). */
 export const DEFAULT_NFT_REFRESH_MS = 90_000;
@@ -22,6 +24,7 @@ export interface AgentFlags {
   readonly healthHost?: string;
   /** Given: metrics are served on this port whatever prometheusMetricsEnabled says. */
   readonly metricsPort?: number;
+  readonly metricsHost?: string;
   readonly nftRefreshMs?: number;
   readonly routeRefreshMs?: number;
 }
@@ -35,6 +38,7 @@ export interface AgentSettings {
   readonly healthPort: number;
   /** undefined = metrics off. */
   readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly nftRefreshMs: number;
   readonly routeRefreshMs: number;
 }
@@ -89,6 +93,7 @@ export function resolveAgentSettings(flags: AgentFlags, spec: FelixSpec): AgentS
     runDir: flags.runDir ?? DEFAULT_RUN_DIR,
     healthHost,
     healthPort: flags.healthPort ?? (healthEnabled ? (num(spec, 'healthPort') ?? DEFAULT_HEALTH_PORT) : 0),
+    metricsHost: flags.metricsHost ?? (typeof spec['prometheusMetricsHost'] === 'string' && spec['prometheusMetricsHost'] !== '' ? spec['prometheusMetricsHost'] : DEFAULT_METRICS_HOST),
     metricsPort: flags.metricsPort ?? (metricsEnabled ? (num(spec, 'prometheusMetricsPort') ?? DEFAULT_METRICS_PORT) : undefined),
     nftRefreshMs: flags.nftRefreshMs ?? durationMs(spec, 'nftablesRefreshInterval') ?? DEFAULT_NFT_REFRESH_MS,
     routeRefreshMs: flags.routeRefreshMs ?? durationMs(spec, 'routeRefreshInterval') ?? DEFAULT_ROUTE_REFRESH_MS,

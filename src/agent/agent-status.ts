@@ -36,6 +36,8 @@ export interface AgentStatus {
   readonly recentErrors: readonly { readonly at: string; readonly message: string }[];
   /** Stored values that failed validation and are treated as absent: key → problem. */
   readonly invalidValues: Readonly<Record<string, string>>;
+  /** FelixConfiguration fields set in the datastore that this agent accepts but does not act on. */
+  readonly felixFieldsNotInEffect?: readonly string[];
   /** BGP sessions while BIRD runs (absent when it does not). */
   readonly bgp?: readonly BGPPeerStatus[] | undefined;
   readonly bird?: {
@@ -92,6 +94,8 @@ export function renderStatusText(v: StatusView, runDir: string): string {
     lines.push(`  Invalid stored values (treated as absent): ${invalid.length}`);
     for (const [k, p] of invalid.slice(0, 5)) lines.push(`    ${k}: ${p}`);
   }
+  const notInEffect = s.felixFieldsNotInEffect ?? [];
+  if (notInEffect.length > 0) lines.push(`  FelixConfiguration fields accepted, not acted on: ${notInEffect.join(', ')}`);
   return lines.join('\n') + '\n';
 }
 

@@ -21,6 +21,7 @@ export { ThrottledRunner } from './throttled-runner.ts';
 export { agentPrefixes, decodeAffinityUpdate, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';
+export { writeNodenameFile, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './io/nodename-file.ts';
 export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';
 export { BGP_MODES, bgpDecision, birdRenderInput, ownBlocks, agentBlackholes, type BGPMode, type BGPDecision, type BlockAffinityEntry, type RoutingInputs } from './routing-plan.ts';

@@ -3,6 +3,7 @@
 // (§2.17), IPAMConfiguration (§2.18) and CalicoNodeStatus (§2.19).
 
 import { tryParseCIDR, tryParseIP } from '../net/index.ts';
+import { FELIX_CALICO_FIELDS, regexSchema } from './felix-fields.ts';
 import type { KindSpec } from './kind-spec.ts';
 import {
   annotationMap,
@@ -22,7 +23,7 @@ import {
   selectorSchema,
   subdomain,
 } from './scalars.ts';
-import { type Ctx, type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, int, join, obj, oneOf, str } from './schema.ts';
+import { type Ctx, type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, int, join, keepEmpty, obj, oneOf, str } from './schema.ts';
 
 const LOG_SEVERITIES = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
 const logSeverity: Schema<string> = (v, path, ctx) => (v === '' ? v : oneOf(LOG_SEVERITIES, true)(v, path, ctx));
@@ -274,8 +275,8 @@ const felixFields: Record<string, Schema> = {
   logFilePath: str(),
   ipv6Support: bool,
   bpfEnabled: bool,
-  nftablesMode: oneOf(['Disabled', 'Enabled', 'Auto'] as const),
-  iptablesBackend: oneOf(['Legacy', 'NFT', 'Auto'] as const),
+  nftablesMode: keepEmpty(oneOf(['Disabled', 'Enabled', 'Auto'] as const)),
+  iptablesBackend: keepEmpty(oneOf(['Legacy', 'NFT', 'Auto'] as const)),
   chainInsertMode: oneOf(['Insert', 'Append'] as const, true),
   defaultEndpointToHostAction: oneOf(['Drop', 'Accept', 'Return'] as const, true),
   iptablesFilterAllowAction: oneOf(['Accept', 'Return'] as const, true),
@@ -285,7 +286,7 @@ const felixFields: Record<string, Schema> = {
   nftablesMangleAllowAction: oneOf(['Accept', 'Return'] as const, true),
   nftablesFilterDenyAction: oneOf(['Drop', 'Reject'] as const, true),
   logPrefix: str((s) => (LOG_PREFIX_RE.test(s) ? undefined : 'is not a valid log prefix (allowed characters: a-z A-Z 0-9 % : / _ - and space)')),
-  logActionRateLimit: str((s) => (/^[0-9]+\/(second|minute|hour|day)$/.test(s) ? undefined : 'is not a valid rate limit (e.g. "10/second")')),
+  logActionRateLimit: str((s) => (/^[1-9][0-9]{0,3}\/(second|minute|hour|day)$/.test(s) ? undefined : 'is not a valid rate limit (e.g. "10/second")')),
   logActionRateLimitBurst: int(0, 9999),
   interfacePrefix: str((s) => (/^[a-zA-Z0-9_-]+(,[a-zA-Z0-9_-]+)*$/.test(s) ? undefined : 'is not a valid interface prefix list')),
   interfaceExclude: str(),
@@ -302,7 +303,7 @@ const felixFields: Record<string, Schema> = {
   failsafeOutboundHostPorts: arr(protoPortSchema),
   kubeNodePortRanges: arr(numericPortSchema, { max: 7 }),
   natOutgoingAddress: ipSchema(4),
-  natOutgoingExclusions: oneOf(['IPPoolsOnly', 'IPPoolsAndHostIPs'] as const),
+  natOutgoingExclusions: keepEmpty(oneOf(['IPPoolsOnly', 'IPPoolsAndHostIPs'] as const)),
   natPortRange: numericPortSchema,
   healthEnabled: bool,
   healthHost: str(),
@@ -320,7 +321,7 @@ const felixFields: Record<string, Schema> = {
   netlinkTimeout: durationSchema,
   routeTableRange: obj({ min: int(1, 250), max: int(1, 250) }, { required: ['min', 'max'], check: rangeOrder }),
   routeTableRanges: arr(obj({ min: int(1, 4294967295), max: int(1, 4294967295) }, { required: ['min', 'max'], check: rangeOrder })),
-  routeSource: oneOf(['WorkloadIPs', 'CalicoIPAM'] as const),
+  routeSource: oneOf(['WorkloadIPs', 'CalicoIPAM'] as const, true),
   programClusterRoutes: oneOf(PROGRAM_CLUSTER_ROUTES),
   ipForwarding: enabledDisabled,
   wireguardEnabled: bool,
@@ -336,12 +337,12 @@ const felixFields: Record<string, Schema> = {
   wireguardKeepAlive: durationSchema,
   wireguardHostEncryptionEnabled: bool,
   wireguardThreadingEnabled: bool,
-  serviceLoopPrevention: oneOf(['Drop', 'Reject', 'Disabled'] as const),
-  workloadSourceSpoofing: oneOf(['Disabled', 'Any'] as const),
-  bpfExternalServiceMode: oneOf(['Tunnel', 'DSR'] as const),
-  bpfConnectTimeLoadBalancing: oneOf(['TCP', 'Enabled', 'Disabled'] as const),
+  serviceLoopPrevention: oneOf(['Drop', 'Reject', 'Disabled'] as const, true),
+  workloadSourceSpoofing: oneOf(['Disabled', 'Any'] as const, true),
+  bpfExternalServiceMode: oneOf(['Tunnel', 'DSR'] as const, true),
+  bpfConnectTimeLoadBalancing: keepEmpty(oneOf(['TCP', 'Enabled', 'Disabled'] as const)),
   bpfHostNetworkedNATWithoutCTLB: enabledDisabled,
-  bpfLogLevel: oneOf(['Off', 'Info', 'Debug'] as const),
+  bpfLogLevel: oneOf(['Off', 'Info', 'Debug'] as const, true),
   xdpEnabled: bool,
   genericXDPEnabled: bool,
   floatingIPs: enabledDisabled,
@@ -360,7 +361,7 @@ const felixFields: Record<string, Schema> = {
   deviceRouteSourceAddressIPv6: ipSchema(6),
   deviceRouteProtocol: int(0, 255),
   removeExternalRoutes: bool,
-  mtuIfacePattern: str(),
+  mtuIfacePattern: regexSchema,
   sidecarAccelerationEnabled: bool,
   useInternalDataplaneDriver: bool,
   dataplaneDriver: str(),
@@ -372,6 +373,7 @@ const felixFields: Record<string, Schema> = {
   iptablesNATOutgoingInterfaceFilter: str(),
   debugMemoryProfilePath: str(),
   usageReportingEnabled: bool,
+  ...FELIX_CALICO_FIELDS,
 };
 
 function rangeOrder(r: Obj, path: string, ctx: Ctx): void {

@@ -19,7 +19,7 @@ import {
   selectorSchema,
   subdomain,
 } from './scalars.ts';
-import { type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, int, join, obj, oneOf, str } from './schema.ts';
+import { type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, int, join, keepEmpty, obj, oneOf, str } from './schema.ts';
 import { ENCAP_MODES, IPPOOL_USES } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ export const ipPoolSpec: KindSpec = {
         if (!Array.isArray(v)) return arr(str())(v, path, ctx);
         return arr((x, p, c) => (typeof x === 'string' && (IPPOOL_USES as readonly string[]).includes(x) ? x : fail(c, p, x, `is not valid: unknown use: ${String(x)}`)), { unique: true, max: 10 })(v, path, ctx);
       },
-      assignmentMode: oneOf(['Automatic', 'Manual'] as const),
+      assignmentMode: keepEmpty(oneOf(['Automatic', 'Manual'] as const)),
     },
     { required: ['cidr'], check: checkIPPool },
   ),
@@ -315,7 +315,8 @@ export const workloadEndpointSpec: KindSpec = {
       allowSpoofedSourcePrefixes: arr(cidrSchema()),
       qosControls: obj({ ...qosControlsFields, dscp: dscpSchema }),
     },
-    { check: checkWEPSpec },
+    // Calico's validator refuses a WorkloadEndpoint without interfaceName (the dataplane keys on it).
+    { required: ['interfaceName'], check: checkWEPSpec },
   ),
   finish: (res, ctx) => {
     const s = res.spec ?? {};

@@ -71,7 +71,8 @@ function policyFields(f: PolicyFlavour): Fields {
     order: num(),
     selector: selectorSchema({ noGlobal: true }),
     serviceAccountSelector: selectorSchema({ noGlobal: true }),
-    types: arr(oneOf(POLICY_TYPES), { min: 1, max: 2 }),
+    // `types: []` is accepted and defaulted like an absent list, as Calico's defaulting does.
+    types: arr(oneOf(POLICY_TYPES), { max: 2 }),
     ingress: arr(ruleSchema({ direction: 'ingress', global: f.global }), { max: 1024 }),
     egress: arr(ruleSchema({ direction: 'egress', global: f.global }), { max: 1024 }),
     performanceHints: arr(oneOf(['AssumeNeededOnEveryNode'] as const), { unique: true }),
@@ -129,6 +130,7 @@ function finishPolicy(res: Whole, ctx: Ctx, f: PolicyFlavour, kind: string): voi
   checkPolicySpec(spec, ctx, f);
   if (spec['tier'] === undefined || spec['tier'] === '') spec['tier'] = 'default';
   if (f.staged) spec['stagedAction'] ??= 'Set';
+  if (Array.isArray(spec['types']) && spec['types'].length === 0) delete spec['types'];
   if (spec['types'] === undefined && !(f.staged && spec['stagedAction'] === 'Delete')) {
     spec['types'] = defaultPolicyTypes(spec);
   }

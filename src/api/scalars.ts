@@ -7,7 +7,7 @@ import { parseSelector } from '../selector/index.ts';
 import { cidrHasHostBits, formatCIDR, tryParseCIDR, tryParseIP, tryParseMAC } from '../net/index.ts';
 import type { CIDR, IPAddr } from '../net/index.ts';
 import { isTricolorError } from '../base/index.ts';
-import { type Ctx, type Schema, fail, failField, mapOf, str } from './schema.ts';
+import { type Ctx, type Schema, fail, failField, keepEmpty, mapOf, str } from './schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -267,11 +267,13 @@ export const asNumberSchema: Schema<number> = (v, path, ctx) => {
   return fail(ctx, path, v, 'is not a valid AS number (decimal, or asdot "<high>.<low>" with 16-bit halves)');
 };
 
-const DURATION_RE = /^-?([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$/;
+const DURATION_RE = /^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$/;
 
-export const durationSchema: Schema<string> = str((s) =>
-  s === '0' || DURATION_RE.test(s) ? undefined : 'is not a valid duration (e.g. "90s", "5m", "1h30m")',
-);
+/** A Go duration; negative ones are refused, as Calico's CRD pattern for every duration field does. */
+export const durationSchema: Schema<string> = keepEmpty(str((s) => {
+  if (s.startsWith('-')) return 'is not allowed: a duration must not be negative';
+  return s === '0' || DURATION_RE.test(s) ? undefined : 'is not a valid duration (e.g. "90s", "5m", "1h30m")';
+}));
 
 export function communityValueProblem(s: string): string | undefined {
   const parts = s.split(':');

@@ -179,6 +179,19 @@ export function mapOf<T>(key: Schema<string>, value: Schema<T>): Schema<Record<s
 
 export type Fields = Readonly<Record<string, Schema>>;
 
+const KEEP_EMPTY = new WeakSet<Schema>();
+
+/**
+ * Mark a field whose Calico type is a pointer (`*string`, `*metav1.Duration`, a pointer enum):
+ * there an explicit "" is a value, validated like any other (and refused where the schema refuses
+ * it), not the zero value that `omitempty` string fields read it as.
+ */
+export function keepEmpty<T>(s: Schema<T>): Schema<T> {
+  const w: Schema<T> = (v, path, ctx) => s(v, path, ctx);
+  KEEP_EMPTY.add(w);
+  return w;
+}
+
 export interface ObjOpts<T> {
   readonly required?: readonly string[];
   /** Cross-field checks on the normalised object; may also fill defaults in place. */
@@ -189,11 +202,12 @@ export interface ObjOpts<T> {
  * An object with known fields. null and absent optional fields are dropped (Kubernetes decoding
  * treats null as the zero value); unknown fields are errors naming their path.
  */
-export function obj<T = Obj>(fields: Fields, opts: ObjOpts<T> = {}): Schema<T> {
-  return (v, path, ctx) => {
+export function obj<T = Obj>(fields: Fields, opts: ObjOpts<T> = {}): Schema<T> & { readonly fields: readonly string[] } {
+  const schema: Schema<T> = (v, path, ctx) => {
     if (!isObj(v)) return wrongType(ctx, path, v, 'an object');
     const out: Obj = {};
     const before = ctx.errors.length;
+    const unset = new Set<string>();
     for (const [k, x] of Object.entries(v)) {
       const p = join(path, k);
       const schema = fields[k];
@@ -202,16 +216,27 @@ export function obj<T = Obj>(fields: Fields, opts: ObjOpts<T> = {}): Schema<T> {
         continue;
       }
       if (x === null || x === undefined) continue;
+      if (x === '' && !KEEP_EMPTY.has(schema)) {
+        // Go's `omitempty` decoding (calicoctl, the API server) reads an explicit "" as the zero
+        // value, i.e. unset: keep "" where the field's own schema takes it, otherwise drop it.
+        const trial: Ctx = { errors: [], subject: ctx.subject, allowReservedNames: ctx.allowReservedNames };
+        const r = schema(x, p, trial);
+        if (trial.errors.length === 0 && r !== undefined) out[k] = r;
+        else unset.add(k);
+        continue;
+      }
       const r = schema(x, p, ctx);
       if (r !== undefined) out[k] = r;
     }
     for (const k of opts.required ?? []) {
-      if (v[k] === undefined || v[k] === null) failField(ctx, join(path, k), 'is required');
+      if (v[k] === undefined || v[k] === null || unset.has(k)) failField(ctx, join(path, k), 'is required');
     }
     // Cross-field checks only make sense on fields that were themselves valid.
     if (opts.check !== undefined && ctx.errors.length === before) opts.check(out as T, path, ctx, v);
     return ctx.errors.length === before ? (out as T) : undefined;
   };
+  // The field names, for the parity test against Calico's field lists (calico-fields.ts).
+  return Object.assign(schema, { fields: Object.freeze(Object.keys(fields)) });
 }
 
 /** Any JSON value, copied (status blocks written by other components). */

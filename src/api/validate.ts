@@ -268,3 +268,9 @@ export function isDeletionForbidden(res: AnyResource): string | undefined {
   }
   return undefined;
 }
+
+/** The top-level spec field names Tricolor accepts for a kind (the Calico parity test reads them). */
+export function specFieldNames(apiVersion: string, kind: string): readonly string[] | undefined {
+  const spec = KIND_SPECS[`${apiVersion}/${kind}`]?.spec as { fields?: readonly string[] } | undefined;
+  return spec?.fields;
+}

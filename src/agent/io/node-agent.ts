@@ -13,6 +13,7 @@ import type { ApplyResult, DataplaneConfig, ResyncResult } from '../../dataplane
 import { Syncer } from '../../datastore/index.ts';
 import type { DatastoreBackend, SyncStatus, SyncUpdate } from '../../datastore/index.ts';
 import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
+import { fieldsNotInEffect } from '../felix-fields-in-effect.ts';
 import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
 import { APPLY_BUCKETS_S, MetricsRegistry } from '../metrics.ts';
@@ -69,6 +70,8 @@ export class NodeAgent {
   private readonly sent = new Map<string, CalcUpdate>();
   private readonly pools = new Map<string, IPPool>();
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
+  private readonly fieldsNotInEffectLogged = new Set<string>();
+  private fieldsNotInEffect: string[] = [];
   private readonly nodes = new Map<string, Node>();
   private readonly bgpConfigs = new Map<string, BGPConfiguration>();
   private readonly bgpPeers = new Map<string, BGPPeer>();
@@ -316,6 +319,15 @@ export class NodeAgent {
     }
   }
 
+  /** Accepted FelixConfiguration fields this agent does not act on: logged once each, listed in the status. */
+  private reportFieldsNotInEffect(spec: FelixSpec): void {
+    const now = fieldsNotInEffect(spec);
+    const fresh = now.filter((f) => !this.fieldsNotInEffectLogged.has(f));
+    for (const f of fresh) this.fieldsNotInEffectLogged.add(f);
+    if (fresh.length > 0) this.log(`FelixConfiguration: accepted but not acted on by Tricolor: ${fresh.join(', ')}`);
+    this.fieldsNotInEffect = now;
+  }
+
   private felixSpec(): FelixSpec {
     return mergeFelixSpecs(this.felixConfigs.get('default'), this.felixConfigs.get(`node.${this.opts.nodeName}`));
   }
@@ -326,6 +338,7 @@ export class NodeAgent {
     if (this.configDirty) {
       this.configDirty = false;
       const spec = this.felixSpec();
+      this.reportFieldsNotInEffect(spec);
       try {
         const config = resolveDataplaneConfig(dataplaneFields(spec), poolInfos(this.pools.values()));
         if (JSON.stringify(config) !== JSON.stringify(this.lastConfig)) {
@@ -477,7 +490,7 @@ export class NodeAgent {
     if (this.stopped) return;
     await this.health.bind(this.settings.healthHost, this.settings.healthPort);
     // Felix serves metrics on all addresses by default (PrometheusMetricsHost unset)
-    await this.metricsServer.bind('0.0.0.0', this.settings.metricsPort);
+    await this.metricsServer.bind(this.settings.metricsHost, this.settings.metricsPort);
   }
 
   /** Live unless applies have failed without a break for longer than the watchdog timeout. */
@@ -523,6 +536,7 @@ export class NodeAgent {
       errors: this.errorCount,
       recentErrors: [...this.recentErrors],
       invalidValues: Object.fromEntries(this.invalid),
+      felixFieldsNotInEffect: [...this.fieldsNotInEffect],
       bgp: this.bgp.state.running ? (this.bgp.state.peers ?? []) : undefined,
       bird: { running: this.bgp.state.running, pid: this.bgp.state.pid, restarts: this.bgp.state.restarts, reason: this.bgp.state.reason, socket: this.bgp.socketPath },
       routing: this.routing.state,

@@ -25,12 +25,15 @@ Options (run):
       --health-host HOST     health server address (default healthHost, localhost)
       --metrics-port PORT    serve Prometheus metrics on PORT (default: prometheusMetricsPort when
                              prometheusMetricsEnabled)
+      --metrics-host HOST    metrics server address (default prometheusMetricsHost, all addresses)
       --nft-refresh-ms MS    periodic nftables read-back and repair (default 90000)
       --route-refresh-ms MS  periodic route check (default 90000)
       --bgp MODE             run BIRD: auto (default: unless every IP pool is VXLAN), enabled,
                              disabled ($CALICO_NETWORKING_BACKEND bird/vxlan/none also sets it)
       --cni-socket PATH      serve CNI calls from the installed tricolor-cni on this unix socket
                              (default <run-dir>/cni.sock; "none" = off)
+      --nodename-file PATH   where the node name is written for the CNI plugin, as calico-node
+                             does (default $CALICO_NODENAME_FILE, else /var/lib/calico/nodename)
   -c, --config FILE          CalicoAPIConfig file (else the environment)
 Options (status):
       --run-dir DIR          the agent's run directory
@@ -60,6 +63,10 @@ function bgpModeOf(flag: string | undefined, backend: string | undefined): 'auto
   throw new TricolorError('ERR_USAGE', `CALICO_NETWORKING_BACKEND: ${quote(backend)} is not bird, vxlan or none`, { field: 'CALICO_NETWORKING_BACKEND', value: backend });
 }
 
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
 async function runAgent(args: readonly string[], ctx: CliContext): Promise<number> {
   const p = parseArgs(args, [
     CONFIG_FLAG,
@@ -68,10 +75,12 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     { name: 'health-port', value: true },
     { name: 'health-host', value: true },
     { name: 'metrics-port', value: true },
+    { name: 'metrics-host', value: true },
     { name: 'nft-refresh-ms', value: true },
     { name: 'route-refresh-ms', value: true },
     { name: 'bgp', value: true },
     { name: 'cni-socket', value: true },
+    { name: 'nodename-file', value: true },
   ]);
   if (flagBool(p, 'help')) {
     ctx.stdout.write(HELP);
@@ -82,7 +91,7 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
   const bgpMode = bgpModeOf(flagString(p, 'bgp'), ctx.env['CALICO_NETWORKING_BACKEND']);
   const { loadDatastoreConfig } = await import('../connection.ts');
   const { openBackend } = await import('../../datastore/index.ts');
-  const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME } = await import('../../agent/index.ts');
+  const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV, writeNodenameFile } = await import('../../agent/index.ts');
   const path = await import('node:path');
   const datastore = await loadDatastoreConfig(flagString(p, 'config'), ctx);
   const backend = await openBackend(datastore);
@@ -95,6 +104,7 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ...optional('healthPort', intFlag(p, 'health-port', 0, 65535)),
     ...optional('healthHost', flagString(p, 'health-host')),
     ...optional('metricsPort', intFlag(p, 'metrics-port', 1, 65535)),
+    ...optional('metricsHost', flagString(p, 'metrics-host')),
     ...optional('nftRefreshMs', intFlag(p, 'nft-refresh-ms', 0, 86_400_000)),
     ...optional('routeRefreshMs', intFlag(p, 'route-refresh-ms', 0, 86_400_000)),
     bgpMode,
@@ -119,6 +129,9 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
       // Policy enforcement must not depend on it: without the socket, tricolor-cni runs the plugin itself.
       ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] not serving CNI calls: ${e instanceof Error ? e.message : String(e)}\n`);
     }
+    // As calico-node: the CNI plugin reads the node name from this file (and refuses to run without it).
+    const nodenameFile = path.resolve(ctx.cwd, flagString(p, 'nodename-file') ?? nonEmpty(ctx.env[NODENAME_FILE_ENV]) ?? DEFAULT_NODENAME_FILE);
+    await writeNodenameFile(nodenameFile, nodeName);
     const sig = await signalled;
     ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${sig}: shutting down\n`);
     // the socket goes first: calls in flight finish on the backend before the agent closes it

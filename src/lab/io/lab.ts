@@ -518,7 +518,7 @@ export async function torStatus(s: LabState): Promise<TorView | undefined> {
 
 function spawnAgent(s: LabState, n: LabNode): Promise<number> {
   return startDetached(
-    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir],
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename')],
     join(s.runDir, 'logs', `${n.name}-agent.log`),
     { ...datastoreEnv(s), NODENAME: n.name },
   );
