@@ -22,6 +22,12 @@ import {
   renderTorConfig,
   servePortName,
   validateLabName,
+  cniArgs,
+  labSeedDocuments,
+  podServerArgv,
+  renderCniNetconf,
+  renderLabStatus,
+  type LabStatusView,
 } from './lab-model.ts';
 
 const usageError = (e: unknown): boolean => isTricolorError(e, 'ERR_USAGE');
@@ -170,5 +176,76 @@ void describe('hosts file and port names', () => {
   void it('container port names follow the contract', () => {
     assert.equal(servePortName({ protocol: 'tcp', port: 80 }), 'serve-80-tcp');
     assert.equal(servePortName({ protocol: 'udp', port: 81 }), 'serve-81-udp');
+  });
+});
+
+void describe('what lab up seeds and how pods are plugged', () => {
+  const kinds = (docs: unknown[]): string[] => docs.map((d) => `${(d as { kind: string }).kind}/${(d as { metadata: { name: string } }).metadata.name}`);
+
+  void it('a mesh lab: pool, Felix and BGP defaults, one Node per node, no peers', () => {
+    const s = planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', routeReflector: undefined });
+    const docs = labSeedDocuments(s);
+    assert.deepEqual(kinds(docs), ['IPPool/default-ipv4-ippool', 'FelixConfiguration/default', 'BGPConfiguration/default', 'Node/node-1', 'Node/node-2']);
+    assert.deepEqual((docs[0] as { spec: unknown }).spec, { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()' });
+    assert.equal((docs[2] as { spec: { nodeToNodeMeshEnabled: boolean } }).spec.nodeToNodeMeshEnabled, true);
+  });
+
+  void it('a reflector lab with a tor: the mesh is off, the reflector is labelled, both peers exist', () => {
+    const s = planLab({ name: 'x', nodes: 3, encap: 'vxlan', podCidr: '10.244.0.0/16', routeReflector: 'node-2', tor: true });
+    const docs = labSeedDocuments(s);
+    assert.deepEqual(kinds(docs).slice(-2), ['BGPPeer/peer-with-route-reflectors', 'BGPPeer/tor']);
+    assert.equal((docs[0] as { spec: { vxlanMode: string } }).spec.vxlanMode, 'Always');
+    assert.equal((docs[2] as { spec: { nodeToNodeMeshEnabled: boolean } }).spec.nodeToNodeMeshEnabled, false);
+    const rr = docs[4] as { metadata: { labels: Record<string, string> }; spec: { bgp: Record<string, string> } };
+    assert.equal(rr.metadata.labels['route-reflector'], 'true');
+    assert.equal(rr.spec.bgp['routeReflectorClusterID'], '224.0.0.1');
+    assert.deepEqual((docs.at(-1) as { spec: unknown }).spec, { peerIP: TOR_ADDRESS, asNumber: 64513 });
+  });
+
+  void it('CNI netconf names the datastore, the node and the pod MTU', () => {
+    const s = planLab({ name: 'x', nodes: 1, encap: 'vxlan', podCidr: '10.244.0.0/16', routeReflector: undefined });
+    const n = s.nodes[0];
+    assert.ok(n !== undefined);
+    const conf = JSON.parse(renderCniNetconf(s, n)) as Record<string, unknown>;
+    assert.equal(conf['type'], 'tricolor-cni');
+    assert.equal(conf['datastore_type'], 'embedded');
+    assert.equal(conf['datastore_path'], s.datastorePath);
+    assert.equal(conf['nodename_file'], `${n.runDir}/nodename`);
+    assert.equal(conf['mtu'], 1450);
+    const e = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', routeReflector: undefined, datastore: 'etcdv3' });
+    const ce = JSON.parse(renderCniNetconf(e, n)) as Record<string, unknown>;
+    assert.equal(ce['datastore_type'], 'etcdv3');
+    assert.equal(ce['etcd_endpoints'], e.etcd?.endpoint);
+    assert.equal(ce['mtu'], 1500);
+  });
+
+  void it('CNI_ARGS and pod servers', () => {
+    assert.equal(cniArgs({ namespace: 'a', name: 'p', containerId: 'c1' }), 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c1');
+    assert.deepEqual(podServerArgv('ns1', { protocol: 'tcp', port: 80 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork', 'PIPE']);
+    assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'UDP4-RECVFROM:53,fork', 'PIPE']);
+  });
+
+  void it('lab status renders nodes, BGP, the tor, pods and services', () => {
+    const v: LabStatusView = {
+      name: 'x',
+      runDir: '/r',
+      datastore: 'embedded /r/datastore.db',
+      datastorePath: '/r/datastore.db',
+      encap: 'none',
+      routeReflector: null,
+      tor: { netns: 'tri-x-tor', address: TOR_ADDRESS, asNumber: 64513, running: true, sessions: [{ peer: '172.31.0.11', asNumber: 64512, state: 'Established' }], routes: [{ prefix: '10.244.1.0/26', nextHops: ['172.31.0.11'] }] },
+      podCidr: '10.244.0.0/16',
+      serviceCidr: '10.96.0.0/16',
+      external: { netns: 'tri-x-external', ip: '203.0.113.10' },
+      nodes: [{ name: 'node-1', netns: 'tri-x-node-1', address: '172.31.0.11', agent: { running: true, ready: true, endpoints: 1, policies: 0 }, proxy: { running: true, services: 1 }, bgp: null }],
+      pods: [{ namespace: 'default', name: 'a', node: 'node-1', ip: '10.244.1.1', labels: { app: 'web' }, serve: ['tcp:80'] }],
+      services: [],
+    };
+    const text = renderLabStatus(v);
+    assert.match(text, /^ {2}node-1 +172\.31\.0\.11 +agent ready \(1 endpoints, 0 policies\) {2}proxy running$/m);
+    assert.match(text, /^ {4}BGP: no BIRD status$/m);
+    assert.match(text, /^TOR 172\.31\.0\.250 AS 64513 \(gobgpd running, namespace tri-x-tor\): 1\/1 sessions established, 1 routes$/m);
+    assert.match(text, /^ {2}default\/a +10\.244\.1\.1 +node-1 +app=web {2}serves tcp:80$/m);
+    assert.match(text, /^SERVICES\n {2}\(none\)$/m);
   });
 });

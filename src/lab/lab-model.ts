@@ -374,3 +374,231 @@ export function renderTorConfig(tor: Pick<LabTor, 'address' | 'asNumber'>, nodes
 export function podFileName(ns: string, name: string): string {
   return `${ns}_${name}.json`;
 }
+
+// ---- files under the run directory -------------------------------------------------------------
+
+/** Per-namespace files (`ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts). */
+export const NETNS_ETC = '/etc/netns';
+
+/** The lab's plan and pids, rewritten after each phase of `lab up`. */
+export function statePath(runDir: string): string {
+  return `${runDir}/state.json`;
+}
+
+/** One JSON record per pod (concurrent `pod add`s never race on a shared file). */
+export function podsDir(s: Pick<LabState, 'runDir'>): string {
+  return `${s.runDir}/pods`;
+}
+
+export function logsDir(s: Pick<LabState, 'runDir'>): string {
+  return `${s.runDir}/logs`;
+}
+
+/** Where lab up installs a node's CNI plugins (tricolor-cni talks to the node agent's socket). */
+export function cniBinDir(n: Pick<LabNode, 'runDir'>): string {
+  return `${n.runDir}/cni-bin`;
+}
+
+// ---- what lab up writes to the datastore -------------------------------------------------------
+
+/** The documents `lab up` applies: the pool, default Felix and BGP configuration, one Node per node, the peers. */
+export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeReflector' | 'nodes' | 'tor'>): unknown[] {
+  const docs: unknown[] = [
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'default-ipv4-ippool' },
+      spec: { cidr: s.podCidr, blockSize: 26, ipipMode: 'Never', vxlanMode: s.encap === 'vxlan' ? 'Always' : 'Never', natOutgoing: true, nodeSelector: 'all()' },
+    },
+    { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: {} },
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: { asNumber: CLUSTER_AS, nodeToNodeMeshEnabled: s.routeReflector === undefined, logSeverityScreen: 'Info' },
+    },
+    ...s.nodes.map((n) => ({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.name === s.routeReflector ? { 'route-reflector': 'true' } : {}) } },
+      spec: { bgp: { ipv4Address: `${n.address}/24`, ...(n.name === s.routeReflector ? { routeReflectorClusterID: '224.0.0.1' } : {}) } },
+    })),
+  ];
+  if (s.routeReflector !== undefined) {
+    docs.push({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPPeer',
+      metadata: { name: 'peer-with-route-reflectors' },
+      spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
+    });
+  }
+  if (s.tor !== undefined) {
+    // a global peer (no node selector): every node opens an eBGP session to the tor
+    docs.push({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: s.tor.address, asNumber: s.tor.asNumber } });
+  }
+  return docs;
+}
+
+/** Pod MTU: the underlay's 1500, less VXLAN's 50-byte header when the pool encapsulates. */
+export function labPodMtuBytes(s: Pick<LabState, 'encap'>): number {
+  return s.encap === 'vxlan' ? 1450 : 1500;
+}
+
+// ---- CNI calls and pod servers -------------------------------------------------------------------
+
+/** CNI_ARGS as the kubelet passes them (K8S_POD_* tell the plugin which pod it is plugging). */
+export function cniArgs(p: { namespace: string; name: string; containerId: string }): string {
+  return `IgnoreUnknown=1;K8S_POD_NAMESPACE=${p.namespace};K8S_POD_NAME=${p.name};K8S_POD_INFRA_CONTAINER_ID=${p.containerId}`;
+}
+
+/** The network config a runtime hands the `calico`-compatible plugin on stdin, for one node. */
+export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd' | 'encap'>, n: Pick<LabNode, 'name' | 'runDir'>): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'k8s-pod-network',
+    type: 'tricolor-cni',
+    ...(s.datastore === 'etcdv3' && s.etcd !== undefined ? { datastore_type: 'etcdv3', etcd_endpoints: s.etcd.endpoint } : { datastore_type: 'embedded', datastore_path: s.datastorePath }),
+    nodename: n.name,
+    nodename_file: `${n.runDir}/nodename`,
+    mtu: labPodMtuBytes(s),
+    ipam: { type: 'tricolor-ipam' },
+    policy: { type: 'k8s' },
+  });
+}
+
+/** A pod's server: socat in the pod's namespace, echoing what it gets. */
+export function podServerArgv(netns: string, p: ServePort): string[] {
+  // socat forks a child per connection (TCP) or datagram (UDP) and echoes what it gets: enough for
+  // a probe, and a few hundred kB per idle listener, so 500 pods fit.
+  const listen = p.protocol === 'tcp' ? `TCP4-LISTEN:${p.port},reuseaddr,fork` : `UDP4-RECVFROM:${p.port},fork`;
+  return ['ip', 'netns', 'exec', netns, 'socat', listen, 'PIPE'];
+}
+
+// ---- options and views of the io operations ------------------------------------------------------
+
+export type Progress = (line: string) => void;
+
+export interface LabUpOptions {
+  readonly name: string;
+  readonly nodes: number;
+  readonly encap: Encap;
+  readonly podCidr: string;
+  readonly routeReflector?: string | undefined;
+  /** embedded (default): a SQLite file in the run dir; etcdv3: the lab's own etcd on a unix socket there. */
+  readonly datastore?: LabDatastore | undefined;
+  /** Add the `tor` router (gobgpd, AS 64513) on the underlay, peered with every node. */
+  readonly tor?: boolean | undefined;
+  readonly readyTimeoutMs?: number;
+  readonly progress: Progress;
+}
+
+export interface LabDownResult {
+  readonly namespaces: number;
+  readonly processes: number;
+}
+
+export interface PodAddOptions {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node?: string | undefined;
+  readonly labels: Record<string, string>;
+  readonly serviceAccount?: string | undefined;
+  readonly serve: readonly ServePort[];
+}
+
+export interface ProbeTarget {
+  readonly label: string;
+  readonly ip: string;
+}
+
+export interface ProbeAllResult {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+  readonly results: { from: string; to: string; connected: boolean }[];
+}
+
+/** What a node's service proxy reports in `<runDir>/proxy.json`. */
+export interface ProxyStatusView {
+  readonly inSync: boolean;
+  readonly backends: Readonly<Record<string, readonly string[]>>;
+}
+
+/** gobgpd's gRPC API, inside the tor namespace only. */
+export const TOR_API_PORT = 50051;
+/** gobgp's session_state enum (api.PeerState_SessionState): 1 idle … 6 established. */
+export const GOBGP_SESSION_STATES = ['unknown', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
+
+export interface TorView {
+  readonly netns: string;
+  readonly address: string;
+  readonly asNumber: number;
+  readonly running: boolean;
+  readonly sessions: { peer: string; asNumber: number; state: string }[];
+  /** Prefixes in the tor's RIB (pod blocks learned from the nodes). */
+  readonly routes: { prefix: string; nextHops: string[] }[];
+}
+
+/** One BGP session of a node, as `calicoctl node status` lists it. */
+export interface LabBGPSession {
+  readonly peerAddress: string;
+  readonly peerType: string;
+  readonly state: string;
+  readonly since: string;
+  readonly info: string;
+}
+
+export interface LabStatusView {
+  readonly name: string;
+  readonly runDir: string;
+  /** `embedded <path>` or `etcdv3 unix://…`. */
+  readonly datastore: string;
+  readonly datastorePath: string;
+  readonly encap: Encap;
+  readonly routeReflector: string | null;
+  readonly tor: TorView | null;
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+  readonly external: { readonly netns: string; readonly ip: string };
+  readonly nodes: {
+    name: string;
+    netns: string;
+    address: string;
+    agent: { running: boolean; ready: boolean; endpoints: number; policies: number };
+    proxy: { running: boolean; services: number };
+    /** null when the node runs no BIRD (or it cannot be asked). */
+    bgp: LabBGPSession[] | null;
+  }[];
+  readonly pods: { namespace: string; name: string; node: string; ip: string; labels: Readonly<Record<string, string>>; serve: string[] }[];
+  readonly services: { namespace: string; name: string; clusterIP: string; ports: string[]; endpoints: number }[];
+}
+
+export function renderLabStatus(v: LabStatusView): string {
+  const out: string[] = [];
+  out.push(`Lab ${v.name}: encap ${v.encap}, pod CIDR ${v.podCidr}, service CIDR ${v.serviceCidr}`);
+  out.push(`  datastore ${v.datastore}`);
+  out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
+  if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
+  out.push('', 'NODES');
+  for (const n of v.nodes) {
+    out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}`);
+    if (n.bgp === null) out.push('    BGP: no BIRD status');
+    for (const b of n.bgp ?? []) out.push(`    BGP ${b.peerAddress.padEnd(15)} ${b.peerType.padEnd(18)} ${b.state.padEnd(6)} ${b.since.padEnd(10)} ${b.info}`);
+  }
+  if (v.tor !== null) {
+    const t = v.tor;
+    const up = t.sessions.filter((x) => x.state === 'Established').length;
+    out.push('', `TOR ${t.address} AS ${t.asNumber} (gobgpd ${t.running ? 'running' : 'NOT running'}, namespace ${t.netns}): ${up}/${t.sessions.length} sessions established, ${t.routes.length} routes`);
+    for (const x of t.sessions) out.push(`  peer ${x.peer.padEnd(15)} AS ${x.asNumber}  ${x.state}`);
+    for (const r of t.routes) out.push(`  route ${r.prefix.padEnd(18)} via ${r.nextHops.join(',')}`);
+  }
+  out.push('', 'PODS');
+  if (v.pods.length === 0) out.push('  (none)');
+  for (const p of v.pods) {
+    const labels = Object.entries(p.labels).map(([k, x]) => `${k}=${x}`).join(',');
+    out.push(`  ${`${p.namespace}/${p.name}`.padEnd(28)} ${p.ip.padEnd(15)} ${p.node.padEnd(10)} ${labels}${p.serve.length > 0 ? `  serves ${p.serve.join(',')}` : ''}`);
+  }
+  out.push('', 'SERVICES');
+  if (v.services.length === 0) out.push('  (none)');
+  for (const s of v.services) out.push(`  ${`${s.namespace}/${s.name}`.padEnd(28)} ${s.clusterIP.padEnd(15)} ${s.ports.join(',')}  ${s.endpoints} endpoints`);
+  return out.join('\n') + '\n';
+}

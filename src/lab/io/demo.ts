@@ -8,9 +8,16 @@
 
 import { parseAllDocuments } from 'yaml';
 import { TricolorError } from '../../base/index.ts';
-import type { LabState } from '../lab-model.ts';
-import { labDown, labUp, nsAdd, podAdd, probeFrom, readLabState, resolveSource, resolveTarget, svcAdd, withLabClient, type Progress } from './lab.ts';
-import { sleep } from './shell.ts';
+import type { LabState, Progress } from '../lab-model.ts';
+import { withLabClient } from './datastore.ts';
+import { labDown } from './down.ts';
+import { nsAdd } from './namespaces.ts';
+import { podAdd } from './pods.ts';
+import { probeFrom, resolveSource, resolveTarget } from './probes.ts';
+import { sleep } from './processes.ts';
+import { svcAdd } from './services.ts';
+import { readLabState } from './state.ts';
+import { labUp } from './up.ts';
 
 export interface DemoStep {
   readonly title: string;

@@ -1,8 +1,10 @@
-// Process helpers for the lab: run a command to completion, or start a long-lived one detached
-// (own process group, output to a log file) and return its pid so `lab down` can stop it by id.
+// The lab's processes: run a command to completion, start a long-lived one detached (own process
+// group, output to a log file) and return its pid so `lab down` can stop it by id, stop pids, and
+// find every process living in a set of network namespaces.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
 
 export interface ShResult {
@@ -112,5 +114,35 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** Inode of each named network namespace (what `/proc/PID/ns/net` links to as `net:[INODE]`). */
+export function netnsInodes(names: readonly string[]): Set<number> {
+  const out = new Set<number>();
+  for (const ns of names) {
+    try {
+      out.add(statSync(join('/var/run/netns', ns)).ino);
+    } catch {
+      // deleted meanwhile
+    }
+  }
+  return out;
+}
+
+/** Every process whose network namespace is one of `inodes` (even a namespace already deleted). */
+export function pidsInNetns(inodes: ReadonlySet<number>): number[] {
+  if (inodes.size === 0) return [];
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    const pid = Number(d);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+      if (m !== null && inodes.has(Number(m[1]))) out.push(pid);
+    } catch {
+      // exited, or a kernel thread
+    }
+  }
   return out;
 }

@@ -1,0 +1,103 @@
+// The lab's datastore: the environment every lab process gets, a resource client over the
+// lab's store for the lab's own reads and writes, the documents `lab up` seeds, and (with
+// `--datastore etcdv3`) the lab's own etcd in a namespace of its own, serving a unix socket.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TricolorError, isTricolorError } from '../../base/index.ts';
+import type { KindInfo } from '../../api/index.ts';
+import type { ResourceClient } from '../../datastore/index.ts';
+import { ETCD_SOCKET_NAME, labDatastoreEnv, type LabState } from '../lab-model.ts';
+import { pidAlive, startDetached, waitFor } from './processes.ts';
+import { netnsAdd } from './topology.ts';
+
+/** The environment of every lab process: ours, with the lab's datastore in place of any other. */
+export function datastoreEnv(s: LabState): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CALICO_)?(DATASTORE_TYPE|ETCD_|TRICOLOR_DATASTORE_PATH)/.test(k)) env[k] = v;
+  return { ...env, ...labDatastoreEnv(s) };
+}
+
+/** Run fn with a resource client over the lab's datastore, closed afterwards. */
+export async function withLabClient<T>(s: LabState, fn: (c: ResourceClient) => Promise<T>): Promise<T> {
+  const { openBackend, datastoreConfigFromEnv, ResourceClient } = await import('../../datastore/index.ts');
+  const backend = await openBackend(datastoreConfigFromEnv(labDatastoreEnv(s)));
+  try {
+    return await fn(new ResourceClient(backend));
+  } finally {
+    await backend.close();
+  }
+}
+
+export async function getOrUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isTricolorError(e, 'ERR_NOT_FOUND')) return undefined;
+    throw e;
+  }
+}
+
+export async function kind(apiVersion: string, k: string): Promise<KindInfo> {
+  const { kindInfoFor } = await import('../../api/index.ts');
+  const info = kindInfoFor(apiVersion, k);
+  if (info === undefined) throw new TricolorError('ERR_INTERNAL', `kind ${apiVersion} ${k} is not registered`);
+  return info;
+}
+
+/** etcd in a namespace of its own, serving clients only on a unix socket under the run dir. */
+export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
+  const e = s.etcd;
+  if (e === undefined) return;
+  mkdirSync(e.dir, { recursive: true });
+  await netnsAdd(e.netns);
+  const peer = 'http://127.0.0.1:2380'; // inside the etcd namespace: no port on the host
+  const env: NodeJS.ProcessEnv = {};
+  // etcd reads every ETCD_* variable as a flag
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD_')) env[k] = v;
+  e.pid = await startDetached(
+    [
+      'ip', 'netns', 'exec', e.netns, 'etcd',
+      '--name', 'lab',
+      '--data-dir', join(e.dir, 'data'),
+      '--listen-client-urls', `unix://${ETCD_SOCKET_NAME}`,
+      '--advertise-client-urls', `unix://${ETCD_SOCKET_NAME}`,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `lab=${peer}`,
+      '--initial-cluster-state', 'new',
+      '--snapshot-count', '100000',
+      '--quota-backend-bytes', String(1024 * 1024 * 1024),
+    ],
+    join(logs, 'etcd.log'),
+    env,
+    e.dir,
+  );
+}
+
+function etcdHealthy(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    void import('node:http').then(({ request }) => {
+      const req = request({ socketPath, host: 'localhost', path: '/health', method: 'GET', timeout: 1000, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(res.statusCode === 200 && body.includes('true')));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  });
+}
+
+export async function waitForEtcd(e: NonNullable<LabState['etcd']>, logs: string, timeoutMs = 30_000): Promise<void> {
+  const socket = join(e.dir, ETCD_SOCKET_NAME);
+  const ok = await waitFor(async () => {
+    if (e.pid !== undefined && !pidAlive(e.pid)) {
+      throw new TricolorError('ERR_IO', `the lab's etcd exited; see ${join(logs, 'etcd.log')}`);
+    }
+    return (await etcdHealthy(socket)) ? true : undefined;
+  }, timeoutMs, 100);
+  if (ok !== true) throw new TricolorError('ERR_TIMEOUT', `the lab's etcd is not healthy after ${timeoutMs / 1000}s on ${e.endpoint}; see ${join(logs, 'etcd.log')}`);
+}

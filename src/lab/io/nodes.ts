@@ -1,0 +1,132 @@
+// The lab's nodes: each node namespace runs one node agent (which supervises BIRD) and one
+// service proxy, started detached with the lab's datastore in their environment, and has the
+// CNI plugins installed as `tricolor install-cni` puts them on a host.
+
+import { join } from 'node:path';
+import { TricolorError, quote } from '../../base/index.ts';
+import { cniBinDir, labDatastoreEnv, labPodMtuBytes, logsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
+import { datastoreEnv } from './datastore.ts';
+import { REPO, TRICOLOR_BIN } from './paths.ts';
+import { pidAlive, startDetached, waitFor } from './processes.ts';
+import { listPods, readProxyStatus, writeLabState } from './state.ts';
+
+export function nodeOf(s: LabState, name: string): LabNode {
+  const n = s.nodes.find((x) => x.name === name);
+  if (n === undefined) {
+    throw new TricolorError('ERR_NOT_FOUND', `--node: ${quote(name)} is not a node of lab ${quote(s.name)} (${s.nodes.map((x) => x.name).join(', ')})`, { value: name });
+  }
+  return n;
+}
+
+/**
+ * The node's CNI plugins, as `tricolor install-cni` puts them on a host: tricolor-cni hands each
+ * call to this node's agent over <runDir>/cni.sock (and runs it itself while no agent answers).
+ */
+export async function installNodeCni(s: LabState, n: LabNode): Promise<void> {
+  const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
+  await installCni({
+    binDir: cniBinDir(n),
+    confDir: join(n.runDir, 'cni-conf'),
+    nodePath: process.execPath,
+    repoRoot: REPO,
+    env: datastoreEnvOf(labDatastoreEnv(s)),
+    nodename: n.name,
+    mtuBytes: labPodMtuBytes(s),
+    agentSocket: join(n.runDir, 'cni.sock'),
+  });
+}
+
+export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
+  return startDetached(
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename')],
+    join(logsDir(s), `${n.name}-agent.log`),
+    { ...datastoreEnv(s), NODENAME: n.name },
+  );
+}
+
+export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s)): Promise<number> {
+  return startDetached(
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'proxy', 'run', '--name', n.name, '--run-dir', n.runDir],
+    join(logsDir(s), `${n.name}-proxy.log`),
+    env,
+  );
+}
+
+/** Wait (bounded) until every node's agent is ready and its proxy in sync; a dead agent fails at once. */
+export async function waitForNodesReady(s: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  const logs = logsDir(s);
+  const notReady = new Set(s.nodes.map((n) => n.name));
+  let lastShown = -1;
+  await waitFor(
+    async () => {
+      const { readStatusFile } = await import('../../agent/index.ts');
+      for (const n of s.nodes) {
+        if (!notReady.has(n.name)) continue;
+        if (n.agentPid !== undefined && !pidAlive(n.agentPid)) {
+          throw new TricolorError('ERR_IO', `lab ${quote(s.name)}: the agent of ${n.name} exited; see ${join(logs, `${n.name}-agent.log`)} (the lab is left up: \`tricolor lab down --name ${s.name}\`)`);
+        }
+        let ready: boolean;
+        try {
+          ready = readStatusFile(n.runDir)?.ready === true;
+        } catch {
+          ready = false;
+        }
+        const proxyReady = readProxyStatus(n)?.inSync === true;
+        if (ready && proxyReady) notReady.delete(n.name);
+      }
+      const done = s.nodes.length - notReady.size;
+      if (done !== lastShown) {
+        lastShown = done;
+        progress(`  ${done}/${s.nodes.length} nodes ready`);
+      }
+      return notReady.size === 0 ? true : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+  if (notReady.size > 0) {
+    throw new TricolorError('ERR_TIMEOUT', `lab ${quote(s.name)}: ${[...notReady].join(', ')} not ready after ${timeoutMs / 1000}s; see ${logs} (the lab is left up: \`tricolor lab down --name ${s.name}\`)`);
+  }
+}
+
+/**
+ * Start a node's agent again after it died or was killed (tests, benchmarks, a user who stopped
+ * it): same command line as `lab up`, new pid recorded in state.json; waits (bounded) for ready.
+ * Refused while the recorded agent still runs.
+ */
+export async function restartNodeAgent(s: LabState, node: string, timeoutMs = 60_000): Promise<LabNode> {
+  const n = nodeOf(s, node);
+  if (n.agentPid !== undefined && pidAlive(n.agentPid)) {
+    throw new TricolorError('ERR_ALREADY_EXISTS', `the agent of ${node} still runs (pid ${n.agentPid})`, { value: node });
+  }
+  const startedAt = Date.now();
+  n.agentPid = await spawnAgent(s, n);
+  writeLabState(s);
+  const { readStatusFile } = await import('../../agent/index.ts');
+  const ready = await waitFor(() => {
+    try {
+      const st = readStatusFile(n.runDir);
+      return st !== undefined && st.pid === n.agentPid && st.ready ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, 100);
+  if (ready !== true) throw new TricolorError('ERR_TIMEOUT', `the restarted agent of ${node} is not ready after ${(Date.now() - startedAt) / 1000}s; see ${join(logsDir(s), `${node}-agent.log`)}`);
+  return n;
+}
+
+/** Wait (bounded, best effort) until the node's agent has programmed as many endpoints as the node has pods. */
+export async function waitForEndpointsProgrammed(s: LabState, n: LabNode, timeoutMs = 15_000): Promise<boolean> {
+  if (n.agentPid === undefined || !pidAlive(n.agentPid)) return false;
+  const want = listPods(s).filter((p) => p.node === n.name && p.ip !== '').length;
+  const { readStatusFile } = await import('../../agent/index.ts');
+  const ok = await waitFor(() => {
+    try {
+      const st = readStatusFile(n.runDir);
+      return st !== undefined && st.endpoints.workload >= want ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, 50);
+  return ok === true;
+}

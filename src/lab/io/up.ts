@@ -1,0 +1,86 @@
+// `lab up`: the phases of building a lab, each recorded in state.json before the next starts
+// (so `lab down` can undo a half-built lab): underlay and external host, the lab's etcd, node
+// namespaces with their CNI plugins, the tor router, the datastore's seed documents and the
+// pointer file, then one agent and one proxy per node, and a bounded wait until all are ready.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { TricolorError, quote } from '../../base/index.ts';
+import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
+import { datastoreEnv, startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
+import { startExternalServers, startTor } from './externals.ts';
+import { ensureNamespace } from './namespaces.ts';
+import { installNodeCni, spawnAgent, spawnProxy, waitForNodesReady } from './nodes.ts';
+import { mapLimit } from './processes.ts';
+import { writeLabState, writePointer } from './state.ts';
+import { addNodeNamespace, addUnderlay, labNetnsNames } from './topology.ts';
+
+export async function labUp(o: LabUpOptions): Promise<LabState> {
+  const state = planLab({
+    name: o.name,
+    nodes: o.nodes,
+    encap: o.encap,
+    podCidr: o.podCidr,
+    routeReflector: o.routeReflector,
+    ...(o.datastore === undefined ? {} : { datastore: o.datastore }),
+    tor: o.tor === true,
+  });
+  if (existsSync(state.runDir)) {
+    throw new TricolorError('ERR_ALREADY_EXISTS', `lab ${quote(o.name)} is already up (run directory ${state.runDir} exists); run \`tricolor lab down --name ${o.name}\` first`, {
+      value: o.name,
+    });
+  }
+  const leftovers = await labNetnsNames(state.prefix);
+  if (leftovers.length > 0) {
+    throw new TricolorError('ERR_ALREADY_EXISTS', `lab ${quote(o.name)}: namespaces ${leftovers.slice(0, 3).join(', ')} already exist; run \`tricolor lab down --name ${o.name}\` first`, {
+      value: o.name,
+    });
+  }
+  const logs = logsDir(state);
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(podsDir(state), { recursive: true });
+  writeLabState(state);
+  const t0 = Date.now();
+
+  o.progress(`underlay ${UNDERLAY_GATEWAY.replace(/\.1$/, '.0')}/24 and external host ${state.externalIP}`);
+  await addUnderlay(state);
+  await startExternalServers(state, logs);
+  writeLabState(state);
+  if (state.etcd !== undefined) {
+    o.progress(`etcd on ${state.etcd.endpoint} (namespace ${state.etcd.netns})`);
+    await startLabEtcd(state, logs);
+    writeLabState(state);
+  }
+
+  o.progress(`${state.nodes.length} node namespaces on the underlay`);
+  await mapLimit(state.nodes, 4, async (n) => {
+    await addNodeNamespace(state, n);
+    await installNodeCni(state, n);
+  });
+
+  if (state.etcd !== undefined) await waitForEtcd(state.etcd, logs);
+  if (state.tor !== undefined) {
+    o.progress(`tor router ${state.tor.address} (gobgpd, AS ${state.tor.asNumber}) on the underlay`);
+    await startTor(state, logs);
+    writeLabState(state);
+  }
+
+  o.progress(`datastore ${describeLabDatastore(state)}: IPPool ${state.podCidr} (natOutgoing, vxlanMode ${state.encap === 'vxlan' ? 'Always' : 'Never'}), ${state.nodes.length} Nodes`);
+  await withLabClient(state, async (c) => {
+    await c.initialise();
+    for (const d of labSeedDocuments(state)) await c.apply(d);
+    for (const ns of ['default', 'kube-system']) await ensureNamespace(c, ns, {});
+  });
+  writePointer(state);
+
+  o.progress(`starting ${state.nodes.length} node agents and service proxies`);
+  const env = datastoreEnv(state);
+  for (const n of state.nodes) {
+    n.agentPid = await spawnAgent(state, n);
+    n.proxyPid = await spawnProxy(state, n, env);
+  }
+  writeLabState(state);
+
+  await waitForNodesReady(state, o.readyTimeoutMs ?? 120_000, o.progress);
+  o.progress(`lab ${quote(state.name)} is up (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  return state;
+}
