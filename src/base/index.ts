@@ -13,3 +13,7 @@ export {
   type Observer,
   type Collect,
 } from './metrics.ts';
+export * from './lifecycle.ts';
+export * from './async.ts';
+export * from './log.ts';
+export * from './datastore-env.ts';

@@ -1,0 +1,47 @@
+// The exec helper against real programs: output, status, stdin, env, a missing program, a
+// timeout, detached start with a log file, and stopping by pid.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isTricolorError } from '../errors.ts';
+import { waitFor } from '../async.ts';
+import { exec, execOk, pidAlive, spawnDetached, stopPids } from './exec.ts';
+
+void describe('exec', () => {
+  void it('collects stdout, stderr and the status; feeds stdin; passes env', async () => {
+    const r = await exec(['sh', '-c', 'cat; echo "$X" >&2; exit 3'], { input: 'in', env: { X: 'ex', PATH: process.env['PATH'] } });
+    assert.deepEqual(r, { status: 3, stdout: 'in', stderr: 'ex\n' });
+    assert.equal(await execOk(['printf', 'ok']), 'ok');
+  });
+
+  void it('a failing command is ERR_IO naming it and quoting stderr', async () => {
+    await assert.rejects(execOk(['sh', '-c', 'echo bad thing >&2; exit 2']), (e: unknown) => isTricolorError(e, 'ERR_IO') && /sh -c .* failed \(exit 2\): bad thing/.test(e.message));
+  });
+
+  void it('a program that does not exist is ERR_IO', async () => {
+    await assert.rejects(exec(['/nonexistent/tricolor-no-such-program']), (e: unknown) => isTricolorError(e, 'ERR_IO') && /cannot run/.test(e.message));
+  });
+
+  void it('a child past its timeout is killed (status 137)', async () => {
+    const r = await exec(['sleep', '30'], { timeoutMs: 20 });
+    assert.equal(r.status, 137);
+  });
+
+  void it('starts a detached program with its output in a log, and stops it by pid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tricolor-exec-'));
+    try {
+      const log = join(dir, 'out.log');
+      const pid = await spawnDetached(['sh', '-c', 'echo started; exec sleep 30'], { logPath: log });
+      assert.ok(pidAlive(pid));
+      assert.equal(await waitFor(() => (readFileSync(log, 'utf8').includes('started') ? true : undefined), 5000, 10), true);
+      await stopPids([pid], 2000);
+      assert.equal(await waitFor(() => (pidAlive(pid) ? undefined : true), 5000, 10), true);
+      await assert.rejects(spawnDetached(['/nonexistent/x'], { logPath: log }), (e: unknown) => isTricolorError(e, 'ERR_IO'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
