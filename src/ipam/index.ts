@@ -74,3 +74,4 @@ export {
   tunnelHandleId,
 } from './annotations.ts';
 export { ensureTunnelAddress, releaseTunnelAddress, type TunnelAddressRequest } from './tunnel.ts';
+export { IpamMetricsExporter, ipamSnapshot, type IpamSnapshot } from './ipam-metrics.ts';

@@ -324,6 +324,22 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
     ...(policySource === undefined ? {} : { policySource }),
     log: (l) => ctx.stderr.write(l + '\n'),
   });
+  // The cluster-scope ipam_* series (calico-kube-controllers' names) are served here too.
+  let ipamTimer: NodeJS.Timeout | undefined;
+  let closeBackend: (() => Promise<void>) | undefined;
+  if (policySource !== undefined) {
+    const { loadDatastoreConfig } = await import('../connection.ts');
+    const { openBackend } = await import('../../datastore/index.ts');
+    const { IPAMClient, IpamMetricsExporter } = await import('../../ipam/index.ts');
+    const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
+    closeBackend = () => backend.close();
+    const exporter = new IpamMetricsExporter(new IPAMClient({ backend }), agg.metrics);
+    const refresh = (): void => {
+      exporter.refresh().catch((e: unknown) => ctx.stderr.write(`ipam metrics: ${(e as Error).message}\n`));
+    };
+    refresh();
+    ipamTimer = setInterval(refresh, 15_000);
+  }
   await agg.start();
   ctx.stdout.write(`flow aggregator and UI on ${agg.url}/\n`);
   const urlFile = flagString(p, 'url-file');
@@ -337,7 +353,9 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  if (ipamTimer !== undefined) clearInterval(ipamTimer);
   await agg.stop();
+  await closeBackend?.();
   return 0;
 }
 
