@@ -18,6 +18,7 @@ export {
   type StoredHandle,
   type AffinityReleaseOutcome,
 } from './ipam-client.ts';
+export { IPAMCache, IPAM_CACHE_PREFIXES } from './ipam-cache.ts';
 export {
   type AllocationBlock,
   type AllocationAttribute,

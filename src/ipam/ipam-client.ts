@@ -67,6 +67,7 @@ import {
   whollyReserved,
 } from './pools.ts';
 import { type IPAMResourceSource, backendResourceSource } from './sources.ts';
+import type { IPAMCache } from './ipam-cache.ts';
 
 /** Calico's datastoreRetries: the bound on CAS retries of one logical step. */
 export const MAX_RETRIES = 100;
@@ -80,6 +81,11 @@ export interface IPAMClientOptions {
   /** Where pools, reservations, nodes and endpoints come from; defaults to the backend's v3 keys. */
   readonly resources?: IPAMResourceSource;
   readonly maxRetries?: number;
+  /**
+   * A watch-fed cache (ipam-cache.ts) for long-lived allocators: allocation then reads nothing
+   * from the datastore before its compare-and-swap. Also the default resource source.
+   */
+  readonly cache?: IPAMCache;
   /** Clock, for claim times, cooldown and the initial sequence number. */
   readonly now?: () => number;
 }
@@ -195,6 +201,7 @@ export class IPAMClient {
   readonly resources: IPAMResourceSource;
   readonly #maxRetries: number;
   readonly #now: () => number;
+  readonly #cache: IPAMCache | undefined;
   /** Datastore round trips made by this client (reads, writes and transactions). */
   roundTrips = 0;
   /** Write transactions made by this client, successful or not. */
@@ -204,7 +211,8 @@ export class IPAMClient {
 
   constructor(opts: IPAMClientOptions) {
     this.#backend = opts.backend;
-    this.resources = opts.resources ?? backendResourceSource(opts.backend);
+    this.#cache = opts.cache;
+    this.resources = opts.resources ?? opts.cache?.resources() ?? backendResourceSource(opts.backend);
     this.#maxRetries = opts.maxRetries ?? MAX_RETRIES;
     this.#now = opts.now ?? Date.now;
   }
@@ -213,7 +221,20 @@ export class IPAMClient {
 
   async #get(key: string): Promise<KeyValue | undefined> {
     this.roundTrips++;
-    return this.#backend.get(key);
+    const kv = await this.#backend.get(key);
+    if (kv !== undefined) this.#cache?.observe(kv);
+    return kv;
+  }
+
+  /** From the cache when there is one and it mirrors `key`; else a datastore read. */
+  async #cachedGet(key: string): Promise<KeyValue | undefined> {
+    if (this.#cache?.covers(key) === true) return this.#cache.get(key);
+    return this.#get(key);
+  }
+
+  async #cachedList(prefix: string): Promise<readonly KeyValue[]> {
+    if (this.#cache?.covers(prefix) === true) return this.#cache.list(prefix);
+    return this.#list(prefix);
   }
 
   async #list(prefix: string): Promise<readonly KeyValue[]> {
@@ -225,6 +246,7 @@ export class IPAMClient {
     this.roundTrips++;
     this.writes++;
     const r = await this.#backend.txn(compares, ops);
+    this.#cache?.noteTxn(compares, ops, r);
     if (!r.succeeded) this.conflicts++;
     return r;
   }
@@ -246,7 +268,7 @@ export class IPAMClient {
   // --- config ------------------------------------------------------------------------------
 
   async getConfig(): Promise<IPAMConfig> {
-    const kv = await this.#get(IPAM_CONFIG_KEY);
+    const kv = await this.#cachedGet(IPAM_CONFIG_KEY);
     return parseIPAMConfig(kv?.value);
   }
 
@@ -382,10 +404,10 @@ export class IPAMClient {
       this.resources.listPools(),
       this.resources.listReservations(),
       this.resources.getNode(req.hostname),
-      req.num4 > 0 ? this.#list(hostAffinityPrefix(req.hostname, 4)) : none,
-      req.num6 > 0 ? this.#list(hostAffinityPrefix(req.hostname, 6)) : none,
+      req.num4 > 0 ? this.#cachedList(hostAffinityPrefix(req.hostname, 4)) : none,
+      req.num6 > 0 ? this.#cachedList(hostAffinityPrefix(req.hostname, 6)) : none,
     ]);
-    this.roundTrips += 3;
+    if (this.#cache === undefined) this.roundTrips += 3;
     const handle: HandleView = { kv: undefined };
     const done: Allocated[] = [];
     try {
@@ -491,7 +513,7 @@ export class IPAMClient {
       const seed = fnv1(host);
       for (const pool of pools) {
         if (out.length >= num) break;
-        const keys = (await this.#list(blockPrefix(family))).map((kv) => ({ key: kv.key, cidr: cidrFromKey(kv.key) })).filter((k) => cidrContainsCIDR(pool.cidr, k.cidr) && !whollyReserved(k.cidr, reserved));
+        const keys = (await this.#cachedList(blockPrefix(family))).map((kv) => ({ key: kv.key, cidr: cidrFromKey(kv.key) })).filter((k) => cidrContainsCIDR(pool.cidr, k.cidr) && !whollyReserved(k.cidr, reserved));
         for (let i = 0; i < keys.length && out.length < num; i++) {
           const k = keys[(seed + i) % keys.length];
           if (k !== undefined) await take(k.key, undefined);
@@ -525,7 +547,9 @@ export class IPAMClient {
     cfg: IPAMConfig,
     handle: HandleView,
   ): Promise<Allocated[] | 'missing' | 'stale'> {
-    let kv = await this.#get(key);
+    // A cached "absent" is confirmed with the datastore before it counts (a block claimed by
+    // another process a moment ago may not have reached the cache yet).
+    let kv = (await this.#cachedGet(key)) ?? (this.#cache !== undefined ? await this.#get(key) : undefined);
     const hKey = handleKey(handleId);
     for (let attempt = 0; attempt < this.#maxRetries; attempt++) {
       if (kv === undefined) return 'missing';
@@ -563,7 +587,7 @@ export class IPAMClient {
   /** First claimable block CIDR over the pools in host-seeded order (§2.4). */
   async #findBlockToClaim(pools: readonly IPAMPool[], host: string, family: IPFamily, reserved: readonly CIDR[]): Promise<CIDR | undefined> {
     const existing = new Map<string, KeyValue>();
-    for (const kv of await this.#list(blockPrefix(family))) existing.set(kv.key, kv);
+    for (const kv of await this.#cachedList(blockPrefix(family))) existing.set(kv.key, kv);
     const mine = hostAffinity(host);
     const reclaim: { cidr: CIDR; kv: KeyValue; owner: string }[] = [];
     for (const pool of pools) {

@@ -3,7 +3,7 @@
 // resource client. The default adapter reads Calico's v3 JSON straight from the backend
 // (node contract §1.2.1), filling the defaults Calico fills on read.
 
-import type { DatastoreBackend } from '../datastore/index.ts';
+import type { DatastoreBackend, KeyValue } from '../datastore/index.ts';
 import { type CIDR, tryParseCIDR } from '../net/index.ts';
 import { INTENDED_USES, type IPAMPool, type IntendedUse, type Labels } from './pools.ts';
 
@@ -106,35 +106,48 @@ function stripPrefix(ipnet: string): string {
   return i < 0 ? ipnet : ipnet.slice(0, i);
 }
 
+/** Stored IPPool values → the IPAM view (unusable ones skipped). */
+export function poolsFromKVs(kvs: readonly KeyValue[]): IPAMPool[] {
+  const out: IPAMPool[] = [];
+  for (const kv of kvs) {
+    const p = poolFromJSON(parse(kv.value));
+    if (p !== undefined) out.push(p);
+  }
+  return out;
+}
+
+/** Stored IPReservation values → every reserved CIDR. */
+export function reservationsFromKVs(kvs: readonly KeyValue[]): CIDR[] {
+  const out: CIDR[] = [];
+  for (const kv of kvs) {
+    for (const c of strs(obj(parse(kv.value)['spec'])['reservedCIDRs'])) {
+      const cidr = tryParseCIDR(c, { allowBareIP: true });
+      if (cidr !== undefined) out.push(cidr);
+    }
+  }
+  return out;
+}
+
+/** A stored Node value (key `/calico/resources/v3/projectcalico.org/nodes/<name>`) → the IPAM view. */
+export function nodeFromKV(kv: KeyValue): IPAMNode {
+  return nodeFromJSON(kv.key.slice(`${V3}nodes/`.length), parse(kv.value));
+}
+
 export function backendResourceSource(backend: DatastoreBackend): IPAMResourceSource {
   return {
     async listPools() {
-      const r = await backend.list(`${V3}ippools/`);
-      const out: IPAMPool[] = [];
-      for (const kv of r.items) {
-        const p = poolFromJSON(parse(kv.value));
-        if (p !== undefined) out.push(p);
-      }
-      return out;
+      return poolsFromKVs((await backend.list(`${V3}ippools/`)).items);
     },
     async listReservations() {
-      const r = await backend.list(`${V3}ipreservations/`);
-      const out: CIDR[] = [];
-      for (const kv of r.items) {
-        for (const c of strs(obj(parse(kv.value)['spec'])['reservedCIDRs'])) {
-          const cidr = tryParseCIDR(c, { allowBareIP: true });
-          if (cidr !== undefined) out.push(cidr);
-        }
-      }
-      return out;
+      return reservationsFromKVs((await backend.list(`${V3}ipreservations/`)).items);
     },
     async getNode(name) {
       const kv = await backend.get(`${V3}nodes/${name}`);
-      return kv === undefined ? undefined : nodeFromJSON(name, parse(kv.value));
+      return kv === undefined ? undefined : nodeFromKV(kv);
     },
     async listNodes() {
       const r = await backend.list(`${V3}nodes/`);
-      return r.items.map((kv) => nodeFromJSON(kv.key.slice(`${V3}nodes/`.length), parse(kv.value)));
+      return r.items.map(nodeFromKV);
     },
     async listWorkloadEndpoints() {
       const r = await backend.list(`${V3}workloadendpoints/`);

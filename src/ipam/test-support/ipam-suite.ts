@@ -97,7 +97,13 @@ export function runWorker(env: Readonly<Record<string, string>>, node: string, c
   });
 }
 
-export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void {
+export interface SuiteOptions {
+  /** Only the multi-process tests (for a variant of the worker, e.g. with the watch cache). */
+  readonly workersOnly?: boolean;
+}
+
+export function ipamSuite(name: string, open: () => Promise<SuiteBackend>, opts: SuiteOptions = {}): void {
+  const unit = opts.workersOnly === true ? { skip: 'workers-only variant: the single-process cases run in the main suite' } : {};
   void describe(`IPAM on ${name}`, { concurrency: false }, () => {
     let sb: SuiteBackend;
     let be: DatastoreBackend;
@@ -118,7 +124,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       t = Date.parse('2026-01-01T00:00:00Z');
     };
 
-    void test('dual-stack autoAssign: block prefix, Calico keys and JSON, handle and attributes', async () => {
+    void test('dual-stack autoAssign: block prefix, Calico keys and JSON, handle and attributes', unit, async () => {
       await fresh();
       await putPool(be, 'v4', { cidr: '10.10.0.0/16', blockSize: 26 });
       await putPool(be, 'v6', { cidr: 'fd00:10::/112' });
@@ -156,7 +162,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal((await check(c)).problems, 0);
     });
 
-    void test('affine blocks first; borrowing only without strict affinity; exhaustion names the pools', async () => {
+    void test('affine blocks first; borrowing only without strict affinity; exhaustion names the pools', unit, async () => {
       await fresh();
       await putPool(be, 'tiny', { cidr: '10.20.0.0/29', blockSize: 30 });
       const c = client();
@@ -178,7 +184,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal((await check(c)).problems, 0);
     });
 
-    void test('maxBlocksPerHost caps new claims', async () => {
+    void test('maxBlocksPerHost caps new claims', unit, async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.30.0.0/24', blockSize: 30 });
       const c = client();
@@ -193,7 +199,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal(other.ipv4.length, 1);
     });
 
-    void test('sequence numbers stop a stale release; handles must match', async () => {
+    void test('sequence numbers stop a stale release; handles must match', unit, async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.40.0.0/30', blockSize: 32 });
       const c = client();
@@ -216,7 +222,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal((await c.releaseIPs([{ ip: strip(ip ?? '') }]))[0]?.status, 'unallocated');
     });
 
-    void test('reservations, assignIP refusals and pool choice', async () => {
+    void test('reservations, assignIP refusals and pool choice', unit, async () => {
       await fresh();
       await putPool(be, 'red', { cidr: '10.50.0.0/28', blockSize: 28, nodeSelector: "zone == 'red'" });
       await putPool(be, 'blue', { cidr: '10.50.1.0/28', blockSize: 28, nodeSelector: "zone == 'blue'" });
@@ -253,7 +259,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal(await c.assignIP({ ip: '10.50.1.9', handleId: 'static', hostname: 'b1' }), '10.50.1.9/28');
     });
 
-    void test('empty blocks: released without affinity, affinity hand-back, tunnel addresses', async () => {
+    void test('empty blocks: released without affinity, affinity hand-back, tunnel addresses', unit, async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.60.0.0/24', blockSize: 28 });
       await putNode(be, 'n1');
@@ -275,7 +281,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.equal((await check(c)).problems, 0, 'tunnel address of a live node is owned');
     });
 
-    void test('leak detection: two passes a grace period apart, re-validated, all or nothing per handle', async () => {
+    void test('leak detection: two passes a grace period apart, re-validated, all or nothing per handle', unit, async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.70.0.0/24', blockSize: 26 });
       await putNode(be, 'n1');
@@ -310,7 +316,7 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>): void
       assert.ok(r.released.includes(strip(live.ipv4[0] ?? '')));
     });
 
-    void test('check finds handle and affinity inconsistencies', async () => {
+    void test('check finds handle and affinity inconsistencies', unit, async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.80.0.0/24', blockSize: 26 });
       const c = client();
