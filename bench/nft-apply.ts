@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { CalcMessage } from '../src/calc/index.ts';
-import { DataplaneState, NftDataplane, RulesetRenderer, diffRuleset, fingerprintOf, renderRuleset, rulesetSize } from '../src/dataplane/index.ts';
+import { NftDataplane } from '../src/dataplane/io/index.ts';
+import { DataplaneState, RulesetRenderer, diffRuleset, fingerprintOf, renderRuleset, rulesetSize } from '../src/dataplane/index.ts';
 import { entity, policy, ports, profile, rule, tierInfo, workload } from '../src/dataplane/test-support.ts';
 
 const ENDPOINTS = Number(process.env['ENDPOINTS'] ?? 250);

@@ -21,6 +21,11 @@ export interface AgentStatus {
   readonly datastoreUnreachable?: { readonly since: string; readonly detail: string };
   readonly healthEndpoint: string | undefined;
   readonly metricsEndpoint: string | undefined;
+  /**
+   * The dataplane FelixConfiguration selects (`nft`, `bpf`) and, when it cannot run (not built
+   * in, or a switch that needs a restart), why: nothing new is programmed meanwhile.
+   */
+  readonly dataplane?: { readonly kind: string; readonly running: string | undefined; readonly problem?: string };
   readonly endpoints: { readonly workload: number; readonly host: number };
   readonly policies: number;
   readonly profiles: number;
@@ -78,6 +83,9 @@ export function renderStatusText(v: StatusView, runDir: string): string {
     `  Liveness:          ${live ? 'live' : 'NOT live'}`,
     `  Readiness:         ${ready ? 'ready' : 'NOT ready'}${v.probed === undefined ? ' (from status file)' : ` (health port ${s.healthEndpoint ?? ''})`}`,
     `  Datastore:         ${s.datastore}${s.datastoreUnreachable === undefined ? '' : ` — UNREACHABLE since ${s.datastoreUnreachable.since} (${s.datastoreUnreachable.detail}); last programmed state in force`}`,
+    ...(s.dataplane === undefined
+      ? []
+      : [`  Dataplane:         ${s.dataplane.running ?? 'none'}${s.dataplane.problem === undefined ? '' : ` — ${s.dataplane.problem}`}`]),
     `  Endpoints:         ${s.endpoints.workload} workload, ${s.endpoints.host} host`,
     `  Active policies:   ${s.policies}`,
     `  Active profiles:   ${s.profiles}`,

@@ -1,5 +1,19 @@
-// Public surface of the dataplane: the desired-state model fed by calc messages, the pure
-// nftables renderer and delta, and the nft driver / apply loop (io) that programs the kernel.
+// Public surface of the dataplane: the Dataplane contract the agent drives and the apply loop
+// every dataplane shares, the desired-state model fed by calc messages, and the pure nftables
+// renderer and delta (nft/). The drivers and the dataplane registry are in io/index.ts.
+export {
+  DATAPLANE_KINDS,
+  dataplaneKindOf,
+  type Dataplane,
+  type DataplaneKind,
+  type DataplaneOptions,
+  type DataplaneEvents,
+  type DataplaneStatus,
+  type DataplaneCounters,
+  type ApplyReport,
+  type ResyncReport,
+} from './dataplane.ts';
+export { ApplyLoop, type ApplyLoopOptions, type ApplyStep } from './apply-loop.ts';
 export {
   DataplaneState,
   resolveDataplaneConfig,
@@ -34,8 +48,8 @@ export {
   type RenderedMap,
   type BaseChainSpec,
   type RulesetChanges,
-} from './nft-renderer.ts';
-export { renderRule, ruleFamilies, type RuleRenderContext } from './rule-renderer.ts';
+} from './nft/nft-renderer.ts';
+export { renderRule, ruleFamilies, type RuleRenderContext } from './nft/rule-renderer.ts';
 export {
   diffRuleset,
   fullRebuild,
@@ -46,7 +60,5 @@ export {
   describeDrift,
   type Delta,
   type RulesetFingerprint,
-} from './nft-delta.ts';
-export { TABLE_FAMILY, TABLE_NAME, type NftCommand, type NftBatch, type NftExpr } from './nft-json.ts';
-export { NftDriver, type NftDriverOptions, type ApplyResult, type ResyncResult, type NftDriverStats } from './io/nft-driver.ts';
-export { NftDataplane, type NftDataplaneOptions } from './io/nft-dataplane.ts';
+} from './nft/nft-delta.ts';
+export { TABLE_FAMILY, TABLE_NAME, type NftCommand, type NftBatch, type NftExpr } from './nft/nft-json.ts';

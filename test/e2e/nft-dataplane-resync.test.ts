@@ -3,7 +3,8 @@
 // the 90 s resync stayed unprogrammed on every node until some later, unrelated change).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NftDataplane, resolveDataplaneConfig } from '../../src/dataplane/index.ts';
+import { resolveDataplaneConfig } from '../../src/dataplane/index.ts';
+import { NftDataplane } from '../../src/dataplane/io/index.ts';
 import { entity, policy, ports, profile, rule, tierInfo, workload } from '../../src/dataplane/test-support.ts';
 import { createNetns, netnsSkipReason } from '../support/netns.ts';
 

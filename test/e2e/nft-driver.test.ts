@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import type { CalcMessage } from '../../src/calc/index.ts';
 import {
   DataplaneState,
-  NftDriver,
   describeDrift,
   fingerprintFromListing,
   fingerprintOf,
@@ -16,6 +15,7 @@ import {
   resolveDataplaneConfig,
 } from '../../src/dataplane/index.ts';
 import type { Ruleset } from '../../src/dataplane/index.ts';
+import { NftDriver } from '../../src/dataplane/io/index.ts';
 import { entity, policy, ports, profile, rule, tierInfo, workload } from '../../src/dataplane/test-support.ts';
 import { createNetns, netnsSkipReason } from '../support/netns.ts';
 

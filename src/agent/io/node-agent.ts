@@ -7,9 +7,10 @@
 import type { AnyResource, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
 import { renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
-import type { CalcMessage, CalcUpdate } from '../../calc/index.ts';
-import { NftDataplane, resolveDataplaneConfig } from '../../dataplane/index.ts';
-import type { ApplyResult, DataplaneConfig, ResyncResult } from '../../dataplane/index.ts';
+import type { CalcMessage, CalcUpdate, WorkloadEndpointUpdate } from '../../calc/index.ts';
+import { DEFAULT_DATAPLANE_CONFIG, dataplaneKindOf, resolveDataplaneConfig } from '../../dataplane/index.ts';
+import type { ApplyReport, Dataplane, DataplaneConfig, DataplaneKind, ResyncReport } from '../../dataplane/index.ts';
+import { createDataplane } from '../../dataplane/io/index.ts';
 import { Syncer } from '../../datastore/index.ts';
 import type { DatastoreBackend, SyncStatus, SyncUpdate } from '../../datastore/index.ts';
 import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
@@ -51,7 +52,14 @@ const MAX_RECENT_ERRORS = 20;
 
 export class NodeAgent {
   readonly calc: CalcGraph;
-  readonly dataplane: NftDataplane;
+  /** Made once in sync, of the kind FelixConfiguration selects; undefined until then or when unavailable. */
+  private dataplane: Dataplane | undefined;
+  /** Why the selected dataplane is not the one running (not built in, or a switch needing a restart). */
+  private dataplaneProblem: { readonly kind: DataplaneKind; readonly message: string } | undefined;
+  /** Local workload endpoints as last sent to the dataplane (the workload routes follow them). */
+  private readonly workloads = new Map<string, WorkloadEndpointUpdate>();
+  /** The calc graph's InSync has been passed on. */
+  private calcInSyncSent = false;
   readonly routes: RouteManager;
   readonly metrics = new MetricsRegistry();
   private readonly opts: NodeAgentOptions;
@@ -98,13 +106,6 @@ export class NodeAgent {
     this.backend = opts.backend;
     this.settings = resolveAgentSettings(opts, {});
     this.calc = new CalcGraph({ hostname: opts.nodeName });
-    this.dataplane = new NftDataplane({
-      ...(opts.nftBin === undefined ? {} : { nftBin: opts.nftBin }),
-      resyncIntervalMs: 0, // our own timer, so the interval can follow FelixConfiguration
-      onApplied: (r) => this.onApplied(r),
-      onError: (e) => this.onDataplaneError(e),
-      onResync: (r) => this.onResync(r),
-    });
     this.routes = new RouteManager({ graceMs: opts.routeGraceMs ?? 10_000, log: (m) => this.log(m) });
     this.bgp = new BGPManager({
       runDir: this.settings.runDir,
@@ -136,17 +137,18 @@ export class NodeAgent {
 
   private defineMetrics() {
     const r = this.metrics;
-    const st = this.dataplane.state;
-    r.gauge('felix_active_local_endpoints', 'Local workload and host endpoints programmed.', () => st.workloads.size + st.hosts.size);
-    r.gauge('felix_active_local_policies', 'Policies active on this node.', () => st.policies.size);
-    r.gauge('felix_active_local_profiles', 'Profiles active on this node.', () => st.profiles.size);
-    r.gauge('felix_ipsets_calico', 'IP sets programmed.', () => st.ipsets.size);
+    const st = () => this.dataplane?.status();
+    const n = () => this.dataplane?.counters();
+    r.gauge('felix_active_local_endpoints', 'Local workload and host endpoints programmed.', () => (st()?.workloadEndpoints ?? 0) + (st()?.hostEndpoints ?? 0));
+    r.gauge('felix_active_local_policies', 'Policies active on this node.', () => st()?.policies ?? 0);
+    r.gauge('felix_active_local_profiles', 'Profiles active on this node.', () => st()?.profiles ?? 0);
+    r.gauge('felix_ipsets_calico', 'IP sets programmed.', () => st()?.ipSets ?? 0);
     r.gauge('felix_route_table_num_routes', 'Local workload routes held.', () => this.routes.programmed);
     r.gauge('felix_cluster_num_hosts', 'Nodes in the cluster.', () => this.nodes.size);
     r.gauge('felix_resync_state', 'Datastore sync state: 1 waiting, 2 resyncing, 3 in sync.', () => SYNC_STATE_NUMBER[this.syncStatus]);
-    r.gauge('felix_nft_calls', 'nft transactions run.', () => this.dataplane.driver.stats.applies);
-    r.gauge('felix_int_dataplane_failures', 'Failed dataplane applies.', () => this.dataplane.driver.stats.failures);
-    r.gauge('tricolor_nft_resync_repairs', 'Periodic resyncs that found drift in our table and repaired it.', () => this.dataplane.driver.stats.repairs);
+    r.gauge('felix_nft_calls', 'nft transactions run.', () => n()?.applies ?? 0);
+    r.gauge('felix_int_dataplane_failures', 'Failed dataplane applies.', () => n()?.failures ?? 0);
+    r.gauge('tricolor_nft_resync_repairs', 'Periodic resyncs that found drift in our table and repaired it.', () => n()?.repairs ?? 0);
     r.gauge('tricolor_errors', 'Errors (applies, routes, datastore values) since start.', () => this.errorCount);
     r.gauge('tricolor_invalid_values', 'Stored values treated as absent because they do not validate.', () => this.invalid.size);
     r.gauge('process_resident_memory_bytes', 'Resident memory of the agent.', () => process.memoryUsage().rss);
@@ -193,8 +195,8 @@ export class NodeAgent {
     await this.bgp.stop();
     await this.routing.settle().catch(() => undefined);
     // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
-    await this.dataplane.flush().catch(() => undefined);
-    this.dataplane.dispose();
+    await this.dataplane?.flush().catch(() => undefined);
+    this.dataplane?.dispose();
     await this.health.close();
     await this.metricsServer.close();
     this.writeStatus();
@@ -343,7 +345,7 @@ export class NodeAgent {
         const config = resolveDataplaneConfig(dataplaneFields(spec), poolInfos(this.pools.values()));
         if (JSON.stringify(config) !== JSON.stringify(this.lastConfig)) {
           this.lastConfig = config;
-          this.dataplane.setConfig(config);
+          this.dataplane?.setConfig(config);
         }
       } catch (e) {
         this.recordError(`FelixConfiguration: ${(e as Error).message} (keeping the previous dataplane configuration)`);
@@ -365,14 +367,64 @@ export class NodeAgent {
       this.routingDirty = false;
       this.updateRouting();
     }
+    // The calc graph holds its output (coalesced per object) until a dataplane takes it: the
+    // dataplane is chosen once in sync, when FelixConfiguration is known.
+    const dp = this.inSyncSeen ? this.selectDataplane(this.felixSpec()) : undefined;
+    if (dp === undefined) return;
     const msgs: CalcMessage[] = this.calc.flush();
     if (msgs.length === 0) return;
     this.m.calcOutput.inc(msgs.length);
-    this.dataplane.onMessages(msgs);
-    if (msgs.some((m) => m.type === 'WorkloadEndpointUpdate' || m.type === 'WorkloadEndpointRemove' || m.type === 'InSync')) {
-      this.routes.setDesired(this.dataplane.state.workloads.values(), this.dataplane.state.config.interfacePrefixes);
-      if (this.dataplane.state.inSync) this.reconcileRoutes();
+    dp.onMessages(msgs);
+    let workloadsChanged = false;
+    for (const m of msgs) {
+      if (m.type === 'WorkloadEndpointUpdate') this.workloads.set(m.key, m);
+      else if (m.type === 'WorkloadEndpointRemove') this.workloads.delete(m.key);
+      else if (m.type === 'InSync') this.calcInSyncSent = true;
+      else continue;
+      workloadsChanged = true;
     }
+    if (workloadsChanged) {
+      this.routes.setDesired(this.workloads.values(), (this.lastConfig ?? DEFAULT_DATAPLANE_CONFIG).interfacePrefixes);
+      if (this.calcInSyncSent) this.reconcileRoutes();
+    }
+  }
+
+  /**
+   * The dataplane FelixConfiguration selects, made on first use. A kind this build lacks is a
+   * coded error in the status (nothing is programmed; the calc graph keeps its output until a
+   * dataplane can take it). Switching kinds needs a restart, as in Felix: the running dataplane
+   * stays in force and the status says so.
+   */
+  private selectDataplane(spec: FelixSpec): Dataplane | undefined {
+    const kind = dataplaneKindOf(spec);
+    const problem = (message: string): void => {
+      if (this.dataplaneProblem?.kind === kind && this.dataplaneProblem.message === message) return;
+      this.dataplaneProblem = { kind, message };
+      this.recordError(message);
+    };
+    if (this.dataplane !== undefined) {
+      if (kind === this.dataplane.kind) this.dataplaneProblem = undefined;
+      else problem(`FelixConfiguration selects the ${JSON.stringify(kind)} dataplane; the ${JSON.stringify(this.dataplane.kind)} dataplane stays in force until the agent restarts`);
+      return this.dataplane;
+    }
+    try {
+      this.dataplane = createDataplane(kind, {
+        ...(this.opts.nftBin === undefined ? {} : { nftBin: this.opts.nftBin }),
+        ...(this.lastConfig === undefined ? {} : { config: this.lastConfig }),
+        resyncIntervalMs: 0, // our own timer, so the interval can follow FelixConfiguration
+        onApplied: (r) => this.onApplied(r),
+        onError: (e) => this.onDataplaneError(e),
+        onResync: (r) => this.onResync(r),
+      });
+    } catch (e) {
+      problem(`${(e as Error).message}; nothing is programmed`);
+      return undefined;
+    }
+    this.dataplaneProblem = undefined;
+    this.dataplane.start();
+    this.log(`dataplane: ${kind}`);
+    this.scheduleStatus();
+    return this.dataplane;
   }
 
   // ---- BGP and node routing -----------------------------------------------------------------
@@ -410,25 +462,29 @@ export class NodeAgent {
 
   // ---- dataplane ---------------------------------------------------------------------------
 
-  private onApplied(r: ApplyResult & { readonly durationMs: number }): void {
+  private onApplied(r: ApplyReport): void {
     this.lastApplyMs = r.durationMs;
     this.failingSince = undefined;
-    if (r.commandCount > 0) {
+    if (r.operations > 0) {
       this.m.apply.observe(r.durationMs / 1000);
-      this.log(`applied ${r.commandCount} nft commands in ${r.durationMs.toFixed(1)} ms`);
+      this.log(`applied ${r.detail} in ${r.durationMs.toFixed(1)} ms`);
     }
     this.scheduleStatus();
   }
 
   private onDataplaneError(e: unknown): void {
     this.failingSince ??= performance.now();
-    this.recordError(`nftables apply failed (retrying; the previous ruleset stays in force): ${(e as Error).message}`);
+    this.recordError(`${this.dataplaneLabel} apply failed (retrying; the previous ruleset stays in force): ${(e as Error).message}`);
   }
 
-  private onResync(r: ResyncResult): void {
+  private get dataplaneLabel(): string {
+    return this.dataplane?.kind === 'bpf' ? 'eBPF' : 'nftables';
+  }
+
+  private onResync(r: ResyncReport): void {
     this.m.resyncs.inc();
     if (r.drift.length > 0) {
-      this.log(`nftables drift repaired (${r.drift.length}): ${r.drift.slice(0, 5).join('; ')}`);
+      this.log(`${this.dataplaneLabel} drift repaired (${r.drift.length}): ${r.drift.slice(0, 5).join('; ')}`);
       this.scheduleStatus();
     }
   }
@@ -442,14 +498,14 @@ export class NodeAgent {
     this.nftTimer = setTimeout(() => {
       this.nftTimer = undefined;
       this.resyncNow()
-        .catch((e: unknown) => this.recordError(`nftables resync failed: ${(e as Error).message}`))
+        .catch((e: unknown) => this.recordError(`${this.dataplaneLabel} resync failed: ${(e as Error).message}`))
         .finally(() => this.scheduleNftRefresh());
     }, this.settings.nftRefreshMs);
   }
 
-  /** Read our table back and repair drift now (also run periodically). */
-  async resyncNow(): Promise<ResyncResult> {
-    return this.dataplane.resyncNow();
+  /** Read what the dataplane programmed back and repair drift now (also run periodically). */
+  async resyncNow(): Promise<ResyncReport> {
+    return this.dataplane === undefined ? { drift: [], repaired: false } : this.dataplane.resyncNow();
   }
 
   // ---- routes ------------------------------------------------------------------------------
@@ -478,7 +534,7 @@ export class NodeAgent {
     if (this.stopped || this.settings.routeRefreshMs <= 0) return;
     this.routeTimer = setTimeout(() => {
       this.routeTimer = undefined;
-      if (this.dataplane.state.inSync) this.reconcileRoutes();
+      if (this.calcInSyncSent) this.reconcileRoutes();
       if (this.inSyncSeen) void this.routing.reconcile();
       this.scheduleRouteRefresh();
     }, this.settings.routeRefreshMs);
@@ -500,7 +556,7 @@ export class NodeAgent {
 
   /** Ready once in sync and the first apply after that has succeeded, and not failing now. */
   get ready(): boolean {
-    return this.syncStatus === 'InSync' && this.dataplane.lastApplyAt !== undefined && this.failingSince === undefined;
+    return this.syncStatus === 'InSync' && this.dataplane?.status().lastApplyAt !== undefined && this.failingSince === undefined;
   }
 
   private healthResponse(path: string): { status: number; body: string } {
@@ -510,7 +566,8 @@ export class NodeAgent {
   }
 
   status(): AgentStatus {
-    const st = this.dataplane.state;
+    const st = this.dataplane?.status();
+    const counters = this.dataplane?.counters();
     const health = this.health.address;
     const metrics = this.metricsServer.address;
     return {
@@ -524,15 +581,20 @@ export class NodeAgent {
       ...(this.datastoreLost === undefined ? {} : { datastoreUnreachable: { since: this.datastoreLost.since, detail: this.datastoreLost.detail } }),
       healthEndpoint: health === undefined ? undefined : `http://${health}`,
       metricsEndpoint: metrics === undefined ? undefined : `http://${metrics}/metrics`,
-      endpoints: { workload: st.workloads.size, host: st.hosts.size },
-      policies: st.policies.size,
-      profiles: st.profiles.size,
-      ipSets: st.ipsets.size,
+      dataplane: {
+        kind: this.dataplaneProblem?.kind ?? this.dataplane?.kind ?? dataplaneKindOf(this.felixSpec()),
+        running: this.dataplane?.kind,
+        ...(this.dataplaneProblem === undefined ? {} : { problem: this.dataplaneProblem.message }),
+      },
+      endpoints: { workload: st?.workloadEndpoints ?? 0, host: st?.hostEndpoints ?? 0 },
+      policies: st?.policies ?? 0,
+      profiles: st?.profiles ?? 0,
+      ipSets: st?.ipSets ?? 0,
       routes: this.routes.programmed,
-      lastApplyAt: this.dataplane.lastApplyAt?.toISOString(),
+      lastApplyAt: st?.lastApplyAt?.toISOString(),
       lastApplyMs: this.lastApplyMs,
-      applies: this.dataplane.driver.stats.applies,
-      resyncRepairs: this.dataplane.driver.stats.repairs,
+      applies: counters?.applies ?? 0,
+      resyncRepairs: counters?.repairs ?? 0,
       errors: this.errorCount,
       recentErrors: [...this.recentErrors],
       invalidValues: Object.fromEntries(this.invalid),

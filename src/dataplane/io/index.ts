@@ -1,6 +1,10 @@
-// Public surface of the dataplane's OS drivers for links, namespaces, routes and sysctls
-// (iproute2 and /proc/sys). Everything here acts on the network namespace the process runs
-// in, or on a pod namespace given as a path.
+// Public surface of the dataplane's OS side: the dataplane registry (which dataplanes this build
+// runs), the nftables dataplane and driver (nft/io/), and the drivers for links, namespaces,
+// routes, sysctls and VXLAN (iproute2 and /proc/sys) that every dataplane shares. Everything here
+// acts on the network namespace the process runs in, or on one given as a path.
+export { createDataplane, registerDataplane, availableDataplanes, type DataplaneFactory } from './dataplane-registry.ts';
+export { NftDriver, type NftDriverOptions, type ApplyResult, type ResyncResult, type NftDriverStats } from '../nft/io/nft-driver.ts';
+export { NftDataplane, type NftDataplaneOptions } from '../nft/io/nft-dataplane.ts';
 export { runCommand, runCommandRaw, parseIpJson, type RunOptions, type RunResult } from './exec.ts';
 export { netnsExists, requireNetns } from './netns.ts';
 export {

@@ -5,9 +5,9 @@
 // and the actions are idempotent (set mark + return, drop, reject), so duplicating is exact;
 // only `log` could fire twice when two alternatives match the same packet.
 
-import { TricolorError } from '../base/index.ts';
-import { visitIR } from '../calc/index.ts';
-import type { EntityMatch, ICMPMatch, IRVisitor, PortRange, RuleIR } from '../calc/index.ts';
+import { TricolorError } from '../../base/index.ts';
+import { visitIR } from '../../calc/index.ts';
+import type { EntityMatch, ICMPMatch, IRVisitor, PortRange, RuleIR } from '../../calc/index.ts';
 import type { NftExpr } from './nft-json.ts';
 import { addrElem, anonSet, concat, match, meta, payload, range, setRef } from './nft-json.ts';
 

@@ -5,8 +5,8 @@
 // is how a read-back recognises each rule without comparing nft's normalised expressions.
 
 import { createHash } from 'node:crypto';
-import type { HostEndpointUpdate, IPSetUpdate, RuleIR, TierInfo, WorkloadEndpointUpdate } from '../calc/index.ts';
-import type { DataplaneConfig, DataplaneState, FailsafePort, IPSetDelta, IPSetMember } from './dataplane-state.ts';
+import type { HostEndpointUpdate, IPSetUpdate, RuleIR, TierInfo, WorkloadEndpointUpdate } from '../../calc/index.ts';
+import type { DataplaneConfig, DataplaneState, FailsafePort, IPSetDelta, IPSetMember } from '../dataplane-state.ts';
 import type { NftExpr } from './nft-json.ts';
 import {
   accept,

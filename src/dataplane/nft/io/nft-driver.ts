@@ -8,14 +8,14 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TricolorError } from '../../base/index.ts';
+import { TricolorError } from '../../../base/index.ts';
 import { describeDrift, diffRuleset, fingerprintFromListing, fingerprintOf, fullRebuild, patchFingerprint } from '../nft-delta.ts';
 import type { Delta, RulesetFingerprint } from '../nft-delta.ts';
 import { TABLE_FAMILY, TABLE_NAME } from '../nft-json.ts';
 import type { NftBatch } from '../nft-json.ts';
 import type { Ruleset, RulesetChanges } from '../nft-renderer.ts';
-import { commandError, runCommandRaw } from './exec.ts';
-import type { RunOptions } from './exec.ts';
+import { commandError, runCommandRaw } from '../../io/exec.ts';
+import type { RunOptions } from '../../io/exec.ts';
 
 export interface NftDriverOptions {
   /** Network namespace to program: a path (`/var/run/netns/X`, `/proc/PID/ns/net`). Omitted: ours. */

@@ -5,12 +5,13 @@
 // lands exactly on it, as does the driver's patched fingerprint.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CalcMessage, IPPortMember } from '../calc/index.ts';
-import { DataplaneState, resolveDataplaneConfig } from './dataplane-state.ts';
+import type { CalcMessage, IPPortMember } from '../../calc/index.ts';
+import { DataplaneState, resolveDataplaneConfig } from '../dataplane-state.ts';
 import { describeDrift, diffRuleset, fingerprintOf, patchFingerprint } from './nft-delta.ts';
 import type { RulesetFingerprint } from './nft-delta.ts';
 import { RulesetRenderer, renderRuleset } from './nft-renderer.ts';
-import { entity, policy, ports, profile, replay, rule, tierInfo, workload } from './test-support.ts';
+import { entity, policy, ports, profile, rule, tierInfo, workload } from '../test-support.ts';
+import { replay } from './test-support.ts';
 
 function rng(seed: number): (n: number) => number {
   let s = seed;

@@ -2,10 +2,10 @@
 // the check is test/e2e/nft-driver.test.ts, which loads these through `nft -c` and for real).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RuleIR } from '../calc/index.ts';
+import type { RuleIR } from '../../calc/index.ts';
 import { mergeCIDRs, renderRule, ruleFamilies } from './rule-renderer.ts';
 import type { RuleRenderContext } from './rule-renderer.ts';
-import { entity, ports, rule } from './test-support.ts';
+import { entity, ports, rule } from '../test-support.ts';
 
 const ACT = [{ accept: null }];
 const ctx: RuleRenderContext = { setName: (id, fam, kind) => (id.endsWith(':gone') ? undefined : `${kind}${fam}-${id}`), action: ACT };

@@ -3,12 +3,13 @@
 // and the delta's minimality and correctness (replayed on a model of the table, as a property).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CalcMessage } from '../calc/index.ts';
-import { DataplaneState, resolveDataplaneConfig } from './dataplane-state.ts';
+import type { CalcMessage } from '../../calc/index.ts';
+import { DataplaneState, resolveDataplaneConfig } from '../dataplane-state.ts';
 import { describeDrift, diffRuleset, fingerprintOf } from './nft-delta.ts';
 import { CHAIN, MAP, POOL_SETS, ipSetName, policyChain, renderRuleset, workloadChain } from './nft-renderer.ts';
 import type { Ruleset } from './nft-renderer.ts';
-import { entity, policy, ports, profile, replay, rule, tierInfo, workload } from './test-support.ts';
+import { entity, policy, ports, profile, rule, tierInfo, workload } from '../test-support.ts';
+import { replay } from './test-support.ts';
 
 const P_ALLOW = policy('ns1', 'allow-web', [rule({ protocol: 6, destination: entity({ ports: ports(80) }) })]);
 const P_PASS = policy('', 'pass-all', [rule({ action: 'pass' })], [], 'security');

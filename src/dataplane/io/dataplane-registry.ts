@@ -1,0 +1,39 @@
+// Which dataplanes this build can run, and how to make one: the agent asks for the kind
+// FelixConfiguration selects (dataplaneKindOf) and gets a Dataplane or a coded error saying the
+// kind is not available. A new dataplane registers its factory here (one line beside nft's).
+
+import { TricolorError } from '../../base/index.ts';
+import type { Dataplane, DataplaneKind, DataplaneOptions } from '../dataplane.ts';
+import { NftDataplane } from '../nft/io/nft-dataplane.ts';
+
+export type DataplaneFactory = (opts: DataplaneOptions) => Dataplane;
+
+const factories = new Map<DataplaneKind, DataplaneFactory>([['nft', (o) => new NftDataplane(o)]]);
+
+/** Make `kind` available (or replace its factory). */
+export function registerDataplane(kind: DataplaneKind, factory: DataplaneFactory): void {
+  factories.set(kind, factory);
+}
+
+export function availableDataplanes(): DataplaneKind[] {
+  return [...factories.keys()].sort();
+}
+
+/** The FelixConfiguration field that selects each kind, for error messages. */
+const SELECTED_BY: Readonly<Record<DataplaneKind, string>> = {
+  nft: 'spec.bpfEnabled: false (or unset)',
+  bpf: 'spec.bpfEnabled: true',
+};
+
+/** A new dataplane of `kind`; ERR_VALIDATION naming the selecting field when it is not built in. */
+export function createDataplane(kind: DataplaneKind, opts: DataplaneOptions): Dataplane {
+  const factory = factories.get(kind);
+  if (factory === undefined) {
+    throw new TricolorError(
+      'ERR_VALIDATION',
+      `FelixConfiguration: ${SELECTED_BY[kind]} selects the ${JSON.stringify(kind)} dataplane, which is not available in this build (available: ${availableDataplanes().join(', ')})`,
+      { field: kind === 'bpf' ? 'spec.bpfEnabled' : 'spec', value: kind === 'bpf' ? true : kind },
+    );
+  }
+  return factory(opts);
+}
