@@ -182,6 +182,10 @@ export class BpfProgrammer {
   get freeRuleOps(): number {
     return this.alloc.freeOps;
   }
+  /** Interfaces whose endpoint programs are in force (per our record). */
+  programmedInterfaces(): IterableIterator<number> {
+    return this.eps.keys();
+  }
   get endpointCount(): number {
     return this.eps.size;
   }
