@@ -21,6 +21,8 @@ export { ThrottledRunner } from './throttled-runner.ts';
 export { agentPrefixes, decodeAffinityUpdate, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';
+export { UNITS, DEFAULT_UNIT_DIR, DEFAULT_ENV_FILE, renderUnit, renderEnvFile, parseEnvFile, execStartWords, type UnitSpec } from './systemd-units.ts';
+export { installUnits, type InstallUnitsOptions } from './io/install-units.ts';
 export { writeNodenameFile, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './io/nodename-file.ts';
 export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';

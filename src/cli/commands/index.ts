@@ -10,6 +10,7 @@ import { command as demo } from './demo.ts';
 import { command as flows } from './flows.ts';
 import { command as get } from './get.ts';
 import { command as installCni } from './install-cni.ts';
+import { command as installUnits } from './install-units.ts';
 import { command as ipam } from './ipam.ts';
 import { command as label } from './label.ts';
 import { command as lab } from './lab.ts';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   demo,
   flows,
   installCni,
+  installUnits,
   ipam,
   node,
   lab,

@@ -19,6 +19,8 @@ Options:
                         the node agent's CNI socket (default /var/run/tricolor/cni.sock;
                         $TRICOLOR_CNI_SOCKET overrides it at call time). With no agent
                         answering there, tricolor-cni runs the plugin itself.
+      --env-file FILE   datastore settings shared with the node agent's unit (default
+                        /etc/tricolor/tricolor.env when it exists; the environment wins)
   -h, --help            this help
 `;
 
@@ -27,7 +29,7 @@ export const command: Command = {
   summary: 'Install the CNI plugins and network configuration',
   async run(args, ctx) {
     const { parseArgs, flagBool, flagString } = await import('../args.ts');
-    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }, { name: 'agent-socket', value: true }]);
+    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }, { name: 'agent-socket', value: true }, { name: 'env-file', value: true }]);
     if (flagBool(p, 'help')) {
       ctx.stdout.write(HELP);
       return 0;
@@ -47,12 +49,19 @@ export const command: Command = {
     const nodename = flagString(p, 'nodename');
     const agentSocket = flagString(p, 'agent-socket');
     const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
+    // The same settings the agent's unit reads (install-units), so both use one datastore without flags.
+    const { DEFAULT_ENV_FILE, parseEnvFile } = await import('../../agent/index.ts');
+    const { readFileSync, existsSync } = await import('node:fs');
+    const envFileFlag = flagString(p, 'env-file');
+    const envFile = path.resolve(ctx.cwd, envFileFlag ?? DEFAULT_ENV_FILE);
+    if (envFileFlag !== undefined && !existsSync(envFile)) throw new TricolorError('ERR_USAGE', `--env-file: ${quote(envFileFlag)} does not exist`, { field: '--env-file', value: envFileFlag });
+    const fileEnv = existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
     const written = await installCni({
       binDir: path.resolve(ctx.cwd, binDir),
       confDir: path.resolve(ctx.cwd, confDir),
       nodePath: process.execPath,
       repoRoot: path.join(import.meta.dirname, '..', '..', '..'),
-      env: datastoreEnvOf(ctx.env),
+      env: datastoreEnvOf({ ...fileEnv, ...ctx.env }),
       ...(nodename === undefined ? {} : { nodename }),
       ...(mtu === undefined ? {} : { mtuBytes: mtu }),
       ...(agentSocket === undefined ? {} : { agentSocket: path.resolve(ctx.cwd, agentSocket) }),
