@@ -10,7 +10,7 @@
 // argv: <host netns> <pod netns> <work dir>
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [hostNs, podNs, work] = process.argv.slice(2) as [string, string, string];
@@ -80,6 +80,9 @@ async function main(): Promise<void> {
     await sleep(100);
   }
   out['nodenameFile'] = readFileSync('/var/lib/calico/nodename', 'utf8');
+  // the CNI socket is root's alone: its mode, and an unprivileged client refused by the kernel
+  out['cniSocketMode'] = statSync('/var/run/tricolor/cni.sock').mode & 0o777;
+  out['cniSocketAsNobody'] = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'socat', '-u', 'OPEN:/dev/null', 'UNIX-CONNECT:/var/run/tricolor/cni.sock']);
 
   // 3. a runtime's ADD, CHECK and DEL with the installed configuration list, unmodified
   const conflist = JSON.parse(readFileSync('/etc/cni/net.d/10-tricolor.conflist', 'utf8')) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };

@@ -36,7 +36,7 @@ void test('host path: install-units + install-cni defaults, agent as its unit ru
   const line = stdout.trim().split('\n').pop() ?? '';
   assert.ok(line.startsWith('{'), `child printed no result (exit ${code}):\n${stderr}\n${stdout}`);
   const o = JSON.parse(line) as J;
-  const agentLog = String(o['agentLog'] ?? '');
+  const agentLog = typeof o['agentLog'] === 'string' ? o['agentLog'] : '';
   assert.equal(o['error'], undefined, `${String(o['error'])}\nagent log:\n${agentLog}`);
 
   // the installed configuration was used as installed: unit ExecStart is `<node> <cli> node run`
@@ -47,6 +47,11 @@ void test('host path: install-units + install-cni defaults, agent as its unit ru
   // the agent wrote the nodename file at Calico's default path, with the name the CNI then used
   const nodeName = String(o['nodenameFile']);
   assert.ok(nodeName.length > 0);
+
+  assert.equal(o['cniSocketMode'], 0o600);
+  const nobody = o['cniSocketAsNobody'] as { code: number; stderr: string };
+  assert.notEqual(nobody.code, 0);
+  assert.match(nobody.stderr, /Permission denied/);
 
   const add = o['add'] as { code: number; stdout: string; stderr: string };
   assert.equal(add.code, 0, `ADD failed: ${add.stdout}${add.stderr}\nagent log:\n${agentLog}`);
