@@ -4,12 +4,9 @@
 
 import type { WorkloadEndpointUpdate } from '../calc/index.ts';
 
-/**
- * Felix's normal priority for workload routes (§4.15). BIRD's aggregation filter exports a
- * more-specific route inside one of the node's blocks only when its metric is below this, so
- * the CNI plugin's metric-0 route is replaced by ours and pod /32s never leave the node.
- */
-export const WORKLOAD_ROUTE_METRIC = 1024;
+import { WORKLOAD_ROUTE_METRIC } from '../dataplane/index.ts';
+
+export { WORKLOAD_ROUTE_METRIC };
 
 export interface WorkloadRoute {
   /** `10.0.0.5/32` or `fd00::5/128`. */

@@ -100,3 +100,11 @@ export interface Dataplane {
 export function dataplaneKindOf(felix: { readonly [field: string]: unknown }): DataplaneKind {
   return felix['bpfEnabled'] === true ? 'bpf' : 'nft';
 }
+
+/**
+ * Felix's normal priority for workload routes (node contract §4.15). BIRD's aggregation filter
+ * exports a more-specific route inside one of the node's blocks only when its metric is below
+ * this, so pod /32s never leave the node. The CNI plugin adds the route at this metric from the
+ * start and the agent keeps it there: no moment at metric 0 for BIRD to export.
+ */
+export const WORKLOAD_ROUTE_METRIC = 1024;

@@ -3,6 +3,7 @@
 // renderer and delta (nft/). The drivers and the dataplane registry are in io/index.ts.
 export {
   DATAPLANE_KINDS,
+  WORKLOAD_ROUTE_METRIC,
   dataplaneKindOf,
   type Dataplane,
   type DataplaneKind,

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   agent = spawn('ip', ['netns', 'exec', hostNs, ...words], { env: unitEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
   agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   while (!(existsSync('/var/lib/calico/nodename') && existsSync('/var/run/tricolor/cni.sock'))) {
     if (agent.exitCode !== null || Date.now() > deadline) throw new Error(`the agent did not come up:\n${agentLog}`);
     await sleep(100);

@@ -16,7 +16,7 @@ import { createNetns, netnsSkipReason } from '../support/netns.ts';
 const CHILD = join(import.meta.dirname, 'host-path-child.ts');
 type J = Record<string, unknown>;
 
-void test('host path: install-units + install-cni defaults, agent as its unit runs it, pod ADD/CHECK/DEL', { skip: netnsSkipReason(), timeout: 240_000 }, async (t) => {
+void test('host path: install-units + install-cni defaults, agent as its unit runs it, pod ADD/CHECK/DEL', { skip: netnsSkipReason(), timeout: 360_000 }, async (t) => {
   const host = await createNetns(t, 'tri-hp-');
   const pod = await createNetns(t, 'tri-hpp-');
   // the host's uplink with an address, so the agent can find its node IP as on a real host
@@ -65,6 +65,7 @@ void test('host path: install-units + install-cni defaults, agent as its unit ru
   // the pod route is there at the agent's metric from the start (issue 16 item 2)
   const route = (o['hostRoutesAfterAdd'] as { dst: string; dev: string; metric?: number }[]).find((r) => r.dev === hostIf);
   assert.ok(route !== undefined, 'no route to the pod');
+  assert.equal(route.metric, 1024, `pod route at metric ${String(route.metric)}: ${JSON.stringify(route)}`);
   const weps = (o['wepsAfterAdd'] as { items: { spec: { node: string; interfaceName: string } }[] }).items;
   assert.equal(weps.length, 1);
   assert.equal(weps[0]?.spec.node, nodeName);

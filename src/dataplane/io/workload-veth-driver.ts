@@ -20,6 +20,7 @@ import {
   type LinkInfo,
 } from './link-driver.ts';
 import { netnsExists, requireNetns } from './netns.ts';
+import { WORKLOAD_ROUTE_METRIC } from '../dataplane.ts';
 import { addHostRoute, type RouteInfo } from './route-driver.ts';
 import { hostVethSysctls, type SysctlSetting } from './sysctl-driver.ts';
 import { TricolorError } from '../../base/index.ts';
@@ -148,7 +149,8 @@ export function plugArgv(spec: WorkloadVethSpec, podMac: string): string[] {
   const addWords = add.slice(1, -2);
   const host = [`link set dev ${spec.hostIfName} up`];
   if (spec.skipHostRoutes !== true) {
-    for (const a of spec.addresses) host.push(`route add ${a} dev ${spec.hostIfName} scope link`);
+    // at the agent's metric from the start: a metric-0 /32 would be exported by BIRD until the agent replaced it
+    for (const a of spec.addresses) host.push(`route add ${a} dev ${spec.hostIfName} scope link metric ${WORKLOAD_ROUTE_METRIC}`);
   }
   const hostSysctls = hostVethSysctls(spec.hostIfName, { ipv4, ipv6 }).flatMap((x) => [(x.bestEffort === true ? '?' : '') + x.path.join('/'), x.value]);
   const podSysctls = plan.sysctls.flatMap((x) => [x.path.join('/'), x.value]);
@@ -180,7 +182,7 @@ export async function plugWorkloadVeth(spec: WorkloadVethSpec): Promise<Workload
     if (r.status === 92 && /File exists/i.test(r.stderr) && spec.skipHostRoutes !== true) {
       // A host route is already there: fine when it points at this interface (the node agent
       // may have programmed it first), an error naming the other interface otherwise.
-      for (const a of spec.addresses) await addHostRoute(a, spec.hostIfName);
+      for (const a of spec.addresses) await addHostRoute(a, spec.hostIfName, { metric: WORKLOAD_ROUTE_METRIC });
       return { hostIfName: spec.hostIfName, hostMac: HOST_VETH_MAC, podIfName: spec.podIfName, podMac };
     }
     if (r.status === 90 && /File exists/i.test(r.stderr)) {
