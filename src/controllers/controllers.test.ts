@@ -1,0 +1,139 @@
+// The controllers on a real etcd: two of them → exactly one leader, and the other takes over
+// when it stops; IPAM GC and node cleanup under concurrent pod ADDs: an allocator killed with
+// SIGKILL mid-run, orphaned handles and a deleted node with pods → exactly the leaked addresses
+// are released (after the grace period), none of a live pod, and `ipam check` is clean.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
+import { until } from '../../test/support/wait.ts';
+import { EtcdBackend } from '../datastore/index.ts';
+import { IPAMClient, checkIPAM, ensureTunnelAddress, ipAt, loadCheckInputs } from '../ipam/index.ts';
+import { formatIP } from '../net/index.ts';
+import { putNode, putPool, putWEP, runWorker } from '../ipam/test-support/ipam-suite.ts';
+import { wipe } from '../ipam/test-support/wipe.ts';
+import { Controllers } from './index.ts';
+
+const WEPS = '/calico/resources/v3/projectcalico.org/workloadendpoints/';
+const strip = (s: string): string => s.split('/')[0] ?? s;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+void describe('controllers', { concurrency: false }, () => {
+  let etcd: RunningEtcd;
+  let be: EtcdBackend;
+  before(async () => {
+    etcd = await startEtcd();
+    be = new EtcdBackend({ endpoints: [etcd.endpoints] });
+  });
+  after(async () => {
+    await be.close();
+    await etcd.stop();
+  });
+
+  const fast = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+
+  void test('two controllers: one leader at a time; the other takes over when it stops', async () => {
+    await wipe(be);
+    const a = new Controllers({ backend: be, identity: 'a', leakGracePeriodMs: 60_000, intervalMs: 500, ...fast });
+    const b = new Controllers({ backend: be, identity: 'b', leakGracePeriodMs: 60_000, intervalMs: 500, ...fast });
+    a.start();
+    b.start();
+    try {
+      await until('a leader', () => Promise.resolve(a.isLeader || b.isLeader ? true : undefined), 10_000, 50);
+      // watch for a while: never two leaders, always the same one
+      const first = a.isLeader ? a : b;
+      for (let i = 0; i < 20; i++) {
+        assert.ok(!(a.isLeader && b.isLeader), 'never two leaders');
+        assert.ok(first.isLeader, 'the leader keeps its lease while it renews');
+        await sleep(100);
+      }
+      const other = first === a ? b : a;
+      assert.equal(other.passes, 0, 'the standby does no work');
+      await first.stop();
+      await until('the standby to take over', () => Promise.resolve(other.isLeader ? true : undefined), 10_000, 50);
+      await until('the new leader to run a pass', () => Promise.resolve(other.passes > 0 ? true : undefined), 10_000, 50);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  void test('GC under concurrent ADDs: SIGKILLed allocator, orphaned handles, deleted node → exactly the leaks released, none of a live pod', { timeout: 300_000 }, async () => {
+    await wipe(be);
+    await putPool(be, 'p', { cidr: '10.130.0.0/16', blockSize: 26 });
+    for (const n of ['n1', 'n2', 'n3']) await putNode(be, n);
+    const ipam = new IPAMClient({ backend: be });
+    const live = new Map<string, string>(); // ip → handle, for every pod that exists
+    let seq = 0;
+    const addPod = async (node: string, withEndpoint: boolean, delayMs = 0): Promise<string> => {
+      const id = `c${seq++}`;
+      const handleId = `k8s-pod-network.${id}`;
+      const ip = strip((await ipam.autoAssign({ num4: 1, num6: 0, handleId, hostname: node, attrs: { pod: `pod-${id}`, namespace: 'ns', node } })).ipv4[0] ?? '');
+      if (withEndpoint) {
+        // the CNI writes the endpoint after the allocation: the window GC must not mistake for a leak
+        if (delayMs > 0) await sleep(delayMs);
+        await putWEP(be, 'ns', `${node}-k8s-pod--${id}-eth0`, { node, pod: `pod-${id}`, containerID: id, ipNetworks: [`${ip}/32`], interfaceName: `cali${id}` });
+        live.set(ip, handleId);
+      }
+      return ip;
+    };
+    for (let i = 0; i < 6; i++) await addPod(i % 2 === 0 ? 'n1' : 'n2', true);
+    const orphaned = [await addPod('n1', false), await addPod('n2', false), await addPod('n2', false)];
+    // a CNI killed with SIGKILL in the middle of its ADDs: allocations without endpoints
+    const killed = await runWorker({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints }, 'n2', 200, 'k8s-pod-network.killed', 15);
+    assert.equal(killed.signal, 'SIGKILL');
+    // it may have allocated more than it reported before the kill: every allocation on its
+    // handles is a leak
+    const killedIPs = (await ipam.listBlocks(4)).flatMap((b) =>
+      b.block.allocations.flatMap((a, o) => (a !== null && (b.block.attributes[a]?.handle_id ?? '').startsWith('k8s-pod-network.killed') ? [formatIP(ipAt(b.block, o))] : [])),
+    );
+    for (const x of killed.ips) assert.ok(killedIPs.includes(x.ip));
+    // n3 has pods and a tunnel address, then is deleted
+    const n3Pods = [await addPod('n3', true), await addPod('n3', true)];
+    for (const ip of n3Pods) live.delete(ip);
+    const n3Tunnel = strip(await ensureTunnelAddress(ipam, { node: 'n3', type: 'vxlanTunnelAddress' }));
+    await be.delete('/calico/resources/v3/projectcalico.org/nodes/n3');
+
+    const released = new Set<string>();
+    const mk = (identity: string): Controllers =>
+      new Controllers({ backend: be, identity, leakGracePeriodMs: 2000, intervalMs: 300, ...fast, onPass: (r) => r.released.forEach((ip) => released.add(ip)) });
+    const c1 = mk('c1');
+    const c2 = mk('c2');
+    c1.start();
+    c2.start();
+    // concurrent ADDs on live nodes while the controllers work, each endpoint written late
+    let adding = true;
+    const adds = (async () => {
+      while (adding) await addPod(seq % 2 === 0 ? 'n1' : 'n2', true, Math.floor(Math.random() * 400));
+    })();
+    try {
+      const leaked = [...orphaned, ...killedIPs, ...n3Pods, n3Tunnel];
+      const remaining: string[] = [];
+      await until(
+        () => `every leak released (not yet: ${remaining.join(', ')}; n3 pods ${n3Pods.join(', ')}, tunnel ${n3Tunnel}, orphans ${orphaned.join(', ')})`,
+        async () => {
+          remaining.length = 0;
+          for (const ip of leaked) if ((await ipam.getAssignmentAttributes(ip)) !== undefined) remaining.push(ip);
+          return remaining.length === 0 ? true : undefined;
+        },
+        60_000,
+        300,
+      );
+      adding = false;
+      await adds;
+      assert.deepEqual([...released].sort(), [...leaked].sort(), 'exactly the leaked addresses were released');
+      for (const [ip, handle] of live) assert.equal((await ipam.getAssignmentAttributes(ip))?.handleId, handle, `live pod address ${ip} still allocated`);
+      assert.ok(!(c1.isLeader && c2.isLeader));
+      // the deleted node: endpoints gone, no affinity or block left
+      const weps = (await be.list(WEPS)).items.filter((kv) => kv.value.includes('"node":"n3"'));
+      assert.equal(weps.length, 0, 'n3 endpoints deleted');
+      await until('n3 blocks released', async () => ((await ipam.listAffinities()).some((a) => a.host === 'n3') ? undefined : true), 30_000, 300);
+      const report = checkIPAM(await loadCheckInputs(ipam, 'test'));
+      assert.equal(report.problems, 0, JSON.stringify(report).slice(0, 2000));
+    } finally {
+      adding = false;
+      await adds;
+      await c1.stop();
+      await c2.stop();
+    }
+  });
+});
