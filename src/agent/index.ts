@@ -25,6 +25,7 @@ export { UNITS, DEFAULT_UNIT_DIR, DEFAULT_ENV_FILE, renderUnit, renderEnvFile, p
 export { installUnits, type InstallUnitsOptions } from './io/install-units.ts';
 export { writeNodenameFile, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './io/nodename-file.ts';
 export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
+export { HttpEndpoint } from './io/http-endpoint.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';
 export { BGP_MODES, bgpDecision, birdRenderInput, ownBlocks, agentBlackholes, type BGPMode, type BGPDecision, type BlockAffinityEntry, type RoutingInputs } from './routing-plan.ts';
 export { desiredVXLAN, vtepMAC, VXLAN_DEVICE, DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, VXLAN_OVERHEAD_BYTES, type VXLANPlan, type VXLANInputs, type VXLANDeviceSpec } from './vxlan-plan.ts';

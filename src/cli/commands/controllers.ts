@@ -60,7 +60,7 @@ export const command: Command = {
     const { loadDatastoreConfig } = await import('../connection.ts');
     const { openBackend } = await import('../../datastore/index.ts');
     const { MetricsRegistry, registerProcessMetrics } = await import('../../base/index.ts');
-    const { HttpEndpoint } = await import('../../agent/io/http-endpoint.ts');
+    const { HttpEndpoint } = await import('../../agent/index.ts');
     const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
     const log = (line: string): void => void ctx.stderr.write(`${new Date().toISOString()} [controllers ${identity}] ${line}\n`);
     const metrics = new MetricsRegistry();
