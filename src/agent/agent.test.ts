@@ -1,4 +1,4 @@
-// The agent's pure parts: settings resolution, datastore value decoding (invalid → absent),
+// The agent's pure parts: settings resolution, what it reads and how that becomes calc input,
 // route planning, the metrics text and the coalescing runner.
 
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { renderBGPStatusText } from './agent-status.ts';
 import type { AgentStatus } from './agent-status.ts';
 import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes } from './route-plan.ts';
 import { ThrottledRunner } from './throttled-runner.ts';
-import { agentPrefixes, calcUpdateOf, decodeSyncUpdate } from './update-decoder.ts';
+import { DecodingUpdateSource, selectionPrefixes } from '../datastore/index.ts';
+import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 
 const felix = (name: string, spec: Record<string, unknown>): FelixConfiguration =>
   ({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec });
@@ -52,41 +53,30 @@ void describe('agent settings', () => {
   });
 });
 
-void describe('decodeSyncUpdate', () => {
-  const gnpKey = '/calico/resources/v3/projectcalico.org/globalnetworkpolicies/p1';
-  const gnp = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p1' }, spec: { selector: 'all()', ingress: [{ action: 'Allow' }] } };
-  void it('watches every prefix once', () => {
-    const p = agentPrefixes();
+void describe('agent update selection', () => {
+  void it('watches every prefix once, block affinities included', () => {
+    const p = selectionPrefixes(AGENT_SELECTION);
     assert.equal(new Set(p).size, p.length);
     assert.ok(p.some((x) => x.includes('networking.k8s.io')));
     assert.ok(p.some((x) => x.includes('felixconfigurations')));
+    assert.ok(p.includes('/calico/ipam/v2/host/'));
   });
-  const cases: { name: string; key: string; value: string | undefined; present: boolean; problem?: RegExp; forCalc?: boolean }[] = [
-    { name: 'valid policy', key: gnpKey, value: JSON.stringify(gnp), present: true, forCalc: true },
-    { name: 'deletion', key: gnpKey, value: undefined, present: false },
-    { name: 'not JSON', key: gnpKey, value: '{nope', present: false, problem: /not valid JSON/ },
-    { name: 'not an object', key: gnpKey, value: '[1]', present: false, problem: /not an object/ },
-    { name: 'fails validation', key: gnpKey, value: JSON.stringify({ ...gnp, spec: { selector: 'bad ((' } }), present: false, problem: /selector/ },
-    { name: 'wrong kind under key', key: gnpKey, value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'p1' }, spec: {} }), present: false, problem: /under a GlobalNetworkPolicy key/ },
-    { name: 'config kind', key: '/calico/resources/v3/projectcalico.org/ippools/p', value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } }), present: true, forCalc: false },
-  ];
-  for (const c of cases) {
-    void it(c.name, () => {
-      const d = decodeSyncUpdate({ key: c.key, value: c.value, revision: 5 });
-      assert.ok(d !== undefined);
-      assert.equal(d.value !== undefined, c.present);
-      if (c.problem !== undefined) assert.match(d.problem ?? '', c.problem);
-      else assert.equal(d.problem, undefined);
-      if (c.forCalc !== undefined) assert.equal(d.forCalc, c.forCalc);
-      const u = calcUpdateOf(d);
-      assert.equal(u.name, 'p1'.length > 0 && c.key === gnpKey ? 'p1' : u.name);
-    });
-  }
-  void it('unknown key → undefined', () => assert.equal(decodeSyncUpdate({ key: '/calico/other/x', value: '{}', revision: 1 }), undefined));
-  void it('policy metadata annotation is dropped', () => {
-    const v = { ...gnp, metadata: { name: 'p1', annotations: { 'projectcalico.org/metadata': '{"name":"p1"}' } } };
-    const d = decodeSyncUpdate({ key: gnpKey, value: JSON.stringify(v), revision: 1 });
-    assert.equal(d?.value?.metadata.annotations, undefined);
+  void it('calc kinds go to the calc graph, config kinds to the agent; absent values become deletions', () => {
+    const source = new DecodingUpdateSource({ start: () => undefined, stop: async () => undefined }, AGENT_SELECTION, 'test');
+    const gnpKey = '/calico/resources/v3/projectcalico.org/globalnetworkpolicies/p1';
+    const gnp = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p1' }, spec: { selector: 'all()' } };
+    const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } };
+    const out = source.decode([
+      { key: gnpKey, value: JSON.stringify(gnp), revision: 2 },
+      { key: '/calico/resources/v3/projectcalico.org/ippools/p', value: JSON.stringify(pool), revision: 3 },
+      { key: gnpKey, value: '{nope', revision: 4 },
+    ]);
+    const rs = out.filter((u) => u.type === 'resource');
+    assert.deepEqual(rs.map((u) => isCalcUpdate(u)), [true, false, true]);
+    const [put, , bad] = rs.map((u) => calcUpdateOf(u));
+    assert.deepEqual({ ...put, value: undefined }, { kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', name: 'p1', value: undefined });
+    assert.equal(bad?.value, undefined);
+    assert.equal(bad?.name, 'p1');
   });
 });
 

@@ -18,7 +18,7 @@ export { renderStatusText, renderBGPStatusText, STATUS_FILE_NAME, type AgentStat
 export { MetricsRegistry, parseMetricsText, APPLY_BUCKETS_S } from './metrics.ts';
 export { desiredRoutes, planRoutes, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ThrottledRunner } from './throttled-runner.ts';
-export { agentPrefixes, decodeAffinityUpdate, decodeSyncUpdate, calcUpdateOf, CONFIG_KINDS, type DecodedUpdate } from './update-decoder.ts';
+export { AGENT_SELECTION, CONFIG_KINDS, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';
 export { UNITS, DEFAULT_UNIT_DIR, DEFAULT_ENV_FILE, renderUnit, renderEnvFile, parseEnvFile, execStartWords, type UnitSpec } from './systemd-units.ts';

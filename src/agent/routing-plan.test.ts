@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IPPool, Node } from '../api/index.ts';
 import { renderBirdConfig } from '../bgp/index.ts';
-import { decodeAffinityUpdate } from './update-decoder.ts';
+import { decodeBlockAffinity } from '../datastore/index.ts';
 import { agentBlackholes, bgpDecision, birdRenderInput, ownBlocks } from './routing-plan.ts';
 import type { BlockAffinityEntry, RoutingInputs } from './routing-plan.ts';
 import { VXLAN_DEVICE, desiredVXLAN, vtepMAC } from './vxlan-plan.ts';
@@ -87,10 +87,9 @@ void describe('blocks and blackholes', () => {
 
 void describe('affinity decoding', () => {
   void it('key and value', () => {
-    assert.deepEqual(decodeAffinityUpdate({ key: '/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26', value: '{"state":"confirmed","deleted":false}', revision: 1 }), aff('n1', '10.244.1.0/26'));
-    assert.deepEqual(decodeAffinityUpdate({ key: '/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26', value: '', revision: 1 }), aff('n1', '10.244.1.0/26', ''));
-    assert.equal(decodeAffinityUpdate({ key: '/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26', value: undefined, revision: 1 }), 'deleted');
-    assert.equal(decodeAffinityUpdate({ key: '/calico/resources/v3/projectcalico.org/nodes/n1', value: '{}', revision: 1 }), undefined);
+    assert.deepEqual(decodeBlockAffinity('/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26', '{"state":"confirmed","deleted":false}'), aff('n1', '10.244.1.0/26'));
+    assert.deepEqual(decodeBlockAffinity('/calico/ipam/v2/host/n1/ipv4/block/10.244.1.0-26', ''), aff('n1', '10.244.1.0/26', ''));
+    assert.equal(decodeBlockAffinity('/calico/resources/v3/projectcalico.org/nodes/n1', '{}'), undefined);
   });
 });
 

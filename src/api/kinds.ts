@@ -11,10 +11,11 @@
 
 import { TricolorError, quote } from '../base/index.ts';
 import { CALICO_API_VERSION, K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION } from './types.ts';
+import type { ApiVersion, KindRef, ResourceKind } from './types.ts';
 
-export interface KindInfo {
-  readonly kind: string;
-  readonly apiVersion: string;
+export interface KindInfo extends KindRef {
+  readonly kind: ResourceKind;
+  readonly apiVersion: ApiVersion;
   readonly plural: string;
   readonly namespaced: boolean;
   readonly cliNames: readonly string[];
@@ -23,7 +24,7 @@ export interface KindInfo {
 
 const CALICO_PREFIX = '/calico/resources/v3/projectcalico.org/';
 
-function calico(kind: string, plural: string, namespaced: boolean, aliases: readonly string[]): KindInfo {
+function calico(kind: ResourceKind, plural: string, namespaced: boolean, aliases: readonly string[]): KindInfo {
   return Object.freeze({
     kind,
     apiVersion: CALICO_API_VERSION,
@@ -35,8 +36,8 @@ function calico(kind: string, plural: string, namespaced: boolean, aliases: read
 }
 
 function k8s(
-  apiVersion: string,
-  kind: string,
+  apiVersion: ApiVersion,
+  kind: ResourceKind,
   plural: string,
   namespaced: boolean,
   aliases: readonly string[],
@@ -185,6 +186,13 @@ for (const info of KIND_INFOS) {
 /** The kind identified by a document's apiVersion and kind (both exact, case-sensitive). */
 export function kindInfoFor(apiVersion: string, kind: string): KindInfo | undefined {
   return byVersionKind.get(`${apiVersion}\u0000${kind}`);
+}
+
+/** The registered kind of a typed pair; an unregistered pair is a bug, not user input. */
+export function kindInfo(ref: KindRef): KindInfo {
+  const info = byVersionKind.get(`${ref.apiVersion}\u0000${ref.kind}`);
+  if (info === undefined) throw new Error(`kinds: ${ref.apiVersion} ${ref.kind} is not a registered kind`);
+  return info;
 }
 
 /** The kind a command-line resource type names (case-insensitive, as calicoctl). */

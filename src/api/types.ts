@@ -23,17 +23,60 @@ export interface ObjectMeta {
   ownerReferences?: unknown[];
 }
 
-export interface Resource<K extends string = string, S = unknown> {
+/**
+ * Every kind Tricolor stores, as a union: a kind is never a free string inside the program
+ * (user input is checked against this list by the kind registry). Calico's and Kubernetes'
+ * NetworkPolicy share the name `NetworkPolicy`; their apiVersion tells them apart.
+ */
+export const RESOURCE_KINDS = [
+  'IPPool',
+  'IPReservation',
+  'Tier',
+  'NetworkPolicy',
+  'GlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+  'NetworkSet',
+  'GlobalNetworkSet',
+  'HostEndpoint',
+  'Profile',
+  'Node',
+  'WorkloadEndpoint',
+  'BGPConfiguration',
+  'BGPPeer',
+  'BGPFilter',
+  'FelixConfiguration',
+  'KubeControllersConfiguration',
+  'ClusterInformation',
+  'IPAMConfiguration',
+  'CalicoNodeStatus',
+  'Namespace',
+  'Pod',
+  'ServiceAccount',
+  'Service',
+] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+export const CALICO_API_VERSION = 'projectcalico.org/v3';
+export const K8S_CORE_API_VERSION = 'v1';
+export const K8S_NETWORKING_API_VERSION = 'networking.k8s.io/v1';
+export const API_VERSIONS = [CALICO_API_VERSION, K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION] as const;
+export type ApiVersion = (typeof API_VERSIONS)[number];
+
+/** A kind named exactly: apiVersion and kind (the pair the kind registry is keyed by). */
+export interface KindRef {
+  readonly apiVersion: ApiVersion;
+  readonly kind: ResourceKind;
+}
+
+export interface Resource<K extends ResourceKind = ResourceKind, S = unknown> {
   apiVersion: string;
   kind: K;
   metadata: ObjectMeta;
   spec?: S;
   status?: unknown;
 }
-
-export const CALICO_API_VERSION = 'projectcalico.org/v3';
-export const K8S_CORE_API_VERSION = 'v1';
-export const K8S_NETWORKING_API_VERSION = 'networking.k8s.io/v1';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars

@@ -1,7 +1,9 @@
 // The resource kinds the calc graph consumes, as [apiVersion, kind]: what the agent watches and
 // what `policy explain` loads. One list, owned by the calc graph, so every consumer feeds it the same.
 
-export const CALC_KINDS: ReadonlyArray<readonly [string, string]> = [
+import type { ApiVersion, ResourceKind } from '../api/index.ts';
+
+export const CALC_KINDS: ReadonlyArray<readonly [ApiVersion, ResourceKind]> = [
   ['projectcalico.org/v3', 'Tier'],
   ['projectcalico.org/v3', 'NetworkPolicy'],
   ['projectcalico.org/v3', 'GlobalNetworkPolicy'],

@@ -5,6 +5,7 @@
 // update at a time (the validation filter + dispatcher stage) and reports what changed.
 
 import type {
+  ResourceKind,
   AnyResource,
   EntityRule,
   GlobalNetworkPolicySpec,
@@ -30,7 +31,7 @@ import type { SelExpr } from './selector-expr.ts';
 
 /** One datastore change. `value` undefined = the object is absent (deleted or invalid). */
 export interface CalcUpdate {
-  readonly kind: string;
+  readonly kind: ResourceKind;
   /** Needed to tell Kubernetes' NetworkPolicy from Calico's on deletion (value undefined). */
   readonly apiVersion?: string;
   readonly name: string;
@@ -39,7 +40,7 @@ export interface CalcUpdate {
 }
 
 export function updateOf(r: AnyResource): CalcUpdate {
-  const u: { kind: string; apiVersion: string; name: string; namespace?: string; value: AnyResource } = {
+  const u: { kind: ResourceKind; apiVersion: string; name: string; namespace?: string; value: AnyResource } = {
     kind: r.kind,
     apiVersion: r.apiVersion,
     name: r.metadata.name,

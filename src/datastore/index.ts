@@ -16,4 +16,49 @@ export { EtcdBackend, type EtcdBackendOptions } from './etcd-backend.ts';
 export { datastoreConfigFromEnv, openBackend, DATASTORE_TYPES, type DatastoreConfig } from './open.ts';
 export { prefixEnd } from './kv-errors.ts';
 export * from './resource-client.ts';
-export { Syncer, SYNC_STATUSES, type SyncStatus, type SyncUpdate, type SyncerCallbacks, type SyncerOptions } from './syncer.ts';
+export { Syncer, SYNC_STATUSES, type SyncStatus, type SyncerCallbacks, type SyncerOptions } from './syncer.ts';
+export { KVSnapshot, type SyncUpdate } from './kv-snapshot.ts';
+export {
+  POLICY_METADATA_ANNOTATION,
+  decodeResource,
+  parseStoredResource,
+  encodeResource,
+  storedForm,
+  decodeBlockAffinity,
+  isBlockAffinityKey,
+  storedResourceKey,
+  type StoredKV,
+  type StoredResourceKey,
+  type DecodedResource,
+  type StoredBlockAffinity,
+} from './resource-codec.ts';
+export {
+  DecodingUpdateSource,
+  localUpdateSource,
+  selectionPrefixes,
+  type UpdateSource,
+  type UpdateSink,
+  type UpdateSelection,
+  type UpdateSourceStatus,
+  type ConnectionState,
+  type StoredUpdate,
+  type ResourceUpdate,
+  type BlockAffinityUpdate,
+  type RawUpdateStream,
+  type LocalUpdateSourceOptions,
+} from './update-source.ts';
+export {
+  IPAM_PREFIX,
+  IPAM_CONFIG_KEY,
+  HANDLE_PREFIX,
+  HOST_PREFIX,
+  cidrKeyPart,
+  blockPrefix,
+  blockKey,
+  hostAffinityPrefix,
+  affinityKey,
+  handleKey,
+  cidrFromKey,
+  parseAffinityKey,
+  type ParsedAffinityKey,
+} from './ipam-keys.ts';

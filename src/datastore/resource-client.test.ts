@@ -11,7 +11,8 @@ import { isTricolorError } from '../base/index.ts';
 import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
 import type { DatastoreBackend } from './backend.ts';
 import { openBackend } from './open.ts';
-import { batchFailures, DEFAULT_ALLOW_PROFILE, POLICY_METADATA_ANNOTATION, ResourceClient } from './resource-client.ts';
+import { batchFailures, DEFAULT_ALLOW_PROFILE, ResourceClient } from './resource-client.ts';
+import { POLICY_METADATA_ANNOTATION } from './resource-codec.ts';
 
 function info(kind: string, apiVersion = CALICO_API_VERSION): KindInfo {
   const i = kindInfoFor(apiVersion, kind);

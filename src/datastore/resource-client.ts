@@ -25,11 +25,11 @@ import {
 } from '../api/index.ts';
 import { isTricolorError, quote, TricolorError, type ErrorCode } from '../base/index.ts';
 import type { DatastoreBackend, KeyValue, TxnCompare, TxnOp } from './backend.ts';
+import { encodeResource, parseStoredResource, storedForm } from './resource-codec.ts';
 
 /** The version this build reports as `calicoVersion` (ClusterInformation) and `Client Version`. */
 export const TRICOLOR_VERSION = 'v0.1.0';
 
-export const POLICY_METADATA_ANNOTATION = 'projectcalico.org/metadata';
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
 const POLICY_KINDS = new Set(['NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy']);
@@ -197,7 +197,7 @@ export class ResourceClient {
       try {
         items.push(this.#decode(kv));
       } catch (e) {
-        skipped.push({ key: kv.key, error: asTricolorError(e, kv.key) });
+        skipped.push({ key: kv.key, error: asTricolorError(e) }); // the codec's message names the key
       }
     }
     if (info.kind === 'Profile' && info.apiVersion === CALICO_API_VERSION) {
@@ -334,11 +334,7 @@ export class ResourceClient {
           break;
         }
         revision = r.revision;
-        for (const w of chunk) {
-          const out = this.#readBack(w.stored);
-          out.metadata.resourceVersion = String(r.revision);
-          results[w.p.index] = out;
-        }
+        for (const w of chunk) results[w.p.index] = this.#readBack(w.stored, r.revision);
       }
       if (!lostRace) return { items: results, revision };
       if (attempt >= MAX_ATTEMPTS) {
@@ -484,39 +480,19 @@ export class ResourceClient {
     return res;
   }
 
-  /** The JSON stored for an object: no resourceVersion; policy kinds get the metadata annotation. */
+  /** The JSON stored for an object (the codec's encoding). */
   #storedValue(res: AnyResource): string {
-    const out = structuredClone(res);
-    const md = out.metadata;
-    delete md.resourceVersion;
-    if (isPolicy(out)) {
-      md.annotations = { ...md.annotations, [POLICY_METADATA_ANNOTATION]: JSON.stringify({ name: md.name }) };
-    }
-    return JSON.stringify(out);
+    return encodeResource(res);
   }
 
-  /** What a reader gets back for an object just written (as #decode would produce it). */
-  #readBack(stored: AnyResource): AnyResource {
-    const v = JSON.parse(this.#storedValue(stored)) as AnyResource;
-    consumePolicyMetadata(v);
-    return v;
+  /** What a reader gets back for an object just written (as the codec decodes it). */
+  #readBack(stored: AnyResource, revision: number): AnyResource {
+    return storedForm(stored, revision);
   }
 
-  /** Stored KV → validated object with resourceVersion. Throws when it no longer validates. */
-  #decode(kv: KeyValue): AnyResource {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(kv.value);
-    } catch (e) {
-      throw new TricolorError('ERR_VALIDATION', `stored value at ${kv.key} is not valid JSON: ${(e as Error).message}`, { cause: e });
-    }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new TricolorError('ERR_VALIDATION', `stored value at ${kv.key} is not an object`);
-    }
-    consumePolicyMetadata(raw as AnyResource);
-    const res = validateResource(raw);
-    res.metadata.resourceVersion = String(kv.modRevision);
-    return res;
+  /** Stored KV → validated object with resourceVersion (the one codec). Throws its problem. */
+  #decode(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision'>): AnyResource {
+    return parseStoredResource(kv);
   }
 }
 
@@ -578,28 +554,6 @@ function merged(res: AnyResource, current: AnyResource | undefined): AnyResource
   if (current.metadata.creationTimestamp !== undefined) out.metadata.creationTimestamp = current.metadata.creationTimestamp;
   delete out.metadata.resourceVersion;
   return out;
-}
-
-function consumePolicyMetadata(res: AnyResource): void {
-  if (!isPolicy(res)) return;
-  const md = res.metadata as AnyResource['metadata'] | undefined;
-  if (md === undefined || md === null || typeof md !== 'object') return;
-  const ann = md.annotations;
-  const raw = ann?.[POLICY_METADATA_ANNOTATION];
-  if (ann !== undefined && raw !== undefined) {
-    delete ann[POLICY_METADATA_ANNOTATION];
-    if (Object.keys(ann).length === 0) delete md.annotations;
-    try {
-      const meta = JSON.parse(raw) as { name?: unknown };
-      if (typeof meta.name === 'string' && meta.name !== '') md.name = meta.name;
-    } catch {
-      // a damaged annotation: keep the stored name
-    }
-    return;
-  }
-  // pre-3.30 data stored default-tier policies as `default.<name>`
-  const tier = policyTier(res);
-  if (tier === 'default' && typeof md.name === 'string' && md.name.startsWith('default.')) md.name = md.name.slice('default.'.length);
 }
 
 function isPolicy(res: { apiVersion?: unknown; kind?: unknown }): boolean {

@@ -6,17 +6,13 @@
 // undefined or not, as Calico's do.
 
 import type { DatastoreBackend, Watch, WatchEvent } from './backend.ts';
+import { KVSnapshot, type SyncUpdate } from './kv-snapshot.ts';
+
+export type { SyncUpdate } from './kv-snapshot.ts';
 
 export const SYNC_STATUSES = ['WaitForDatastore', 'ResyncInProgress', 'InSync'] as const;
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
 
-export interface SyncUpdate {
-  readonly key: string;
-  /** undefined = the key is gone. */
-  readonly value: string | undefined;
-  /** The mod revision of the write (or the delete's revision). */
-  readonly revision: number;
-}
 
 export interface SyncerCallbacks {
   onStatus(status: SyncStatus): void;
@@ -38,8 +34,8 @@ export interface SyncerOptions {
 
 interface PrefixState {
   readonly prefix: string;
-  /** key → mod revision of everything sent downstream. */
-  cache: Map<string, number>;
+  /** What was sent downstream for this prefix. */
+  readonly cache: KVSnapshot;
   watch: Watch | undefined;
   listed: boolean;
   lastResyncAt: number;
@@ -67,7 +63,7 @@ export class Syncer {
     this.minGapMs = opts.minResyncGapMs ?? 500;
     this.states = prefixes.map((prefix) => ({
       prefix,
-      cache: new Map(),
+      cache: new KVSnapshot(),
       watch: undefined,
       listed: false,
       lastResyncAt: -Infinity,
@@ -125,17 +121,8 @@ export class Syncer {
     if (this.stopped || gen !== s.generation) return;
     this.setReachable(s, true, undefined);
     this.setStatus(this.states.every((x) => x.listed) ? 'InSync' : 'ResyncInProgress');
-    const updates: SyncUpdate[] = [];
-    const next = new Map<string, number>();
-    for (const kv of listed.items) {
-      next.set(kv.key, kv.modRevision);
-      if (s.cache.get(kv.key) !== kv.modRevision) updates.push({ key: kv.key, value: kv.value, revision: kv.modRevision });
-    }
-    // keys we told the consumer about that are gone now: deleted while we were not watching
-    for (const key of s.cache.keys()) {
-      if (!next.has(key)) updates.push({ key, value: undefined, revision: listed.revision });
-    }
-    s.cache = next;
+    // only what changed, and a deletion for each key that vanished while we were not watching
+    const updates = s.cache.diff(listed.items, listed.revision);
     if (updates.length > 0) this.cb.onUpdates(updates);
     s.listed = true;
     if (this.states.every((x) => x.listed)) this.setStatus('InSync');
@@ -164,15 +151,9 @@ export class Syncer {
   }
 
   private apply(s: PrefixState, events: readonly WatchEvent[]): void {
-    const updates: SyncUpdate[] = [];
-    for (const e of events) {
-      if (e.type === 'put') {
-        s.cache.set(e.kv.key, e.kv.modRevision);
-        updates.push({ key: e.kv.key, value: e.kv.value, revision: e.kv.modRevision });
-      } else if (s.cache.delete(e.key)) {
-        updates.push({ key: e.key, value: undefined, revision: e.revision });
-      }
-    }
+    const updates = s.cache.apply(
+      events.map((e): SyncUpdate => (e.type === 'put' ? { key: e.kv.key, value: e.kv.value, revision: e.kv.modRevision } : { key: e.key, value: undefined, revision: e.revision })),
+    );
     if (updates.length > 0) this.cb.onUpdates(updates);
   }
 

@@ -1,25 +1,25 @@
-// The node agent (`tricolor node run`, node contract §4.1–4.4): datastore syncer → decode and
-// validate → calc graph → nft dataplane, plus workload routes and sysctls, health, metrics and a
+// The node agent (`tricolor node run`, node contract §4.1–4.4): UpdateSource (decoded and
+// validated by the datastore codec) → calc graph → nft dataplane, plus workload routes and sysctls, health, metrics and a
 // status file, all in the network namespace the process runs in. Nothing is programmed before the
 // syncer is InSync; the first apply after that replaces whatever an earlier agent left in one nft
 // transaction (there is never a window without rules), and stopping never flushes anything.
 
-import type { AnyResource, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
+import type { AnyResource, ResourceKind, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
 import { renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
 import type { CalcMessage, CalcUpdate, WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { DEFAULT_DATAPLANE_CONFIG, dataplaneKindOf, resolveDataplaneConfig } from '../../dataplane/index.ts';
 import type { ApplyReport, Dataplane, DataplaneConfig, DataplaneKind, ResyncReport } from '../../dataplane/index.ts';
 import { createDataplane } from '../../dataplane/io/index.ts';
-import { Syncer } from '../../datastore/index.ts';
-import type { DatastoreBackend, SyncStatus, SyncUpdate } from '../../datastore/index.ts';
+import { localUpdateSource } from '../../datastore/index.ts';
+import type { ConnectionState, DatastoreBackend, StoredUpdate, SyncStatus, UpdateSource } from '../../datastore/index.ts';
 import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
 import { fieldsNotInEffect } from '../felix-fields-in-effect.ts';
 import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
 import { APPLY_BUCKETS_S, MetricsRegistry } from '../metrics.ts';
 import { ThrottledRunner } from '../throttled-runner.ts';
-import { agentPrefixes, calcUpdateOf, decodeAffinityUpdate, decodeSyncUpdate } from '../update-decoder.ts';
+import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from '../update-selection.ts';
 import { bgpDecision, birdRenderInput } from '../routing-plan.ts';
 import type { BGPMode, BlockAffinityEntry, RoutingInputs } from '../routing-plan.ts';
 import { BGPManager } from './bgp-manager.ts';
@@ -31,6 +31,11 @@ import { writeStatusFile } from './status-file.ts';
 export interface NodeAgentOptions extends AgentFlags {
   /** An open datastore backend; the agent closes it on stop. */
   readonly backend: DatastoreBackend;
+  /**
+   * Where the agent's view of the cluster comes from (default: the local syncer over `backend`,
+   * decoded by the datastore codec; a Typha client is the other implementation).
+   */
+  readonly updateSource?: UpdateSource;
   readonly log?: (line: string) => void;
   readonly nftBin?: string;
   /** Coalescing of datastore churn into applies (default 2 ms delay, at most every 10 ms). */
@@ -64,7 +69,7 @@ export class NodeAgent {
   readonly metrics = new MetricsRegistry();
   private readonly opts: NodeAgentOptions;
   private readonly backend: DatastoreBackend;
-  private readonly syncer: Syncer;
+  private readonly source: UpdateSource;
   private readonly flusher: ThrottledRunner;
   private readonly health: HttpEndpoint;
   private readonly metricsServer: HttpEndpoint;
@@ -74,8 +79,6 @@ export class NodeAgent {
   private datastoreLost: { since: string; detail: string; timer: NodeJS.Timeout | undefined } | undefined;
   private inSyncSeen = false;
   private readonly startedAt = new Date();
-  /** key → identity of the last calc update sent for it (deletions must name the same object). */
-  private readonly sent = new Map<string, CalcUpdate>();
   private readonly pools = new Map<string, IPPool>();
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
   private readonly fieldsNotInEffectLogged = new Set<string>();
@@ -123,11 +126,7 @@ export class NodeAgent {
       onChange: () => this.scheduleStatus(),
     });
     this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
-    this.syncer = new Syncer(this.backend, agentPrefixes(), {
-      onStatus: (s) => this.onSyncStatus(s),
-      onUpdates: (u) => this.onSyncUpdates(u),
-      onConnection: (c, detail) => this.onDatastoreConnection(c, detail),
-    });
+    this.source = opts.updateSource ?? localUpdateSource(this.backend, AGENT_SELECTION);
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
     this.metricsServer = new HttpEndpoint((path) =>
       path === '/metrics' ? { status: 200, body: this.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' } : { status: 404, body: 'not found\n' },
@@ -177,11 +176,15 @@ export class NodeAgent {
   /** Start syncing; servers named by flags start now, FelixConfiguration's once it is known. */
   async start(): Promise<void> {
     await this.bindServers();
-    this.syncer.start();
+    this.source.start({
+      onStatus: (s) => this.onSyncStatus(s),
+      onUpdates: (u) => this.onStoredUpdates(u),
+      onConnection: (c) => this.onDatastoreConnection(c),
+    });
     this.scheduleRouteRefresh();
     this.scheduleNftRefresh();
     this.writeStatus();
-    this.log(`started: syncing ${agentPrefixes().length} prefixes`);
+    this.log(`started: syncing from ${this.source.description}`);
   }
 
   /** Close watches and servers, stop timers; the programmed ruleset and routes stay as they are. */
@@ -191,7 +194,7 @@ export class NodeAgent {
     this.flusher.dispose();
     for (const t of [this.routeTimer, this.routeRetry, this.statusTimer, this.datastoreLost?.timer]) if (t !== undefined) clearTimeout(t);
     if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
-    await this.syncer.stop();
+    await this.source.dispose();
     await this.bgp.stop();
     await this.routing.settle().catch(() => undefined);
     // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
@@ -212,10 +215,10 @@ export class NodeAgent {
    * status at once; counted as an error when it lasts over a second (the embedded store can
    * report a lock held by a checkpoint as a momentary loss).
    */
-  private onDatastoreConnection(connected: boolean, detail: string | undefined): void {
-    if (!connected) {
+  private onDatastoreConnection(state: ConnectionState): void {
+    if (!state.connected) {
       if (this.datastoreLost !== undefined) return;
-      const lost = { since: new Date().toISOString(), detail: detail ?? 'unreachable', timer: undefined as NodeJS.Timeout | undefined };
+      const lost = { since: new Date().toISOString(), detail: state.detail, timer: undefined as NodeJS.Timeout | undefined };
       lost.timer = setTimeout(() => {
         lost.timer = undefined;
         if (this.datastoreLost === lost) this.recordError(`datastore unreachable since ${lost.since}: ${lost.detail}; the last programmed state stays in force, reconnecting`);
@@ -241,41 +244,25 @@ export class NodeAgent {
     this.scheduleStatus();
   }
 
-  private onSyncUpdates(updates: readonly SyncUpdate[]): void {
+  private onStoredUpdates(updates: readonly StoredUpdate[]): void {
     const calcUpdates: CalcUpdate[] = [];
     for (const u of updates) {
-      const aff = decodeAffinityUpdate(u);
-      if (aff !== undefined) {
-        if (aff === 'deleted') this.affinities.delete(u.key);
-        else this.affinities.set(u.key, aff);
+      if (u.type === 'blockAffinity') {
+        if (u.value === undefined) this.affinities.delete(u.key);
+        else this.affinities.set(u.key, u.value);
         this.routingDirty = true;
         continue;
       }
-      const d = decodeSyncUpdate(u);
-      if (d === undefined) continue;
-      if (d.problem !== undefined) {
-        if (this.invalid.get(d.key) !== d.problem) {
-          this.invalid.set(d.key, d.problem);
-          this.recordError(`${d.key}: ${d.problem} (treated as absent)`);
+      if (u.problem !== undefined) {
+        if (this.invalid.get(u.key) !== u.problem.message) {
+          this.invalid.set(u.key, u.problem.message);
+          this.recordError(`${u.problem.message} (treated as absent)`);
         }
       } else {
-        this.invalid.delete(d.key);
+        this.invalid.delete(u.key);
       }
-      if (d.forCalc) {
-        const prev = this.sent.get(d.key);
-        let cu = calcUpdateOf(d);
-        if (cu.value === undefined) {
-          if (prev === undefined) continue; // never told the calc graph about it
-          cu = { ...prev, value: undefined };
-          this.sent.delete(d.key);
-        } else {
-          if (prev !== undefined && (prev.name !== cu.name || prev.namespace !== cu.namespace)) calcUpdates.push({ ...prev, value: undefined });
-          this.sent.set(d.key, { ...cu, value: undefined });
-        }
-        calcUpdates.push(cu);
-      } else {
-        this.onConfigValue(d.info.kind, d.key, d.name, d.value);
-      }
+      if (isCalcUpdate(u)) calcUpdates.push(calcUpdateOf(u));
+      else this.onConfigValue(u.info.kind, u.key, u.name, u.value);
     }
     if (calcUpdates.length > 0) {
       this.calc.onUpdates(calcUpdates);
@@ -284,7 +271,7 @@ export class NodeAgent {
     this.flusher.schedule();
   }
 
-  private onConfigValue(kind: string, key: string, name: string, value: AnyResource | undefined): void {
+  private onConfigValue(kind: ResourceKind, key: string, name: string, value: AnyResource | undefined): void {
     const keep = <T>(m: Map<string, T>) => {
       if (value === undefined) m.delete(name);
       else m.set(name, value as T);

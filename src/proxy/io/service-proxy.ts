@@ -1,14 +1,13 @@
-// The ClusterIP service proxy daemon (`tricolor proxy run`): a datastore syncer over Services and
-// WorkloadEndpoints feeding the pure renderer, the result applied with `nft -f -` in the network
+// The ClusterIP service proxy daemon (`tricolor proxy run`): an UpdateSource over Services and
+// WorkloadEndpoints (decoded by the datastore codec, as the agent's) feeding the pure renderer, the result applied with `nft -f -` in the network
 // namespace this process runs in. Changes are coalesced (one apply per burst) and an unchanged
 // ruleset is not re-applied. A status file in the run directory tells the lab what is programmed.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kindInfoFor } from '../../api/index.ts';
 import { TricolorError } from '../../base/index.ts';
-import { Syncer, type DatastoreBackend, type SyncUpdate } from '../../datastore/index.ts';
+import { localUpdateSource, type DatastoreBackend, type StoredUpdate, type UpdateSelection, type UpdateSource } from '../../datastore/index.ts';
 import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
 
 export const PROXY_STATUS_FILE = 'proxy.json';
@@ -32,21 +31,23 @@ export interface ServiceProxyOptions {
   readonly log: (line: string) => void;
   /** Coalescing window for bursts of updates. */
   readonly coalesceMs?: number;
+  /** Where Services and endpoints come from (default: the local syncer over `backend`). */
+  readonly updateSource?: UpdateSource;
 }
 
-function prefixOf(apiVersion: string, kind: string): string {
-  const info = kindInfoFor(apiVersion, kind);
-  if (info === undefined) throw new TricolorError('ERR_INTERNAL', `kind ${apiVersion} ${kind} is not registered`);
-  return info.keyPrefix;
-}
+/** What the proxy reads. */
+export const PROXY_SELECTION: UpdateSelection = {
+  kinds: [
+    { apiVersion: 'v1', kind: 'Service' },
+    { apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint' },
+  ],
+};
 
 export class ServiceProxy {
   readonly #o: ServiceProxyOptions;
-  readonly #svcPrefix = prefixOf('v1', 'Service');
-  readonly #wepPrefix = prefixOf('projectcalico.org/v3', 'WorkloadEndpoint');
   readonly #services = new Map<string, ProxyService>();
   readonly #endpoints = new Map<string, ProxyEndpoint>();
-  #syncer: Syncer | undefined;
+  #source: UpdateSource | undefined;
   #inSync = false;
   #timer: NodeJS.Timeout | undefined;
   #applying: Promise<void> | undefined;
@@ -63,7 +64,8 @@ export class ServiceProxy {
 
   start(): void {
     this.#writeStatus();
-    this.#syncer = new Syncer(this.#o.backend, [this.#svcPrefix, this.#wepPrefix], {
+    this.#source = this.#o.updateSource ?? localUpdateSource(this.#o.backend, PROXY_SELECTION);
+    this.#source.start({
       onStatus: (s) => {
         if (s === 'InSync' && !this.#inSync) {
           this.#inSync = true;
@@ -72,24 +74,23 @@ export class ServiceProxy {
       },
       onUpdates: (us) => this.#onUpdates(us),
     });
-    this.#syncer.start();
   }
 
   async stop(): Promise<void> {
-    await this.#syncer?.stop();
+    await this.#source?.dispose();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#applying;
   }
 
-  #onUpdates(updates: readonly SyncUpdate[]): void {
+  #onUpdates(updates: readonly StoredUpdate[]): void {
     for (const u of updates) {
-      const isSvc = u.key.startsWith(this.#svcPrefix);
+      if (u.type !== 'resource') continue;
+      const isSvc = u.info.kind === 'Service';
       const map: Map<string, unknown> = isSvc ? this.#services : this.#endpoints;
       let decoded: ProxyService | ProxyEndpoint | undefined;
       if (u.value !== undefined) {
         try {
-          const raw: unknown = JSON.parse(u.value);
-          decoded = isSvc ? proxyServiceOf(raw) : proxyEndpointOf(raw);
+          decoded = isSvc ? proxyServiceOf(u.value) : proxyEndpointOf(u.value);
         } catch {
           decoded = undefined;
         }
