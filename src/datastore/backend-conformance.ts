@@ -1,5 +1,6 @@
 // The one conformance suite every DatastoreBackend runs (sqlite-backend.test.ts,
-// etcd-backend.test.ts): etcd v3 semantics for create/update/put/delete/txn, prefix lists,
+// etcd-backend.test.ts): etcd v3 semantics for create/update/put/delete/txn (also past etcd's
+// 128-op transaction limit: still one atomic transaction), prefix lists,
 // revisions, and watches (replay, live, per-txn batches, prev values, close, compaction),
 // plus several OS processes doing CAS increments on one key with no lost update. IPAM's
 // correctness rests on exactly these properties, so both backends must pass the same tests.
@@ -11,8 +12,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isTricolorError, type ErrorCode } from '../base/index.ts';
-import type { DatastoreBackend, WatchEvent, WatchHandlers } from './backend.ts';
+import type { DatastoreBackend, TxnOp, WatchEvent, WatchHandlers } from './backend.ts';
 import type { DatastoreConfig } from './open.ts';
+import { batchFailures, ResourceClient } from './resource-client.ts';
 
 export interface BackendUnderTest {
   readonly backend: DatastoreBackend;
@@ -24,6 +26,7 @@ export interface BackendUnderTest {
 }
 
 const WAIT_MS = 15_000;
+const GNS_PREFIX = '/calico/resources/v3/projectcalico.org/globalnetworksets/';
 
 /** Assert that `p` rejects with a TricolorError of `code`; returns it for further checks. */
 export async function rejectsWith(p: Promise<unknown>, code: ErrorCode): Promise<{ detail: unknown; message: string }> {
@@ -94,6 +97,18 @@ function envFor(cfg: DatastoreConfig): NodeJS.ProcessEnv {
     if (cfg.keyFile !== undefined) env['ETCD_KEY_FILE'] = cfg.keyFile;
   }
   return env;
+}
+
+/** Run a child script that is meant to kill itself; resolves with the signal that ended it. */
+function runChildExpectingKill(cfg: DatastoreConfig, script: string, args: string[]): Promise<string> {
+  const file = join(import.meta.dirname, '..', '..', 'test', 'support', script);
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [file, ...args], { env: envFor(cfg), timeout: 120_000 }, () => undefined);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (signal !== null ? resolve(signal) : reject(new Error(`${script} exited ${code} without being killed:\n${stderr}`))));
+  });
 }
 
 /** Run a test-support child script with the datastore env; resolves with its stdout. */
@@ -266,6 +281,55 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
       );
     });
 
+    void test('txn past etcd\'s 128-op limit: 300 compares and ops at one revision in one watch batch, or nothing at all', async () => {
+      const p = fresh();
+      const N = 300;
+      const keys = Array.from({ length: N }, (_, i) => `${p}k${String(i).padStart(3, '0')}`);
+      // a key between ours that we do not compare: its changes must not fail our transaction
+      const between = `${p}k150x`;
+      await b.put(between, 'b');
+      const start = await b.revision();
+      const rec = record(b, p, start + 1);
+      const ok = await b.txn(
+        keys.map((key) => ({ key, modRevision: 0 })),
+        keys.map((key) => ({ op: 'put', key, value: '1' })),
+      );
+      assert.equal(ok.succeeded, true);
+      assert.equal(ok.revision, start + 1);
+      await rec.waitFor(() => rec.events().length >= N, 'the 300 puts');
+      assert.equal(rec.batches.length, 1, 'one watch batch for one transaction');
+      assert.ok(rec.events().every((e) => eventRevision(e) === ok.revision));
+      await rec.close();
+
+      // every compare exact; the 250th stale → nothing applied, current reported
+      const listed = await b.list(`${p}k`);
+      const revOf = new Map(listed.items.map((kv) => [kv.key, kv.modRevision]));
+      await b.put(between, 'changed'); // not compared: must not matter
+      const stale = keys[250]!;
+      const moved = await b.put(stale, 'moved');
+      const before = await b.revision();
+      const bad = await b.txn(
+        keys.map((key) => ({ key, modRevision: revOf.get(key) ?? -1 })),
+        [...keys.map((key): TxnOp => ({ op: 'put', key, value: '2' })), { op: 'delete', key: between }],
+      );
+      assert.equal(bad.succeeded, false);
+      assert.equal(await b.revision(), before);
+      assert.deepEqual(bad.current.get(stale), moved);
+      assert.equal(bad.current.get(keys[0]!)?.modRevision, ok.revision);
+      assert.equal((await b.list(`${p}k`)).items.filter((kv) => kv.value === '2').length, 0);
+      assert.equal((await b.get(between))?.value, 'changed');
+
+      // with the stale compare fixed, puts and a delete go through together
+      const good = await b.txn(
+        keys.map((key) => ({ key, modRevision: key === stale ? moved.modRevision : (revOf.get(key) ?? -1) })),
+        [...keys.map((key): TxnOp => ({ op: 'put', key, value: '2' })), { op: 'delete', key: between }],
+      );
+      assert.equal(good.succeeded, true);
+      const after = await b.list(`${p}k`);
+      assert.equal(after.items.length, N);
+      assert.ok(after.items.every((kv) => kv.value === '2' && kv.modRevision === good.revision));
+    });
+
     void test('list: prefix semantics, key order, list revision', async () => {
       const p = fresh();
       const keys = [`${p}a/`, `${p}a/x`, `${p}a/y/z`, `${p}ab`, `${p}a`, `${p}b/a/1`, `${p}a0`];
@@ -429,6 +493,85 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
       const final = await b.get(key);
       assert.equal(final?.value, String(procs * each));
       assert.equal(final?.version, procs * each);
+    });
+
+    // Multi-document writes (`apply`/`create` of a file) past etcd's 128-op transaction limit:
+    // all or nothing, also when the writer dies at its first write or loses a race.
+    const setsNamed = async (tag: string): Promise<number> => {
+      const listed = await b.list(GNS_PREFIX);
+      return listed.items.filter((kv) => kv.key.startsWith(`${GNS_PREFIX}${tag}-`)).length;
+    };
+    const sets = (tag: string, n: number, value = 'a'): Record<string, unknown>[] =>
+      Array.from({ length: n }, (_, i) => ({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkSet',
+        metadata: { name: `${tag}-${i}`, labels: { batch: tag, value } },
+        spec: { nets: [`10.${Math.floor(i / 250)}.${i % 250}.0/24`] },
+      }));
+
+    for (const hook of ['after-first-txn', 'during-first-txn'] as const) {
+      void test(`a 300-document create SIGKILLed ${hook.replaceAll('-', ' ')}: 0 or 300 stored, and a retry agrees`, { timeout: 120_000 }, async (t) => {
+        if (!h.config) {
+          t.skip('backend under test gives no config for child processes');
+          return;
+        }
+        const tag = `kill${randomUUID().slice(0, 8)}`;
+        const N = 300;
+        const outcome = await runChildExpectingKill(h.config, 'batch-writer-child.ts', [tag, String(N), hook]);
+        assert.equal(outcome, 'SIGKILL', 'the child must die at the hook');
+        const stored = await setsNamed(tag);
+        if (hook === 'after-first-txn') assert.equal(stored, N, 'the first write was the whole batch');
+        else assert.ok(stored === 0 || stored === N, `${stored} of ${N} documents stored: half-applied`);
+        // the retried create: all succeed (nothing was written) or all already exist, never a mix
+        const client = new ResourceClient(b);
+        if (stored === 0) {
+          await client.createMany(sets(tag, N));
+        } else {
+          const e = await rejectsWith(client.createMany(sets(tag, N)), 'ERR_ALREADY_EXISTS');
+          assert.equal(batchFailures(e).length, N);
+        }
+        assert.equal(await setsNamed(tag), N);
+      });
+    }
+
+    void test('a 300-document create racing a conflicting writer: the loser writes nothing', async () => {
+      const tag = `race${randomUUID().slice(0, 8)}`;
+      const N = 300;
+      const racing = Object.create(b) as DatastoreBackend;
+      let raced = false;
+      racing.txn = async (compares, ops) => {
+        if (!raced) {
+          raced = true; // between the batch's read and its write, another writer creates document 251
+          await new ResourceClient(b).create(sets(tag, N, 'other')[250]);
+        }
+        return b.txn(compares, ops);
+      };
+      const e = await rejectsWith(new ResourceClient(racing).createMany(sets(tag, N)), 'ERR_ALREADY_EXISTS');
+      assert.deepEqual(
+        batchFailures(e).map((f) => f.index),
+        [250],
+      );
+      assert.equal(await setsNamed(tag), 1, 'only the other writer\'s document');
+      const other = await b.get(`${GNS_PREFIX}${tag}-250`);
+      assert.match(other?.value ?? '', /"value":"other"/);
+    });
+
+    void test('a 300-document apply racing a conflicting writer: retried, then every document at one revision', async () => {
+      const tag = `apply${randomUUID().slice(0, 8)}`;
+      const N = 300;
+      const client = new ResourceClient(b);
+      await client.applyMany(sets(tag, N, 'v1'));
+      const racing = Object.create(b) as DatastoreBackend;
+      let races = 0;
+      racing.txn = async (compares, ops) => {
+        if (races++ === 0) await client.apply(sets(tag, N, 'other')[250]);
+        return b.txn(compares, ops);
+      };
+      const r = await new ResourceClient(racing).applyMany(sets(tag, N, 'v2'));
+      assert.equal(races, 2, 'the lost race is retried once');
+      const listed = (await b.list(GNS_PREFIX)).items.filter((kv) => kv.key.startsWith(`${GNS_PREFIX}${tag}-`));
+      assert.equal(listed.length, N);
+      assert.ok(listed.every((kv) => kv.modRevision === r.revision && kv.value.includes('"value":"v2"')));
     });
   });
 }

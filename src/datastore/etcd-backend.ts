@@ -43,7 +43,14 @@ export interface EtcdBackendOptions {
   readonly dialTimeoutMs?: number;
   /** Whole-request timeout for unary calls. */
   readonly requestTimeoutMs?: number;
+  /** The server's --max-txn-ops (etcd's default: 128); larger transactions are nested to fit. */
+  readonly maxTxnOps?: number;
 }
+
+/** etcd's default --max-txn-ops. */
+export const ETCD_DEFAULT_MAX_TXN_OPS = 128;
+/** Attempts at a large transaction whose range compares keep failing on keys it does not compare. */
+const LARGE_TXN_ATTEMPTS = 5;
 
 const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -320,14 +327,35 @@ function modCompare(key: string, modRevision: number): WireCompare {
     : { key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) };
 }
 
+function wireOp(op: TxnOp): unknown {
+  return op.op === 'put' ? { request_put: { key: b64(op.key), value: b64(op.value) } } : { request_delete_range: { key: b64(op.key) } };
+}
+
+/** Ops per nested transaction so that `n` ops fit under `compares` top-level compares, if they can. */
+function nestedChunkSize(n: number, compares: number, limit: number): number | undefined {
+  for (let k = 1; k <= limit; k++) {
+    const per = limit - Math.max(compares, k);
+    if (per >= 1 && k * per >= n) return Math.ceil(n / k);
+  }
+  return undefined;
+}
+
+function maxNestedOps(compares: number, limit: number): number {
+  let best = 0;
+  for (let k = 1; k <= limit; k++) best = Math.max(best, k * Math.max(0, limit - Math.max(compares, k)));
+  return best;
+}
+
 export class EtcdBackend implements DatastoreBackend {
   readonly type = 'etcdv3' as const;
   private readonly t: EtcdTransport;
   private readonly watches = new Set<EtcdWatch>();
+  private readonly maxTxnOps: number;
   private closed = false;
 
   constructor(opts: EtcdBackendOptions) {
     this.t = new EtcdTransport(opts);
+    this.maxTxnOps = opts.maxTxnOps ?? ETCD_DEFAULT_MAX_TXN_OPS;
   }
 
   private ensureOpen(): void {
@@ -425,9 +453,12 @@ export class EtcdBackend implements DatastoreBackend {
 
   async txn(compares: readonly TxnCompare[], ops: readonly TxnOp[]): Promise<TxnResult> {
     checkTxnOps(ops);
-    const success = ops.map((op) =>
-      op.op === 'put' ? { request_put: { key: b64(op.key), value: b64(op.value) } } : { request_delete_range: { key: b64(op.key) } },
-    );
+    const limit = this.maxTxnOps;
+    if (compares.length <= limit && ops.length <= limit) return this.flatTxn(compares, ops.map(wireOp));
+    return this.largeTxn(compares, ops);
+  }
+
+  private async flatTxn(compares: readonly TxnCompare[], success: unknown[]): Promise<TxnResult> {
     const r = await this.txnRaw(
       compares.map((c) => modCompare(c.key, c.modRevision)),
       success,
@@ -441,6 +472,73 @@ export class EtcdBackend implements DatastoreBackend {
       current.set(c.key, kv ? kvOf(kv) : undefined);
     });
     return { succeeded: false, revision, current };
+  }
+
+  /**
+   * A transaction over etcd's --max-txn-ops, still ONE etcd transaction (one revision, one watch
+   * batch, nothing for a reader to resolve, no recovery after a crash): the ops go into nested
+   * transactions (etcd 3.3+), which etcd bounds level by level — k nested transactions under
+   * c top-level compares may hold max(c, k) + … ≤ limit, i.e. k × (limit − max(c, k)) ops (4096
+   * at the default 128). Few compares are checked exactly. Many are checked as at most limit/4
+   * range compares "nothing in [first, last] modified after R", after reading every compared key
+   * at revision R and checking it exactly: a range compare that fails only because a key between
+   * ours changed is re-read and retried, so the result keeps the per-key contract. Beyond the
+   * nesting bound the transaction is refused whole (and etcd itself refuses one over its
+   * --max-request-bytes whole): all or nothing, never chunks.
+   */
+  private async largeTxn(compares: readonly TxnCompare[], ops: readonly TxnOp[]): Promise<TxnResult> {
+    const limit = this.maxTxnOps;
+    const exact = compares.length <= Math.floor(limit / 4);
+    const groups = exact ? compares.length : Math.floor(limit / 4);
+    const perNested = nestedChunkSize(ops.length, groups, limit);
+    if (perNested === undefined) {
+      throw new TricolorError(
+        'ERR_VALIDATION',
+        `a transaction of ${ops.length} operations is more than one etcd transaction can hold (at most ${maxNestedOps(groups, limit)} with --max-txn-ops ${limit}); nothing was written: split it, or raise etcd's --max-txn-ops`,
+        { field: 'ops', value: ops.length },
+      );
+    }
+    const success: unknown[] = [];
+    for (let i = 0; i < ops.length; i += perNested) success.push({ request_txn: { success: ops.slice(i, i + perNested).map(wireOp) } });
+    if (exact) return this.flatTxn(compares, success);
+    for (let attempt = 1; ; attempt++) {
+      const seen = await this.readCompared(compares, groups);
+      const holds = compares.every((c) => (seen.current.get(c.key)?.modRevision ?? 0) === c.modRevision);
+      if (!holds || attempt > LARGE_TXN_ATTEMPTS) return { succeeded: false, revision: seen.revision, current: seen.current };
+      const r = await this.txnRaw(
+        seen.ranges.map(([first, last]) => ({ key: b64(first), range_end: b64(`${last}\0`), target: 'MOD', result: 'LESS', mod_revision: String(seen.revision + 1) })),
+        success,
+        [],
+      );
+      if (r.succeeded === true) return { succeeded: true, revision: int(r.header?.revision), current: new Map() };
+      // a key inside one of the ranges changed after we read: read again and re-check
+    }
+  }
+
+  /** Every compared key read at one revision, through at most `groups` range reads. */
+  private async readCompared(
+    compares: readonly TxnCompare[],
+    groups: number,
+  ): Promise<{ revision: number; current: Map<string, KeyValue | undefined>; ranges: [string, string][] }> {
+    this.ensureOpen();
+    const keys = [...new Set(compares.map((c) => c.key))].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const per = Math.ceil(keys.length / groups);
+    const ranges: [string, string][] = [];
+    for (let i = 0; i < keys.length; i += per) ranges.push([keys[i]!, keys[Math.min(i + per, keys.length) - 1]!]);
+    const wanted = new Set(keys);
+    const current = new Map<string, KeyValue | undefined>(keys.map((k) => [k, undefined]));
+    let revision: number | undefined;
+    for (const [first, last] of ranges) {
+      const body: Record<string, string> = { key: b64(first), range_end: b64(`${last}\0`) };
+      if (revision !== undefined) body['revision'] = String(revision);
+      const r = await this.t.call<WireRangeResponse>('/v3/kv/range', body);
+      revision ??= int(r.header?.revision);
+      for (const w of r.kvs ?? []) {
+        const kv = kvOf(w);
+        if (wanted.has(kv.key)) current.set(kv.key, kv);
+      }
+    }
+    return { revision: revision ?? (await this.revision()), current, ranges };
   }
 
   async revision(): Promise<number> {

@@ -51,8 +51,6 @@ const STORE_CHECKED_KINDS = new Set([
   'IPAMConfiguration',
   'ClusterInformation',
 ]);
-/** etcd refuses transactions with more operations than its --max-txn-ops (default 128). */
-const MAX_TXN_OPS = 128;
 const MAX_ATTEMPTS = 8;
 
 export interface SkippedValue {
@@ -322,21 +320,16 @@ export class ResourceClient {
       }
       if (failures.length > 0) throw batchError(failures, docs.length);
 
-      let revision = state.revision;
-      let lostRace = false;
-      for (let i = 0; i < toWrite.length; i += MAX_TXN_OPS) {
-        const chunk = toWrite.slice(i, i + MAX_TXN_OPS);
-        ops.length = 0;
-        for (const w of chunk) ops.push({ op: 'put', key: w.p.key, value: this.#storedValue(w.stored) });
-        const r = await this.backend.txn(compares.slice(i, i + MAX_TXN_OPS), ops);
-        if (!r.succeeded) {
-          lostRace = true;
-          break;
-        }
-        revision = r.revision;
-        for (const w of chunk) results[w.p.index] = this.#readBack(w.stored, r.revision);
+      if (toWrite.length === 0) return { items: results, revision: state.revision };
+      // ONE transaction, whatever the size: the backend keeps it atomic (etcd: nested
+      // transactions past --max-txn-ops, see EtcdBackend.largeTxn), so a batch is never half
+      // written, by a lost compare or by a crash
+      for (const w of toWrite) ops.push({ op: 'put', key: w.p.key, value: this.#storedValue(w.stored) });
+      const r = await this.backend.txn(compares, ops);
+      if (r.succeeded) {
+        for (const w of toWrite) results[w.p.index] = this.#readBack(w.stored, r.revision);
+        return { items: results, revision: r.revision };
       }
-      if (!lostRace) return { items: results, revision };
       if (attempt >= MAX_ATTEMPTS) {
         throw new TricolorError('ERR_UPDATE_CONFLICT', `update conflict: gave up after ${attempt} attempts; the objects keep changing`);
       }
