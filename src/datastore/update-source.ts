@@ -6,7 +6,7 @@
 // docs/design/update-source.md states what every implementation promises.
 
 import { kindInfo, type AnyResource, type KindInfo, type KindRef } from '../api/index.ts';
-import type { TricolorError } from '../base/index.ts';
+import type { IAsyncDisposable, TricolorError } from '../base/index.ts';
 import type { DatastoreBackend } from './backend.ts';
 import { HOST_PREFIX } from './ipam-keys.ts';
 import type { SyncUpdate } from './kv-snapshot.ts';
@@ -55,7 +55,7 @@ export interface UpdateSink {
   onConnection?(state: ConnectionState): void;
 }
 
-export interface UpdateSource {
+export interface UpdateSource extends IAsyncDisposable {
   /** For logs and status: what the stream comes from. */
   readonly description: string;
   /** Begin delivering to `sink`. Called at most once. */
@@ -167,10 +167,6 @@ export class DecodingUpdateSource implements UpdateSource {
   dispose(): Promise<void> {
     this.#disposed ??= this.#raw.stop();
     return this.#disposed;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
   }
 }
 
