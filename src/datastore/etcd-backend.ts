@@ -20,6 +20,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { TricolorError, quote } from '../base/index.ts';
 import type {
   DatastoreBackend,
@@ -136,6 +137,8 @@ class EtcdTransport {
   readonly endpoints: readonly URL[];
   private current = 0;
   private readonly tlsOpts: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  private readonly tlsFiles: { ca?: string; cert?: string };
+  private readonly clientCert: X509Certificate | undefined;
   private readonly httpAgent = new HttpAgent({ keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS });
   private readonly httpsAgent: HttpsAgent;
   private readonly streamHttpAgent = new HttpAgent({ keepAlive: false });
@@ -174,10 +177,43 @@ class EtcdTransport {
     const cert = read('certFile', opts.certFile);
     const key = read('keyFile', opts.keyFile);
     this.tlsOpts = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+    this.tlsFiles = { ...(opts.caCertFile ? { ca: opts.caCertFile } : {}), ...(opts.certFile ? { cert: opts.certFile } : {}) };
+    if (cert !== undefined) {
+      try {
+        this.clientCert = new X509Certificate(cert);
+      } catch (e) {
+        throw new TricolorError('ERR_VALIDATION', `etcd: certFile: ${quote(opts.certFile ?? '')} is not a PEM certificate: ${(e as Error).message}`, { field: 'certFile', value: opts.certFile, cause: e });
+      }
+    }
     this.httpsAgent = new HttpsAgent({ keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, ...this.tlsOpts });
     this.streamHttpsAgent = new HttpsAgent({ keepAlive: false, ...this.tlsOpts });
     this.dialTimeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /**
+   * A TLS failure in words a user can act on (issue 16 item 4): which side refused which
+   * certificate, and the setting that names it. Undefined for anything that is not TLS.
+   */
+  explainTls(err: NodeJS.ErrnoException): string | undefined {
+    const code = err.code ?? '';
+    const msg = err.message;
+    const caFile = this.tlsFiles.ca === undefined ? 'no ETCD_CA_CERT_FILE is set' : `ETCD_CA_CERT_FILE ${quote(this.tlsFiles.ca)}`;
+    if (/^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_SIGNATURE_FAILURE)$/.test(code)) {
+      return `the etcd server certificate is not signed by the CA in ${caFile} (${code}); point ETCD_CA_CERT_FILE at the CA that issued etcd's certificate`;
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `the etcd server certificate is not valid now (${code}); renew etcd's certificate`;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the etcd server certificate does not name this endpoint (${msg})`;
+    if (!/alert (bad certificate|certificate required|certificate expired|unknown ca|certificate unknown|unsupported certificate)|ERR_SSL_.*ALERT/i.test(`${code} ${msg}`)) return undefined;
+    const c = this.clientCert;
+    if (c === undefined || this.tlsFiles.cert === undefined) {
+      return 'etcd requires a client certificate and none was given: set ETCD_CERT_FILE and ETCD_KEY_FILE (etcd_cert_file/etcd_key_file in a CNI config) to a certificate signed by the CA etcd trusts';
+    }
+    const now = Date.now();
+    const name = `client certificate ETCD_CERT_FILE ${quote(this.tlsFiles.cert)} (${c.subject.replace(/\n/g, ', ')})`;
+    if (Date.parse(c.validTo) < now) return `etcd refused the ${name}: it expired on ${new Date(Date.parse(c.validTo)).toISOString()}; issue a new one`;
+    if (Date.parse(c.validFrom) > now) return `etcd refused the ${name}: it is not valid before ${new Date(Date.parse(c.validFrom)).toISOString()}`;
+    return `etcd refused the ${name}: it is not signed by a CA etcd trusts (issuer ${c.issuer.replace(/\n/g, ', ')}); use a client certificate issued by etcd's client CA`;
   }
 
   get endpointList(): string {
@@ -265,7 +301,7 @@ class EtcdTransport {
         }
         done(() => {
           if (err instanceof DialError || DIAL_ERRORS.has(err.code ?? '')) reject(err);
-          else reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${originOf(url)}${path}: ${err.message}`, { value: originOf(url), cause: err }));
+          else reject(new TricolorError('ERR_DATASTORE_UNAVAILABLE', `etcd ${originOf(url)}${path}: ${this.explainTls(err) ?? err.message}`, { value: originOf(url), cause: err }));
         });
       });
       req.on('response', (res: IncomingMessage) => {
