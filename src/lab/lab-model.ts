@@ -488,6 +488,8 @@ export interface LabUpOptions {
   readonly datastore?: LabDatastore | undefined;
   /** Add the `tor` router (gobgpd, AS 64513) on the underlay, peered with every node. */
   readonly tor?: boolean | undefined;
+  /** Run the controllers (default true). */
+  readonly controllers?: boolean | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }

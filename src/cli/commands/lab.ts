@@ -7,7 +7,7 @@ import { flagBool, flagString, flagStrings, parseArgs, usage, type ParsedArgs } 
 import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -31,6 +31,8 @@ datastore. FROM is NS/POD or external; TO is NS/POD, NS/SERVICE, external or an 
 lab up options:
   --datastore embedded   (default) a SQLite file in the lab's run directory
   --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory
+  --no-controllers       do not run "tricolor controllers run" (IPAM GC, node cleanup) in the first
+                         node's namespace, as the lab does by default
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
 `;
@@ -54,6 +56,7 @@ const FLAGS = [
   { name: 'spread' },
   { name: 'same-node' },
   { name: 'tor' },
+  { name: 'no-controllers' },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -137,6 +140,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         routeReflector: flagString(p, 'route-reflector'),
         datastore: datastore as 'embedded' | 'etcdv3',
         tor: flagBool(p, 'tor'),
+        controllers: !flagBool(p, 'no-controllers'),
         progress,
       });
       const tor = state.tor === undefined ? '' : `, tor ${state.tor.address} (AS ${state.tor.asNumber})`;

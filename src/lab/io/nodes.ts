@@ -52,6 +52,20 @@ export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = dat
   );
 }
 
+/**
+ * The controllers (calico-kube-controllers' role), in the first node's namespace as a Deployment
+ * would land on some node; metrics on that namespace's loopback :9094, Calico's port.
+ */
+export function spawnControllers(s: LabState, env: NodeJS.ProcessEnv = datastoreEnv(s)): Promise<number> {
+  const n = s.nodes[0];
+  if (n === undefined) throw new TricolorError('ERR_INTERNAL', `lab ${quote(s.name)} has no node to run the controllers on`);
+  return startDetached(
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'controllers', 'run', '--identity', `${s.name}-controllers`, '--metrics-port', '9094'],
+    join(logsDir(s), 'controllers.log'),
+    env,
+  );
+}
+
 /** Wait (bounded) until every node's agent is ready and its proxy in sync; a dead agent fails at once. */
 export async function waitForNodesReady(s: LabState, timeoutMs: number, progress: Progress): Promise<void> {
   const logs = logsDir(s);

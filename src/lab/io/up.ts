@@ -9,7 +9,7 @@ import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, plan
 import { datastoreEnv, startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { ensureNamespace } from './namespaces.ts';
-import { installNodeCni, spawnAgent, spawnProxy, waitForNodesReady } from './nodes.ts';
+import { installNodeCni, spawnAgent, spawnControllers, spawnProxy, waitForNodesReady } from './nodes.ts';
 import { mapLimit } from './processes.ts';
 import { writeLabState, writePointer } from './state.ts';
 import { addNodeNamespace, addUnderlay, labNetnsNames } from './topology.ts';
@@ -77,6 +77,10 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   for (const n of state.nodes) {
     n.agentPid = await spawnAgent(state, n);
     n.proxyPid = await spawnProxy(state, n, env);
+  }
+  if (o.controllers !== false) {
+    o.progress('starting the controllers (IPAM GC, node cleanup) in the first node');
+    state.pids.push(await spawnControllers(state, env));
   }
   writeLabState(state);
 
