@@ -108,7 +108,15 @@ export function parseDocuments(text: string, source: string): unknown[] {
       const msg = err.message.split('\n')[0] ?? err.message;
       throw new TricolorError('ERR_PARSE', `${source}${where}: document ${i + 1}: invalid YAML/JSON: ${msg}`, { cause: err });
     }
-    const value: unknown = d.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = d.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // an alias to an anchor defined later or nowhere, or an alias bomb past maxAliasCount: the
+      // yaml library throws a plain ReferenceError here (found by the fuzz suite)
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new TricolorError('ERR_PARSE', `${source}: document ${i + 1}: invalid YAML: ${msg}`, { cause: e });
+    }
     expand(value, out);
   });
   return out;
