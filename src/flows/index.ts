@@ -9,3 +9,4 @@ export * from './policy-trace.ts';
 export * from './suggest-policy.ts';
 export * from './enrich.ts';
 export * from './collector.ts';
+export * from './rule-lookup.ts';

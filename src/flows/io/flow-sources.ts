@@ -124,6 +124,8 @@ export class FlowSources {
   restarts = 0;
   parseErrors = 0;
   logsReceived = 0;
+  /** Logged packets per NFLOG group (felix_nflog_logs_received{groupNum}). */
+  readonly logsByGroup = new Map<number, number>();
   conntrackEntries = 0;
 
   constructor(opts: FlowSourcesOptions) {
@@ -209,6 +211,7 @@ export class FlowSources {
             if (ev === undefined) this.parseErrors++;
             else {
               this.logsReceived++;
+              this.logsByGroup.set(g, (this.logsByGroup.get(g) ?? 0) + 1);
               this.opts.onVerdict(ev);
             }
           }
