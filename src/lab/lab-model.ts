@@ -490,6 +490,8 @@ export interface LabUpOptions {
   readonly tor?: boolean | undefined;
   /** Run the controllers (default true). */
   readonly controllers?: boolean | undefined;
+  /** Flow logs on every node, and the flow aggregator + UI on the host's loopback. */
+  readonly flowLogs?: boolean | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }
@@ -558,6 +560,8 @@ export interface LabStatusView {
   readonly encap: Encap;
   readonly routeReflector: string | null;
   readonly tor: TorView | null;
+  /** The flow aggregator and UI (`lab up --flow-logs`), or null. */
+  readonly flows?: { readonly url: string } | null;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly external: { readonly netns: string; readonly ip: string };
@@ -580,6 +584,7 @@ export function renderLabStatus(v: LabStatusView): string {
   out.push(`  datastore ${v.datastore}`);
   out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
   if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
+  if (v.flows !== undefined && v.flows !== null) out.push(`  flows ${v.flows.url}/ (tricolor flows, or open it in a browser)`);
   out.push('', 'NODES');
   for (const n of v.nodes) {
     out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}`);

@@ -40,7 +40,9 @@ serve options:
       --history FILE      SQLite file for history (default: in memory, about an hour)
       --retention DUR     keep flows this long (default 1h in memory, 24h with --history)
       --max-flows N       cap on stored flow rows (default 1000000)
-      --no-datastore      no policy explain / staging (no datastore access)
+      --socket PATH       also listen on a unix socket (agents in other namespaces push there)
+      --url-file FILE     write {"url": …} once listening (for scripts and the lab)
+      --no-datastore      no policy explain / staging / ipam metrics (no datastore access)
   -c, --config FILE       CalicoAPIConfig for explain and staging
 `;
 
@@ -297,6 +299,7 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
     { name: 'token-file', value: true },
     { name: 'no-datastore' },
     { name: 'url-file', value: true },
+    { name: 'socket', value: true },
   ]);
   if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
   const host = flagString(p, 'host') ?? '127.0.0.1';
@@ -321,6 +324,7 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
     retentionS,
     maxStoredFlows: Number(maxText),
     webDir,
+    ...(flagString(p, 'socket') === undefined ? {} : { socketPath: resolve(ctx.cwd, flagString(p, 'socket') as string) }),
     ...(policySource === undefined ? {} : { policySource }),
     log: (l) => ctx.stderr.write(l + '\n'),
   });

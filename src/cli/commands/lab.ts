@@ -8,6 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -33,6 +34,8 @@ lab up options:
   --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory
   --no-controllers       do not run "tricolor controllers run" (IPAM GC, node cleanup) in the first
                          node's namespace, as the lab does by default
+  --flow-logs            flow logs on every node; the flow aggregator and web UI on 127.0.0.1:8081
+                         (or a free port; \`lab status\` shows it); plain \`tricolor flows\` uses it
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
 `;
@@ -57,6 +60,7 @@ const FLAGS = [
   { name: 'same-node' },
   { name: 'tor' },
   { name: 'no-controllers' },
+  { name: 'flow-logs' },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -141,6 +145,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         datastore: datastore as 'embedded' | 'etcdv3',
         tor: flagBool(p, 'tor'),
         controllers: !flagBool(p, 'no-controllers'),
+        flowLogs: flagBool(p, 'flow-logs'),
         progress,
       });
       const tor = state.tor === undefined ? '' : `, tor ${state.tor.address} (AS ${state.tor.asNumber})`;

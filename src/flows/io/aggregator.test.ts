@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FlowAggregator, MAX_BODY_BYTES } from './aggregator.ts';
+import { FlowPusher } from './flow-sources.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { API, PG, WEB, demoFlow, demoModels } from '../test-support.ts';
 import { PolicyModel, updateOf } from '../../calc/index.ts';
 import { demoResources } from '../test-support.ts';
@@ -148,6 +152,25 @@ void describe('flow aggregator exposure', () => {
       assert.equal((await fetch(`${agg.url}/healthz`)).status, 200);
     } finally {
       await agg.stop();
+    }
+  });
+});
+
+void describe('agents push over a unix socket', () => {
+  void it('the pusher delivers a batch through unix://', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tri-agg-'));
+    const socketPath = join(dir, 'flows.sock');
+    const agg = new FlowAggregator({ host: '127.0.0.1', port: 0, socketPath, historyPath: ':memory:', retentionS: 3600, maxStoredFlows: 100 });
+    await agg.start();
+    try {
+      const pusher = new FlowPusher({ url: `unix://${socketPath}`, node: 'node-2' });
+      await pusher.push([demoFlow(models, { src: WEB, dst: API, port: 8080, start: Math.floor(Date.now() / 1000) })]);
+      assert.equal(pusher.lastError, undefined);
+      assert.equal(pusher.sent, 1);
+      assert.equal(agg.store.size, 1);
+    } finally {
+      await agg.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

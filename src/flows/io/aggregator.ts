@@ -11,7 +11,7 @@
 
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { readFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, extname, normalize } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { MetricsRegistry, TricolorError, isTricolorError, quote, registerProcessMetrics } from '../../base/index.ts';
@@ -38,6 +38,12 @@ export interface AggregatorOptions {
   readonly port: number;
   /** Required when host is not a loopback address. */
   readonly token?: string;
+  /**
+   * Also listen on this unix socket (mode 0660). Agents in other network namespaces reach the
+   * aggregator through it (the lab's nodes cannot reach the host's loopback); the file's
+   * permissions are its access control.
+   */
+  readonly socketPath?: string;
   /** SQLite file for history, or `:memory:` (about an hour, like Goldmane). */
   readonly historyPath: string;
   readonly retentionS: number;
@@ -132,6 +138,7 @@ export class FlowAggregator {
   readonly metrics = new MetricsRegistry();
   private readonly opts: AggregatorOptions;
   private server: Server | undefined;
+  private unixServer: Server | undefined;
   private readonly streams = new Set<Stream>();
   private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -180,6 +187,19 @@ export class FlowAggregator {
       server.once('error', (e) => reject(new TricolorError('ERR_IO', `flows serve: cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, { cause: e })));
       server.listen(this.opts.port, this.opts.host, () => resolve());
     });
+    const sock = this.opts.socketPath;
+    if (sock !== undefined) {
+      rmSync(sock, { force: true });
+      const us = createServer((req, res) => {
+        this.handle(req, res).catch((e: unknown) => this.fail(res, e));
+      });
+      await new Promise<void>((resolve, reject) => {
+        us.once('error', (e) => reject(new TricolorError('ERR_IO', `flows serve: cannot listen on ${sock}: ${e.message}`, { cause: e })));
+        us.listen(sock, () => resolve());
+      });
+      chmodSync(sock, 0o660);
+      this.unixServer = us;
+    }
     const a = server.address();
     this.boundPort = typeof a === 'object' && a !== null ? a.port : this.opts.port;
     this.server = server;
@@ -202,12 +222,14 @@ export class FlowAggregator {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     for (const s of this.streams) s.res.end();
     this.streams.clear();
-    const srv = this.server;
-    this.server = undefined;
-    if (srv !== undefined) {
+    for (const srv of [this.server, this.unixServer]) {
+      if (srv === undefined) continue;
       srv.closeAllConnections();
       await new Promise<void>((resolve) => srv.close(() => resolve()));
     }
+    this.server = undefined;
+    this.unixServer = undefined;
+    if (this.opts.socketPath !== undefined) rmSync(this.opts.socketPath, { force: true });
     this.store.close();
   }
 

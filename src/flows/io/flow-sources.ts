@@ -9,6 +9,7 @@
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { ConntrackEntry, VerdictEvent } from '../collector.ts';
 import type { FlowRecord } from '../flow.ts';
@@ -273,6 +274,27 @@ export class FlowPusher {
     this.maxQueued = opts.maxQueued ?? 50_000;
   }
 
+  /** POST over TCP (http://host:port) or a unix socket (unix:///path/to/socket). */
+  private post(body: string): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+    if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
+    const target = this.url.startsWith('unix://') ? { socketPath: this.url.slice('unix://'.length), path: '/api/v1/flows' } : (() => {
+      const u = new URL(`${this.url}/api/v1/flows`);
+      return { host: u.hostname, port: u.port === '' ? 80 : Number(u.port), path: u.pathname };
+    })();
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ ...target, method: 'POST', headers, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out after 10 s')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   get queued(): number {
     return this.queue.length;
   }
@@ -288,13 +310,8 @@ export class FlowPusher {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, 10_000);
-        const res = await fetch(`${this.url}/api/v1/flows`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }) },
-          body: JSON.stringify({ node: this.node, flows: batch }),
-          signal: AbortSignal.timeout(10_000),
-        });
-        const text = await res.text();
+        const res = await this.post(JSON.stringify({ node: this.node, flows: batch }));
+        const text = res.text;
         if (res.status === 400) {
           // A batch the aggregator refuses will never be accepted: drop it, say why.
           this.dropped += batch.length;
@@ -303,7 +320,7 @@ export class FlowPusher {
           this.failures++;
           continue;
         }
-        if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+        if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
         this.queue = this.queue.slice(batch.length);
         this.sent += batch.length;
         this.lastError = undefined;

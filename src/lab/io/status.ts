@@ -1,6 +1,7 @@
 // `lab status`: what each node's agent, proxy and BIRD report, the tor router's sessions and RIB,
 // the pods and the services, gathered into one view (rendered by the model's renderLabStatus).
 
+import { labFlowsUrl } from './flows.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeLabDatastore, type LabBGPSession, type LabNode, type LabState, type LabStatusView } from '../lab-model.ts';
@@ -69,6 +70,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
     encap: s.encap,
     routeReflector: s.routeReflector ?? null,
     tor: (await torStatus(s)) ?? null,
+    flows: ((u) => (u === undefined ? null : { url: u }))(labFlowsUrl(s)),
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     external: { netns: s.externalNetns, ip: s.externalIP },

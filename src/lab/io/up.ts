@@ -8,6 +8,7 @@ import { TricolorError, quote } from '../../base/index.ts';
 import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
 import { datastoreEnv, startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
+import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
 import { ensureNamespace } from './namespaces.ts';
 import { installNodeCni, spawnAgent, spawnControllers, spawnProxy, waitForNodesReady } from './nodes.ts';
 import { mapLimit } from './processes.ts';
@@ -71,6 +72,16 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     for (const ns of ['default', 'kube-system']) await ensureNamespace(c, ns, {});
   });
   writePointer(state);
+
+  if (o.flowLogs === true) {
+    const flows = await startLabFlows(state);
+    state.pids.push(flows.pid);
+    writeLabState(state);
+    await withLabClient(state, async (c) => {
+      await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: labFlowLogFields(state) });
+    });
+    o.progress(`flow logs on (flush every ${LAB_FLOWS_FLUSH_INTERVAL}); flow UI and API on ${flows.url}/`);
+  }
 
   o.progress(`starting ${state.nodes.length} node agents and service proxies`);
   const env = datastoreEnv(state);
