@@ -16,5 +16,5 @@ void test('a stored FelixConfiguration reports only the user-set fields the agen
     metadata: { name: 'default' },
     spec: { wireguardThreadingEnabled: true, flowLogsFlushInterval: '15s', logPrefix: 'x', vxlanVNI: 4097, goMaxProcs: 2 },
   });
-  assert.deepEqual(fieldsNotInEffect(stored.spec as Record<string, unknown>), ['flowLogsFlushInterval', 'goMaxProcs', 'wireguardThreadingEnabled']);
+  assert.deepEqual(fieldsNotInEffect(stored.spec as Record<string, unknown>), ['goMaxProcs', 'wireguardThreadingEnabled']);
 });

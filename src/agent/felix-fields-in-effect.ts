@@ -21,6 +21,9 @@ export const FELIX_FIELDS_IN_EFFECT: ReadonlySet<string> = new Set([
   'failsafeOutboundHostPorts',
   'nftablesFilterDenyAction',
   'logPrefix',
+  // flow logs (flow-log-manager.ts; the nft renderer's verdict logs)
+  'flowLogsGoldmaneServer',
+  'flowLogsFlushInterval',
   // VXLAN (vxlan-plan.ts)
   'vxlanEnabled',
   'vxlanVNI',

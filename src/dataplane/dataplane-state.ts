@@ -41,6 +41,12 @@ export interface DataplaneConfig {
   readonly logPrefix: string;
   /** Drop packets from workloads encapsulated as IPIP or VXLAN (to this UDP port). */
   readonly vxlanPort: number;
+  /**
+   * Flow logs on (FelixConfiguration flowLogsGoldmaneServer set, as in Calico): a verdict log
+   * (NFLOG, Calico's prefix grammar) before each allow/deny/pass decision of a new connection.
+   * Off: not one extra rule.
+   */
+  readonly flowLogs: boolean;
 }
 
 const T = 6;
@@ -80,6 +86,7 @@ export const DEFAULT_DATAPLANE_CONFIG: DataplaneConfig = {
   denyAction: 'Drop',
   logPrefix: 'calico-packet',
   vxlanPort: 4789,
+  flowLogs: false,
 };
 
 /** The FelixConfiguration fields this module reads (names as in projectcalico.org/v3). */
@@ -91,6 +98,7 @@ export interface FelixDataplaneFields {
   readonly nftablesFilterDenyAction?: 'Drop' | 'Reject';
   readonly logPrefix?: string;
   readonly vxlanPort?: number;
+  readonly flowLogsGoldmaneServer?: string;
 }
 
 const PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
@@ -121,6 +129,7 @@ export function resolveDataplaneConfig(felix: FelixDataplaneFields = {}, ipPools
     denyAction: felix.nftablesFilterDenyAction ?? d.denyAction,
     logPrefix: felix.logPrefix ?? d.logPrefix,
     vxlanPort: felix.vxlanPort ?? d.vxlanPort,
+    flowLogs: (felix.flowLogsGoldmaneServer ?? '').trim() !== '',
   };
 }
 

@@ -38,6 +38,8 @@ export interface DataplaneStatus {
   readonly lastApplyAt: Date | undefined;
   readonly workloadEndpoints: number;
   readonly hostEndpoints: number;
+  /** Size of what is programmed in the dataplane's own terms (nft: chains, rules, sets, set elements). */
+  readonly programmed?: { readonly chains: number; readonly rules: number; readonly sets: number; readonly setElements: number };
   readonly policies: number;
   readonly profiles: number;
   readonly ipSets: number;

@@ -25,7 +25,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   ipam: 5,
   calc: 6,
   dataplane: 7,
-  flows: 7,
+  // flows sits between calc and the dataplanes: renderers encode its rule identities.
+  flows: 6.5,
   bgp: 7,
   proxy: 7,
   cni: 8,

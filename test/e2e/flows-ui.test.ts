@@ -7,24 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { RESULTS, ROOT, launchBrowser, visibleRows } from './flows-ui-support.ts';
 import { API, PG, WEB, demoFlow, demoModels } from '../../src/flows/test-support.ts';
 import { until } from '../support/wait.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-export const RESULTS = join(ROOT, 'test-results');
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
-}
-
-/** Rows currently shown: [action, destination, port]. */
-export async function visibleRows(page: Page): Promise<Array<[string, string, string]>> {
-  return page.$$eval('#flow-rows tr', (trs) => trs.map((tr) => [tr.children[1]?.textContent ?? '', tr.children[4]?.textContent ?? '', tr.children[7]?.textContent ?? '']));
-}
 
 void describe('flows web UI in Chromium (standalone aggregator)', () => {
   let proc: ChildProcess | undefined;

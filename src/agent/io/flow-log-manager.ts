@@ -34,7 +34,8 @@ export interface FlowLogManagerOptions {
 export function flowLogConfig(spec: Readonly<Record<string, unknown>> | undefined): FlowLogConfig | undefined {
   const server = spec?.['flowLogsGoldmaneServer'];
   if (typeof server !== 'string' || server.trim() === '') return undefined;
-  const url = /^https?:\/\//.test(server) ? server : `http://${server}`;
+  // Calico gives Goldmane as host:port; Tricolor also takes http(s):// URLs and unix:///path.
+  const url = /^(https?|unix):\/\//.test(server) ? server : `http://${server}`;
   const interval = spec?.['flowLogsFlushInterval'];
   let flushIntervalS = 300;
   if (typeof interval === 'string') {

@@ -17,7 +17,9 @@ import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } fro
 import { fieldsNotInEffect } from '../felix-fields-in-effect.ts';
 import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
-import { APPLY_BUCKETS_S, MetricsRegistry } from '../metrics.ts';
+import { APPLY_BUCKETS_S, MetricsRegistry, registerProcessMetrics } from '../metrics.ts';
+import { conntrackFill, linkStat, openFds } from './node-metrics.ts';
+import { FlowLogManager, flowLogConfig } from './flow-log-manager.ts';
 import { ThrottledRunner } from '../throttled-runner.ts';
 import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from '../update-selection.ts';
 import { bgpDecision, birdRenderInput } from '../routing-plan.ts';
@@ -67,6 +69,9 @@ export class NodeAgent {
   private calcInSyncSent = false;
   readonly routes: RouteManager;
   readonly metrics = new MetricsRegistry();
+  /** Bumped on every batch of calc updates (the flow logs rebuild their policy model on change). */
+  private calcVersion = 0;
+  private readonly flowLogs: FlowLogManager;
   private readonly opts: NodeAgentOptions;
   private readonly backend: DatastoreBackend;
   private readonly source: UpdateSource;
@@ -132,32 +137,80 @@ export class NodeAgent {
       path === '/metrics' ? { status: 200, body: this.metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' } : { status: 404, body: 'not found\n' },
     );
     this.m = this.defineMetrics();
+    this.flowLogs = new FlowLogManager({
+      nodeName: opts.nodeName,
+      runDir: this.settings.runDir,
+      state: this.calc.state,
+      stateVersion: () => this.calcVersion,
+      metrics: this.metrics,
+      log: (l) => this.log(l),
+    });
   }
 
   private defineMetrics() {
     const r = this.metrics;
     const st = () => this.dataplane?.status();
     const n = () => this.dataplane?.counters();
+    const cs = this.calc.state;
+    const VXLAN_DEV = 'vxlan.calico';
+    // Series under Felix's names and types (observability contract §3.1), then Tricolor's own.
+    registerProcessMetrics(r, this.startedAt);
+    r.gauge('process_open_fds', 'Number of open file descriptors.', () => openFds() ?? 0);
+    r.gauge('felix_host', 'Always 1; the host label names the node.', { labelNames: ['host'], collect: () => [[{ host: this.opts.nodeName }, 1]] });
     r.gauge('felix_active_local_endpoints', 'Local workload and host endpoints programmed.', () => (st()?.workloadEndpoints ?? 0) + (st()?.hostEndpoints ?? 0));
     r.gauge('felix_active_local_policies', 'Policies active on this node.', () => st()?.policies ?? 0);
-    r.gauge('felix_active_local_profiles', 'Profiles active on this node.', () => st()?.profiles ?? 0);
+    r.gauge('tricolor_active_local_profiles', 'Profiles active on this node.', () => st()?.profiles ?? 0);
     r.gauge('felix_ipsets_calico', 'IP sets programmed.', () => st()?.ipSets ?? 0);
+    r.gauge('felix_ipsets_total', 'IP sets programmed (all of them are ours).', () => st()?.ipSets ?? 0);
     r.gauge('felix_route_table_num_routes', 'Local workload routes held.', () => this.routes.programmed);
     r.gauge('felix_cluster_num_hosts', 'Nodes in the cluster.', () => this.nodes.size);
+    const count = (pred: (kind: string) => boolean): number => {
+      let k = 0;
+      for (const e of cs.entities.values()) if (pred(e.kind)) k++;
+      return k;
+    };
+    r.gauge('felix_cluster_num_workload_endpoints', 'Workload endpoints in the cluster.', () => count((k) => k === 'WorkloadEndpoint'));
+    r.gauge('felix_cluster_num_host_endpoints', 'Host endpoints in the cluster.', () => count((k) => k === 'HostEndpoint'));
+    r.gauge('felix_cluster_num_policies', 'Policies in the cluster (staged ones included).', () => cs.policies.size);
+    r.gauge('felix_cluster_num_tiers', 'Tiers in the cluster (default included).', () => new Set(['default', ...cs.tiers.keys()]).size);
     r.gauge('felix_resync_state', 'Datastore sync state: 1 waiting, 2 resyncing, 3 in sync.', () => SYNC_STATE_NUMBER[this.syncStatus]);
-    r.gauge('felix_nft_calls', 'nft transactions run.', () => n()?.applies ?? 0);
-    r.gauge('felix_int_dataplane_failures', 'Failed dataplane applies.', () => n()?.failures ?? 0);
-    r.gauge('tricolor_nft_resync_repairs', 'Periodic resyncs that found drift in our table and repaired it.', () => n()?.repairs ?? 0);
-    r.gauge('tricolor_errors', 'Errors (applies, routes, datastore values) since start.', () => this.errorCount);
+    r.counter('felix_nft_calls', 'nft transactions run.', { collect: () => n()?.applies ?? 0 });
+    r.counter('felix_nft_errors', 'nft transactions that failed.', { collect: () => n()?.failures ?? 0 });
+    r.counter('felix_int_dataplane_failures', 'Failed dataplane applies.', { collect: () => n()?.failures ?? 0 });
+    const prog = (pick: (p: NonNullable<ReturnType<typeof st>>['programmed']) => number | undefined) => (): ReadonlyArray<readonly [Record<string, string>, number]> => {
+      const v = pick(st()?.programmed);
+      return v === undefined ? [] : [[{ ip_version: 'all' }, v]];
+    };
+    r.gauge('felix_nft_chains', 'nft chains programmed in our table (one inet table holds both families).', { labelNames: ['ip_version'], collect: prog((p) => p?.chains) });
+    r.gauge('felix_nft_rules', 'nft rules programmed in our table.', { labelNames: ['ip_version'], collect: prog((p) => p?.rules) });
+    r.gauge('felix_nft_sets', 'nft sets programmed in our table.', { labelNames: ['ip_version'], collect: prog((p) => p?.sets) });
+    r.gauge('tricolor_nft_set_elements', 'Elements in our nft sets (the nft counterpart of BPF map fill).', () => st()?.programmed?.setElements ?? 0);
+    r.counter('tricolor_nft_resync_repairs', 'Periodic resyncs that found drift in our table and repaired it.', { collect: () => n()?.repairs ?? 0 });
+    r.counter('tricolor_errors', 'Errors (applies, routes, datastore values) since start.', { collect: () => this.errorCount });
     r.gauge('tricolor_invalid_values', 'Stored values treated as absent because they do not validate.', () => this.invalid.size);
-    r.gauge('process_resident_memory_bytes', 'Resident memory of the agent.', () => process.memoryUsage().rss);
-    r.gauge('process_heap_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
-    r.gauge('process_start_time_seconds', 'Start time of the agent (Unix seconds).', () => this.startedAt.getTime() / 1000);
+    r.gauge('tricolor_conntrack_entries', 'Conntrack entries in the node namespace (nf_conntrack_count).', { collect: () => { const c = conntrackFill(); return c === undefined ? [] : [[{}, c.entries]]; } });
+    r.gauge('tricolor_conntrack_limit', 'Conntrack table size of the node namespace (nf_conntrack_max).', { collect: () => { const c = conntrackFill(); return c === undefined ? [] : [[{}, c.limit]]; } });
+    for (const stat of ['rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes'] as const) {
+      r.counter(`tricolor_vxlan_${stat}_total`, `${stat.replace('_', ' ')} on ${VXLAN_DEV}.`, { collect: () => { const v = linkStat(VXLAN_DEV, stat); return v === undefined ? [] : [[{}, v]]; } });
+    }
+    r.gauge('tricolor_bgp_sessions', 'BGP sessions of this node by state (BIRD protocol state: up, start, …).', {
+      labelNames: ['state'],
+      collect: () => {
+        const by = new Map<string, number>();
+        for (const p of this.bgp.state.peers ?? []) by.set(p.state, (by.get(p.state) ?? 0) + 1);
+        return [...by].map(([state, v]) => [{ state }, v] as const);
+      },
+    });
     return {
-      apply: r.histogram('felix_int_dataplane_apply_time_seconds', 'Time to program one dataplane change.', APPLY_BUCKETS_S),
-      calcUpdates: r.counter('felix_calc_graph_updates_processed', 'Datastore updates fed to the calc graph.'),
+      // Felix exports the apply time as a summary (the dashboard's p99 panel reads {quantile="0.99"});
+      // the histogram stays, under our own name, because histograms aggregate across nodes.
+      apply: r.summary('felix_int_dataplane_apply_time_seconds', 'Time to program one dataplane change.'),
+      applyHist: r.histogram('tricolor_dataplane_apply_time_seconds', 'Time to program one dataplane change.', APPLY_BUCKETS_S),
+      calcUpdateTime: r.summary('felix_calc_graph_update_time_seconds', 'Time to feed one batch of datastore updates through the calc graph.'),
+      calcUpdates: r.counter('felix_calc_graph_updates_processed', 'Datastore updates fed to the calc graph.', { labelNames: ['type'] }),
       calcOutput: r.counter('felix_calc_graph_output_events', 'Messages the calc graph emitted.'),
       resyncs: r.counter('tricolor_nft_resyncs', 'Periodic read-backs of our nft table.'),
+      resyncsStarted: r.counter('felix_resyncs_started', 'Datastore resyncs started.'),
     };
   }
 
@@ -192,6 +245,7 @@ export class NodeAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.flusher.dispose();
+    this.flowLogs.stop();
     for (const t of [this.routeTimer, this.routeRetry, this.statusTimer, this.datastoreLost?.timer]) if (t !== undefined) clearTimeout(t);
     if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
     await this.source.dispose();
@@ -234,6 +288,7 @@ export class NodeAgent {
   }
 
   private onSyncStatus(s: SyncStatus): void {
+    if (s === 'ResyncInProgress' && this.syncStatus !== 'ResyncInProgress') this.m.resyncsStarted.inc();
     this.syncStatus = s;
     this.log(`datastore: ${s}`);
     if (s === 'InSync' && !this.inSyncSeen) {
@@ -265,8 +320,13 @@ export class NodeAgent {
       else this.onConfigValue(u.info.kind, u.key, u.name, u.value);
     }
     if (calcUpdates.length > 0) {
+      const t0 = performance.now();
       this.calc.onUpdates(calcUpdates);
-      this.m.calcUpdates.inc(calcUpdates.length);
+      this.m.calcUpdateTime.observe((performance.now() - t0) / 1000);
+      const byType = new Map<string, number>();
+      for (const u of calcUpdates) byType.set(u.kind, (byType.get(u.kind) ?? 0) + 1);
+      for (const [type, k] of byType) this.m.calcUpdates.labels(type).inc(k);
+      this.calcVersion++;
     }
     this.flusher.schedule();
   }
@@ -337,6 +397,7 @@ export class NodeAgent {
       } catch (e) {
         this.recordError(`FelixConfiguration: ${(e as Error).message} (keeping the previous dataplane configuration)`);
       }
+      this.flowLogs.configure(flowLogConfig(spec));
       try {
         const next = resolveAgentSettings(this.opts, spec);
         const intervalsChanged = next.nftRefreshMs !== this.settings.nftRefreshMs || next.routeRefreshMs !== this.settings.routeRefreshMs;
@@ -454,6 +515,7 @@ export class NodeAgent {
     this.failingSince = undefined;
     if (r.operations > 0) {
       this.m.apply.observe(r.durationMs / 1000);
+      this.m.applyHist.observe(r.durationMs / 1000);
       this.log(`applied ${r.detail} in ${r.durationMs.toFixed(1)} ms`);
     }
     this.scheduleStatus();

@@ -15,7 +15,8 @@ const HELP = `Usage: tricolor flows [--follow] [filters] [-o table|wide|json]
        tricolor flows serve [--host 127.0.0.1] [--port 8081] [--history FILE] [--retention 24h]
 
 Show flows with the policy that allowed or denied each one (newest last), from the flow
-aggregator: --server, else $TRICOLOR_FLOWS_URL, else the running lab's, else http://127.0.0.1:8081.
+aggregator: --server, else $TRICOLOR_FLOWS_URL, else the lab's ($TRICOLOR_LAB, else the newest
+lab, as plain commands find the lab's datastore), else http://127.0.0.1:8081.
 
 Filters (repeat a flag to OR values; different flags AND):
   -n, --namespace NS      either side in namespace NS
@@ -110,7 +111,7 @@ export async function findAggregator(p: ReturnType<typeof parseArgs>, ctx: CliCo
   const server = flagString(p, 'server') ?? ctx.env['TRICOLOR_FLOWS_URL'];
   if (server !== undefined && server !== '') return { url: server.replace(/\/+$/, ''), token };
   const lab = await import('../../lab/index.ts');
-  const name = lab.currentLabName();
+  const name = ctx.env['TRICOLOR_LAB'] ?? lab.currentLabName();
   if (name !== undefined) {
     const file = join(lab.labRunDir(name), 'flows.json');
     if (existsSync(file)) {

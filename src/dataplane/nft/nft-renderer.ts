@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { HostEndpointUpdate, IPSetUpdate, RuleIR, TierInfo, WorkloadEndpointUpdate } from '../../calc/index.ts';
 import type { DataplaneConfig, DataplaneState, FailsafePort, IPSetDelta, IPSetMember } from '../dataplane-state.ts';
 import type { NftExpr } from './nft-json.ts';
+import { encodeRuleId, nflogGroup } from '../../flows/index.ts';
+import type { HitKind, RuleIdentity } from '../../flows/index.ts';
 import {
   accept,
   addrElem,
@@ -487,7 +489,7 @@ export class RulesetRenderer {
 
   // ---- policy and profile chains -----------------------------------------------------------
 
-  private ruleChain(state: DataplaneState, owner: string, name: string, rules: readonly RuleIR[], what: string, names: LogNames, setIds: Set<string>): void {
+  private ruleChain(state: DataplaneState, owner: string, name: string, rules: readonly RuleIR[], what: string, names: LogNames, setIds: Set<string>, chainDir: 'in' | 'out'): void {
     const cfg = state.config;
     const c = new ChainBuilder(name);
     const setName = (id: string, fam: Family, kind: SetKind): string | undefined => {
@@ -515,6 +517,15 @@ export class RulesetRenderer {
           action = [log(logPrefix(cfg.logPrefix, names.tier, names.kind, names.name, names.ns))];
           break;
       }
+      if (cfg.flowLogs && r.action !== 'log') {
+        // The verdict log of flow logs, before the verdict (Felix renders NFLOG the same way).
+        const direction = chainDir === 'in' ? 'ingress' : 'egress';
+        const id: RuleIdentity =
+          names.owner === 'profile'
+            ? { owner: 'profile', action: r.action, direction, index: r.index, name: names.name }
+            : { owner: 'policy', action: r.action, direction, index: r.index, kind: names.fullKind as HitKind, namespace: names.ns, name: names.name };
+        action = [nflog(encodeRuleId(id), chainDir), ...action];
+      }
       const ctx: RuleRenderContext = { setName, action };
       for (const expr of renderRule(r, ctx)) c.add(expr, `${what} rule ${r.index} ${r.action}`);
     }
@@ -539,10 +550,10 @@ export class RulesetRenderer {
     }
     const kind = KIND_SHORT[p.id.kind] ?? p.id.kind;
     const setIds = new Set<string>();
-    const names = { tier: p.tier, kind, name: p.id.name, ns: p.id.namespace };
+    const names: LogNames = { tier: p.tier, kind, name: p.id.name, ns: p.id.namespace, owner: 'policy', fullKind: p.id.kind };
     const chains = [policyChain(key, 'in'), policyChain(key, 'out')] as const;
-    this.ruleChain(state, owner, chains[0], p.rules.inbound, `policy ${p.id.name}`, names, setIds);
-    this.ruleChain(state, owner, chains[1], p.rules.outbound, `policy ${p.id.name}`, names, setIds);
+    this.ruleChain(state, owner, chains[0], p.rules.inbound, `policy ${p.id.name}`, names, setIds, 'in');
+    this.ruleChain(state, owner, chains[1], p.rules.outbound, `policy ${p.id.name}`, names, setIds, 'out');
     this.ruleOwners.set(owner, { chains, setIds });
   }
 
@@ -555,10 +566,10 @@ export class RulesetRenderer {
       return;
     }
     const setIds = new Set<string>();
-    const names = { tier: '', kind: 'pro', name, ns: '' };
+    const names: LogNames = { tier: '', kind: 'pro', name, ns: '', owner: 'profile', fullKind: 'Profile' };
     const chains = [profileChain(name, 'in'), profileChain(name, 'out')] as const;
-    this.ruleChain(state, owner, chains[0], p.rules.inbound, `profile ${name}`, names, setIds);
-    this.ruleChain(state, owner, chains[1], p.rules.outbound, `profile ${name}`, names, setIds);
+    this.ruleChain(state, owner, chains[0], p.rules.inbound, `profile ${name}`, names, setIds, 'in');
+    this.ruleChain(state, owner, chains[1], p.rules.outbound, `profile ${name}`, names, setIds, 'out');
     this.ruleOwners.set(owner, { chains, setIds });
   }
 
@@ -747,6 +758,14 @@ interface LogNames {
   readonly kind: string;
   readonly name: string;
   readonly ns: string;
+  readonly owner: 'policy' | 'profile';
+  /** Calico's kind name (NetworkPolicy, …), for the flow-log rule identity. */
+  readonly fullKind: string;
+}
+
+/** The verdict log of flow logs: Calico's prefix grammar, group 1 inbound / 2 outbound, 80-byte snapshot. */
+function nflog(prefix: string, dir: 'in' | 'out'): NftExpr {
+  return { log: { prefix, group: nflogGroup(dir === 'in' ? 'ingress' : 'egress'), snaplen: 80 } };
 }
 
 const denyOf = (cfg: DataplaneConfig): NftExpr => (cfg.denyAction === 'Reject' ? reject() : drop());
@@ -787,7 +806,15 @@ function policyBody(
       c.addShared(shared.get(`p|${dir}|${k}`, () => [markIs(MARK_PASS, false), jump(policyChain(k, dir))], `policy ${k}`));
       c.addShared(shared.get('ret|p', () => [markIs(MARK_ACCEPT, true), ret()], 'return if policy accepted'));
     }
-    if (t.defaultAction === 'Deny') c.addShared(shared.get(`e|${t.name}`, () => [markIs(MARK_PASS, false), deny()], `end of tier ${t.name}: deny`));
+    if (t.defaultAction === 'Deny') {
+      if (state.config.flowLogs) {
+        const direction = dir === 'in' ? 'ingress' : 'egress';
+        const prefix = encodeRuleId({ owner: 'end-of-tier', action: 'deny', direction, tier: t.name });
+        c.addShared(shared.get(`e|${t.name}|${dir}|log`, () => [markIs(MARK_PASS, false), nflog(prefix, dir), deny()], `end of tier ${t.name}: deny (logged)`));
+      } else {
+        c.addShared(shared.get(`e|${t.name}`, () => [markIs(MARK_PASS, false), deny()], `end of tier ${t.name}: deny`));
+      }
+    }
   }
   if (profileIds === undefined) return;
   for (const p of profileIds) {
@@ -795,7 +822,12 @@ function policyBody(
     c.addShared(shared.get(`r|${dir}|${p}`, () => [jump(profileChain(p, dir))], `profile ${p}`));
     c.addShared(shared.get('ret|r', () => [markIs(MARK_ACCEPT, true), ret()], 'return if profile accepted'));
   }
-  c.addShared(shared.get('deny', () => [deny()], 'no policy or profile allowed the packet'));
+  if (state.config.flowLogs) {
+    const prefix = encodeRuleId({ owner: 'no-profile', action: 'deny', direction: dir === 'in' ? 'ingress' : 'egress' });
+    c.addShared(shared.get(`deny|${dir}|log`, () => [nflog(prefix, dir), deny()], 'no policy or profile allowed the packet (logged)'));
+  } else {
+    c.addShared(shared.get('deny', () => [deny()], 'no policy or profile allowed the packet'));
+  }
 }
 
 /** The complete ruleset for `state`, freshly rendered (pure; the state's journal is untouched). */

@@ -9,7 +9,7 @@ import { ApplyLoop } from '../../apply-loop.ts';
 import type { Dataplane, DataplaneCounters, DataplaneOptions, DataplaneStatus, ResyncReport } from '../../dataplane.ts';
 import { DataplaneState } from '../../dataplane-state.ts';
 import type { DataplaneConfig } from '../../dataplane-state.ts';
-import { RulesetRenderer } from '../nft-renderer.ts';
+import { RulesetRenderer, rulesetSize } from '../nft-renderer.ts';
 import type { Ruleset } from '../nft-renderer.ts';
 import { NftDriver } from './nft-driver.ts';
 import type { NftDriverOptions } from './nft-driver.ts';
@@ -92,6 +92,7 @@ export class NftDataplane implements Dataplane {
       policies: st.policies.size,
       profiles: st.profiles.size,
       ipSets: st.ipsets.size,
+      programmed: rulesetSize(this.renderer.ruleset),
     };
   }
 
