@@ -2,7 +2,7 @@
 // field and cross-field rules), cross-object rules that need the other stored objects, the
 // built-in tiers and the deletion guard. Pure: takes parsed documents, never touches the OS.
 
-import { TricolorError, quote } from '../base/index.ts';
+import { BugError, quote, TricolorError } from '../base/index.ts';
 import { cidrsOverlap, tryParseCIDR } from '../net/index.ts';
 import {
   bgpConfigurationSpec,
@@ -205,7 +205,7 @@ export function validateResource(doc: unknown, options: ValidateOptions = {}): A
     }
     throw first;
   }
-  if (result === undefined) throw new TricolorError('ERR_INTERNAL', 'validateResource: no result and no error');
+  if (result === undefined) throw new BugError('validateResource: no result and no error');
   return result;
 }
 

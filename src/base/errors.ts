@@ -71,6 +71,52 @@ export class TricolorError extends Error {
   }
 }
 
+/**
+ * A bug: a state Tricolor's own code must never reach (an invariant broken, a kind not
+ * registered). Deliberately not a TricolorError, so no `isTricolorError` handler mistakes it for
+ * an expected failure; the edges report it with its stack and the ERR_INTERNAL row of the table.
+ */
+export class BugError extends Error {
+  readonly code = 'ERR_INTERNAL' as const;
+
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BugError';
+  }
+}
+
+/** True for anything that is not an expected failure: a BugError, any non-Tricolor error, or an ERR_INTERNAL TricolorError. */
+export function isBug(e: unknown): boolean {
+  return !(e instanceof TricolorError) || e.code === 'ERR_INTERNAL';
+}
+
+/** The table row for any thrown value: its code's, or ERR_INTERNAL's for a bug. */
+function rowOf(e: unknown): (typeof ERROR_TABLE)[ErrorCode] {
+  return e instanceof TricolorError ? ERROR_TABLE[e.code] : ERROR_TABLE.ERR_INTERNAL;
+}
+
+/** CLI exit status for a thrown value (the only conversion bin/ and the CLI use). */
+export function exitStatusOf(e: unknown): number {
+  return rowOf(e).exit;
+}
+
+/** CNI error code for a thrown value. */
+export function cniCodeOf(e: unknown): number {
+  return rowOf(e).cni;
+}
+
+/** HTTP status for a thrown value. */
+export function httpStatusOf(e: unknown): number {
+  return rowOf(e).http;
+}
+
+/** Exit statuses that are not an error code's: success, and bad usage of the command line itself. */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = ERROR_TABLE.ERR_USAGE.exit;
+/** What a bug exits with (EX_SOFTWARE of sysexits.h) and the CNI code it reports. */
+export const EXIT_BUG = ERROR_TABLE.ERR_INTERNAL.exit;
+export const CNI_CODE_BUG = ERROR_TABLE.ERR_INTERNAL.cni;
+
 export function isTricolorError(e: unknown, code?: ErrorCode): e is TricolorError {
   return e instanceof TricolorError && (code === undefined || e.code === code);
 }

@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TricolorError, quote } from '../base/index.ts';
+import { DATASTORE_ENV_KEYS, TricolorError, quote } from '../base/index.ts';
 import type { DatastoreConfig, ResourceClient } from '../datastore/index.ts';
 import type { CliContext } from './command.ts';
 
@@ -44,7 +44,9 @@ const CALICO_SPEC_KEYS = new Set([
   'datastorePath',
 ]);
 
-const ENV_KEYS = ['DATASTORE_TYPE', 'ETCD_ENDPOINTS', 'ETCD_KEY_FILE', 'ETCD_CERT_FILE', 'ETCD_CA_CERT_FILE', 'TRICOLOR_DATASTORE_PATH'];
+
+/** The datastore variables (base's one list), each also read with a CALICO_ prefix. */
+const ENV_KEYS: readonly string[] = DATASTORE_ENV_KEYS;
 
 /** The datastore configuration for this invocation. */
 export async function loadDatastoreConfig(configFlag: string | undefined, ctx: CliContext): Promise<DatastoreConfig> {

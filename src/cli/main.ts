@@ -1,8 +1,9 @@
 // The `tricolor` command line: picks the sub-command, runs it, and turns an expected failure
 // (TricolorError) into one stderr line and the exit status of its code (src/base/errors.ts).
-// Anything else is a bug: printed with its stack, exit 70. Only bin/tricolor.ts exits.
+// Anything else is a bug: printed with its stack, with the table's ERR_INTERNAL exit status.
+// Only bin/tricolor.ts exits.
 
-import { isTricolorError } from '../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, exitStatusOf, isBug, isTricolorError } from '../base/index.ts';
 import type { CliContext, Command } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
@@ -25,30 +26,30 @@ export async function runCli(argv: readonly string[], ctx: CliContext, commands:
   const [name, ...rest] = argv;
   if (name === undefined) {
     ctx.stderr.write(usageText(commands));
-    return 2;
+    return EXIT_USAGE;
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' ? rest[0] : undefined;
     const cmd = target === undefined ? undefined : commands.find((c) => c.name === target);
     if (cmd !== undefined) return runCli([cmd.name, '--help'], ctx, commands);
     ctx.stdout.write(usageText(commands));
-    return 0;
+    return EXIT_OK;
   }
   const cmd = commands.find((c) => c.name === name);
   if (cmd === undefined) {
     ctx.stderr.write(`error: unknown command ${JSON.stringify(name)} for "tricolor"; run \`tricolor --help\` for the list\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     return await cmd.run(rest, ctx);
   } catch (e) {
-    if (isTricolorError(e)) {
+    if (isTricolorError(e) && !isBug(e)) {
       const msg = e.message.startsWith('error: ') ? e.message : `error: ${e.message}`;
       ctx.stderr.write(`${msg}\n`);
       return e.exitCode;
     }
     const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
     ctx.stderr.write(`internal error (a bug in tricolor, please report it): ${stack}\n`);
-    return 70;
+    return exitStatusOf(e);
   }
 }

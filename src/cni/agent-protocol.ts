@@ -11,7 +11,7 @@
 // status: must not run it a second time). Values holding a newline cannot be framed; the
 // wrapper sends such calls down the stand-alone path instead. Pure: no I/O.
 
-import { TricolorError, quote } from '../base/index.ts';
+import { DATASTORE_ENV_KEYS, TricolorError, quote } from '../base/index.ts';
 
 export const AGENT_PROTOCOL_MAGIC = 'TRICOLOR-CNI/1';
 /** Requests larger than this are refused (a netconf with prevResult is a few KiB). */
@@ -28,12 +28,7 @@ export const FORWARDED_ENV = [
   'CNI_IFNAME',
   'CNI_ARGS',
   'CNI_PATH',
-  'DATASTORE_TYPE',
-  'TRICOLOR_DATASTORE_PATH',
-  'ETCD_ENDPOINTS',
-  'ETCD_CA_CERT_FILE',
-  'ETCD_CERT_FILE',
-  'ETCD_KEY_FILE',
+  ...DATASTORE_ENV_KEYS,
   'FELIX_INTERFACEPREFIX',
   'PATH',
 ] as const;

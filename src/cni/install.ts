@@ -5,9 +5,10 @@
 // path, no Node start-up — and runs the entry point itself only when no agent answers. Files
 // are written to a temp name and renamed, so a runtime never reads half a file.
 
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TricolorError, quote } from '../base/index.ts';
+import { CNI_CODE_BUG, DATASTORE_ENV_KEYS, TricolorError, quote } from '../base/index.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../base/io/index.ts';
 import { AGENT_PROTOCOL_MAGIC, FORWARDED_ENV } from './agent-protocol.ts';
 
 export const CONFLIST_NAME = '10-tricolor.conflist';
@@ -33,7 +34,7 @@ export interface InstallOptions {
   readonly agentSocket?: string;
 }
 
-const ENV_KEYS = ['DATASTORE_TYPE', 'TRICOLOR_DATASTORE_PATH', 'ETCD_ENDPOINTS', 'ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE', 'FELIX_INTERFACEPREFIX'] as const;
+const ENV_KEYS = [...DATASTORE_ENV_KEYS, 'FELIX_INTERFACEPREFIX'] as const;
 
 /** The datastore-related variables of an environment, to bake into the wrappers. */
 export function datastoreEnvOf(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -112,7 +113,7 @@ export function agentWrapperScript(nodePath: string, entry: string, env: Readonl
     '  esac',
     '  case $reply in',
     `    '${AGENT_PROTOCOL_MAGIC}'*)`,
-    `      printf '{"cniVersion":"1.0.0","code":999,"msg":"tricolor node agent at %s closed the connection before answering"}\\n' "$sock"`,
+    `      printf '{"cniVersion":"1.0.0","code":${CNI_CODE_BUG},"msg":"tricolor node agent at %s closed the connection before answering"}\\n' "$sock"`,
     '      exit 1 ;;',
     '  esac',
     'fi',
@@ -141,13 +142,6 @@ export function renderConflist(o: Pick<InstallOptions, 'nodename' | 'mtuBytes'>)
   };
 }
 
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
 /** Install wrappers and the conflist; returns the paths written. */
 export async function installCni(o: InstallOptions): Promise<string[]> {
   await mkdir(o.binDir, { recursive: true });
@@ -158,11 +152,11 @@ export async function installCni(o: InstallOptions): Promise<string[]> {
     const entry = join(o.repoRoot, 'bin', file);
     const text =
       name === 'tricolor-cni' ? agentWrapperScript(o.nodePath, entry, o.env, o.agentSocket ?? DEFAULT_AGENT_SOCKET) : wrapperScript(o.nodePath, entry, o.env);
-    await writeAtomic(path, text, 0o755);
+    writeFileAtomic(path, text, { mode: 0o755 });
     written.push(path);
   }
   const conf = join(o.confDir, CONFLIST_NAME);
-  await writeAtomic(conf, JSON.stringify(renderConflist(o), null, 2) + '\n', 0o644);
+  writeJsonAtomic(conf, renderConflist(o), { mode: 0o644 });
   written.push(conf);
   return written;
 }

@@ -2,7 +2,7 @@
 // main plugin, which calls it in-process instead of exec'ing itself (saves a Node start-up per
 // ADD). Other IPAM types (host-local, ...) are exec'd from CNI_PATH as the spec says.
 
-import { spawn } from 'node:child_process';
+import { exec } from '../base/io/index.ts';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TricolorError, quote } from '../base/index.ts';
@@ -124,16 +124,8 @@ export async function execDelegate(
   env: NodeJS.ProcessEnv,
   stdinText: string,
 ): Promise<CniResult | undefined> {
-  const r = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(pluginPath, [], { env: { ...env, CNI_COMMAND: command }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new TricolorError('ERR_IO', `cannot run IPAM plugin ${quote(pluginPath)}: ${e.message}`)));
-    child.on('close', (code) => resolve({ status: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdinText);
+  const r = await exec([pluginPath], { env: { ...env, CNI_COMMAND: command }, input: stdinText }).catch((e: unknown) => {
+    throw new TricolorError('ERR_IO', `cannot run IPAM plugin ${quote(pluginPath)}: ${(e as Error).message}`, { cause: e });
   });
   if (r.status !== 0) {
     let msg = r.stdout.trim() || r.stderr.trim();

@@ -3,7 +3,7 @@
 // every completed step registers its undo, and a failure runs them in reverse, so a failed ADD
 // leaves no address, no veth and no endpoint behind. DEL is idempotent. CHECK really checks.
 
-import { TricolorError, isTricolorError, quote } from '../base/index.ts';
+import { BugError, isTricolorError, quote, TricolorError } from '../base/index.ts';
 import type { WorkloadEndpoint } from '../api/index.ts';
 import {
   plugWorkloadVeth,
@@ -146,7 +146,7 @@ export function createPlugin(deps: PluginDeps): CniPlugin {
           const plugin = await findPlugin(ctx.conf.ipam.type, req.env.path);
           undo.push(() => execDelegate(plugin, 'DEL', req.processEnv, req.stdinText));
           const r = await execDelegate(plugin, 'ADD', req.processEnv, req.stdinText);
-          if (r === undefined) throw new TricolorError('ERR_INTERNAL', 'delegated IPAM returned no result');
+          if (r === undefined) throw new BugError('delegated IPAM returned no result');
           ipamResult = r;
         }
         if (ipamResult.ips.length === 0) {

@@ -3,7 +3,7 @@
 // and the output format; plugins implement the five verbs. Kept free of heavy imports: the
 // entry points load it for every call, including VERSION.
 
-import { TricolorError } from '../base/index.ts';
+import { CNI_CODE_BUG, TricolorError } from '../base/index.ts';
 import { parseCniVersion, parseStdinJson } from './netconf.ts';
 import {
   CNI_CODE_PLUGIN_NOT_AVAILABLE,
@@ -112,7 +112,7 @@ export async function runCni(loadPlugin: () => Promise<CniPlugin>, io: CniIO): P
   } catch (e) {
     const obj = errorObject(e, version);
     io.stdout(JSON.stringify(obj) + '\n');
-    if (obj.code === 999) io.stderr(`${obj.details ?? obj.msg}\n`);
+    if (obj.code === CNI_CODE_BUG) io.stderr(`${obj.details ?? obj.msg}\n`);
     return 1;
   }
   return 0;

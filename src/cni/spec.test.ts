@@ -1,7 +1,7 @@
 // The CNI protocol layer: env validation, CNI_ARGS, result formats per version, error objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TricolorError } from '../base/index.ts';
+import { BugError, TricolorError } from '../base/index.ts';
 import { runCni, type CniPlugin } from './skeleton.ts';
 import { errorObject, formatResult, parseCniArgs, parseCniEnv, parseResult } from './spec.ts';
 
@@ -56,8 +56,13 @@ void test('errorObject: table codes for TricolorError, 999 for bugs', () => {
     [new TricolorError('ERR_DATASTORE_UNAVAILABLE', 'x'), 11],
     [new TricolorError('ERR_IPAM_EXHAUSTED', 'x'), 103],
     [new Error('boom'), 999],
+    [new BugError('invariant'), 999],
+    [new TricolorError('ERR_INTERNAL', 'invariant'), 999],
   ];
   for (const [e, code] of cases) assert.equal(errorObject(e, '1.0.0').code, code);
+  // a bug carries its stack for the runtime's log; an expected failure does not
+  assert.match(errorObject(new BugError('invariant'), '1.0.0').details ?? '', /BugError: invariant\n\s+at /);
+  assert.equal(errorObject(new TricolorError('ERR_IO', 'x'), '1.0.0').details, undefined);
 });
 
 void test('runCni: verbs dispatch, VERSION needs no plugin, STATUS failures are code 50', async () => {

@@ -2,7 +2,7 @@
 // CNI_* environment, CNI_ARGS, name rules for container IDs / interface / network names,
 // result shapes per version and the error object. Pure: no OS access.
 
-import { TricolorError, quote } from '../base/index.ts';
+import { TricolorError, cniCodeOf, isBug, quote } from '../base/index.ts';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -226,9 +226,9 @@ export interface CniErrorObject {
   readonly details?: string;
 }
 
-/** The error object of CNI SPEC "Error": stable spec codes from our error table, 999 for bugs. */
+/** The error object of CNI SPEC "Error": stable spec codes from our error table; a bug gets the table's ERR_INTERNAL code and its stack as details. */
 export function errorObject(e: unknown, version: string): CniErrorObject {
-  if (e instanceof TricolorError) {
+  if (e instanceof TricolorError && !isBug(e)) {
     const detail = e.detail as { stderr?: string } | undefined;
     return {
       cniVersion: version,
@@ -238,5 +238,5 @@ export function errorObject(e: unknown, version: string): CniErrorObject {
     };
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  return { cniVersion: version, code: 999, msg: `internal error: ${err.message}`, details: err.stack ?? '' };
+  return { cniVersion: version, code: cniCodeOf(err), msg: `internal error: ${err.message}`, details: err.stack ?? '' };
 }

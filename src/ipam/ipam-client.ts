@@ -8,7 +8,7 @@
 // its block, and a CAS that loses simply retries from the current value the transaction
 // returned (no extra read).
 
-import { TricolorError, isTricolorError, quote } from '../base/index.ts';
+import { TricolorError, isTricolorError, quote, sleep } from '../base/index.ts';
 import type { DatastoreBackend, KeyValue, TxnCompare, TxnOp, TxnResult } from '../datastore/index.ts';
 import { type CIDR, type IPAddr, type IPFamily, cidrContainsCIDR, cidrContainsIP, formatCIDR, formatIP, parseCIDR, tryParseIP } from '../net/index.ts';
 import {
@@ -177,9 +177,6 @@ interface HandleView {
   kv: KeyValue | undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function familyName(f: IPFamily): string {
   return f === 4 ? 'IPv4' : 'IPv6';

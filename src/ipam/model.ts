@@ -4,7 +4,7 @@
 // Nothing here touches the datastore; every function returns a new block and leaves its input
 // alone, so a failed compare-and-swap can never persist a half-applied mutation (Calico PR #12697).
 
-import { TricolorError, quote } from '../base/index.ts';
+import { BugError, quote, TricolorError } from '../base/index.ts';
 import { type CIDR, type IPAddr, cidrContainsIP, formatCIDR, formatIP, ipFromBigInt, parseCIDR } from '../net/index.ts';
 
 export interface AllocationAttribute {
@@ -274,7 +274,7 @@ export function affinityHost(affinity: string | null): string | undefined {
 
 export function newBlock(cidr: CIDR, affinity: string | null, nowNs: bigint, claimTime: string): AllocationBlock {
   const size = blockSizeOf(cidr);
-  if (size > 65536) throw new TricolorError('ERR_INTERNAL', `block ${formatCIDR(cidr)} is too large (${size} addresses)`);
+  if (size > 65536) throw new BugError(`block ${formatCIDR(cidr)} is too large (${size} addresses)`);
   return {
     cidr,
     affinity,
@@ -386,7 +386,7 @@ export function assignOrdinal(
   attrs: Readonly<Record<string, string>>,
 ): AllocationBlock {
   if (ordinal < 0 || ordinal >= b.allocations.length) {
-    throw new TricolorError('ERR_INTERNAL', `ordinal ${ordinal} outside block ${formatCIDR(b.cidr)}`);
+    throw new BugError(`ordinal ${ordinal} outside block ${formatCIDR(b.cidr)}`);
   }
   if (b.allocations[ordinal] !== null) {
     throw new TricolorError('ERR_IPAM_IN_USE', `Address already assigned in block: ${quote(formatIP(ipAt(b, ordinal)))} in ${formatCIDR(b.cidr)}`, {

@@ -3,7 +3,7 @@
 // external host and the service range, the state documents kept under the run directory, and
 // the parsers for the command line's small languages (NS/NAME, k=v lists, --serve, --port).
 
-import { TricolorError, quote } from '../base/index.ts';
+import { BugError, quote, TricolorError } from '../base/index.ts';
 
 export const LAB_ROOT = '/var/run/tricolor/lab';
 /** CalicoAPIConfig naming the datastore of the lab that is up (read by the CLI's connection). */
@@ -331,7 +331,7 @@ export function pickNode(nodes: readonly string[], pods: readonly { node: string
   for (const p of pods) counts.set(p.node, (counts.get(p.node) ?? 0) + 1);
   let best: string | undefined;
   for (const n of nodes) if (best === undefined || (counts.get(n) ?? 0) < (counts.get(best) ?? 0)) best = n;
-  if (best === undefined) throw new TricolorError('ERR_INTERNAL', 'lab has no nodes');
+  if (best === undefined) throw new BugError('lab has no nodes');
   return best;
 }
 

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDatastoreEnvKey } from '../../src/base/index.ts';
 import { labDatastoreEnv, readLabState } from '../../src/lab/index.ts';
 import { netnsSkipReason, run, type ExecResult } from '../support/netns.ts';
 
@@ -46,7 +47,7 @@ export function forgetLab(name: string): void {
 
 export function labEnv(lab?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(CALICO_)?(DATASTORE_TYPE|ETCD_|TRICOLOR_DATASTORE_PATH|TRICOLOR_LAB)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (isDatastoreEnvKey(k) || k === 'TRICOLOR_LAB') delete env[k];
   if (lab !== undefined) env['TRICOLOR_LAB'] = lab;
   return env;
 }

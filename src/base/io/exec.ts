@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { TricolorError } from '../errors.ts';
+import { BugError, TricolorError } from '../errors.ts';
 import { sleep } from '../async.ts';
 
 export interface ExecOptions {
@@ -32,7 +32,7 @@ export interface ExecResult {
 function fullArgv(argv: readonly string[], netnsPath: string | undefined): [string, string[]] {
   const full = netnsPath === undefined ? [...argv] : ['nsenter', `--net=${netnsPath}`, ...argv];
   const [file, ...args] = full;
-  if (file === undefined) throw new TricolorError('ERR_INTERNAL', 'exec: empty argv');
+  if (file === undefined) throw new BugError('exec: empty argv');
   return [file, args];
 }
 
@@ -63,6 +63,27 @@ export function exec(argv: readonly string[], o: ExecOptions = {}): Promise<Exec
     // A child that exits before reading its stdin raises EPIPE here; the exit status tells the story.
     child.stdin.on('error', () => undefined);
     child.stdin.end(o.input ?? '');
+  });
+}
+
+/**
+ * Run a command with its output streamed as it comes (and our stdin passed through when
+ * `inheritStdin`), for interactive use (`lab exec`). Resolves to its status; 127 when it cannot start.
+ */
+export function execStreaming(
+  argv: readonly string[],
+  o: { readonly stdout: (b: Buffer) => void; readonly stderr: (b: Buffer) => void; readonly inheritStdin?: boolean; readonly env?: NodeJS.ProcessEnv },
+): Promise<number> {
+  const [file, args] = fullArgv(argv, undefined);
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: [o.inheritStdin === true ? 'inherit' : 'ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
+    child.stdout?.on('data', o.stdout);
+    child.stderr?.on('data', o.stderr);
+    child.on('error', (e) => {
+      o.stderr(Buffer.from(`${e.message}\n`));
+      resolve(127);
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + (SIGNALS[signal] ?? 0))));
   });
 }
 

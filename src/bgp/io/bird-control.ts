@@ -2,7 +2,7 @@
 // line; reply lines `CCCC-text` continue, ` text` continues the previous code, `CCCC text`
 // ends the reply) and checks configuration files with `bird -p`. No birdc process is needed.
 
-import { spawn } from 'node:child_process';
+import { exec } from '../../base/io/index.ts';
 import { connect } from 'node:net';
 import { TricolorError } from '../../base/index.ts';
 import { type BGPPeerStatus, bgpPeersFromProtocols, parseBirdProtocols } from '../bird-status.ts';
@@ -72,16 +72,7 @@ export async function showBGPPeers(socketPath: string, timeoutMs = DEFAULT_TIMEO
 }
 
 /** `bird -p -c FILE`: throws ERR_VALIDATION with BIRD's own message when the file does not parse. */
-export function checkBirdConfig(configPath: string, birdPath = 'bird'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(birdPath, ['-p', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', (e) => reject(new TricolorError('ERR_IO', `cannot run ${JSON.stringify(birdPath)}: ${e.message}`, { cause: e })));
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new TricolorError('ERR_VALIDATION', `BIRD rejects ${JSON.stringify(configPath)}: ${out.trim()}`, { value: configPath }));
-    });
-  });
+export async function checkBirdConfig(configPath: string, birdPath = 'bird'): Promise<void> {
+  const r = await exec([birdPath, '-p', '-c', configPath]);
+  if (r.status !== 0) throw new TricolorError('ERR_VALIDATION', `BIRD rejects ${JSON.stringify(configPath)}: ${(r.stdout + r.stderr).trim()}`, { value: configPath });
 }

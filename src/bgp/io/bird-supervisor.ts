@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TricolorError } from '../../base/index.ts';
+import { Backoff, BugError, MutableDisposable, sleep, timeout, TricolorError } from '../../base/index.ts';
 import type { BGPPeerStatus } from '../bird-status.ts';
 import { birdCommand, checkBirdConfig, showBGPPeers } from './bird-control.ts';
 
@@ -52,10 +52,6 @@ function installExitHook(): void {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export class BirdSupervisor implements AsyncDisposable {
   readonly configPath: string;
   readonly socketPath: string;
@@ -64,15 +60,18 @@ export class BirdSupervisor implements AsyncDisposable {
   #child: ChildProcess | undefined;
   #text: string | undefined;
   #stopping = false;
-  #attempt = 0;
-  #restartTimer: ReturnType<typeof setTimeout> | undefined;
-  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #backoff: Backoff;
+  /** The pending restart after BIRD died. */
+  readonly #restartTimer = new MutableDisposable();
+  /** Resets the back-off once BIRD has stayed up for stableAfterMs. */
+  readonly #stableTimer = new MutableDisposable();
   #restarts = 0;
   #exited: Promise<void> = Promise.resolve();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: BirdSupervisorOptions) {
     this.#opts = opts;
+    this.#backoff = new Backoff({ initialMs: opts.initialBackoffMs ?? 200, maxMs: opts.maxBackoffMs ?? 10_000 });
     this.configPath = join(opts.runDir, 'bird.cfg');
     this.socketPath = join(opts.runDir, 'bird.ctl');
     this.pidPath = join(opts.runDir, 'bird.pid');
@@ -108,7 +107,7 @@ export class BirdSupervisor implements AsyncDisposable {
    */
   apply(text: string): Promise<'started' | 'reloaded' | 'unchanged'> {
     return this.#serial(async () => {
-      if (this.#stopping) throw new TricolorError('ERR_INTERNAL', 'BirdSupervisor.apply() after stop()');
+      if (this.#stopping) throw new BugError('BirdSupervisor.apply() after stop()');
       if (text === this.#text && this.#child !== undefined) return 'unchanged';
       await mkdir(this.#opts.runDir, { recursive: true });
       const candidate = `${this.configPath}.new`;
@@ -169,7 +168,7 @@ export class BirdSupervisor implements AsyncDisposable {
     child.on('exit', (code, signal) => {
       live.delete(child);
       resolveExit();
-      if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+      this.#stableTimer.clear();
       this.#emit({ kind: 'exited', pid: child.pid ?? -1, code, signal });
       if (this.#child === child) this.#child = undefined;
       if (!this.#stopping) this.#scheduleRestart();
@@ -183,8 +182,7 @@ export class BirdSupervisor implements AsyncDisposable {
     }
     this.#emit({ kind: 'started', pid: child.pid ?? -1 });
     await this.#waitForSocket(child);
-    this.#stableTimer = setTimeout(() => (this.#attempt = 0), this.#opts.stableAfterMs ?? 10_000);
-    this.#stableTimer.unref();
+    this.#stableTimer.value = timeout(() => this.#backoff.reset(), this.#opts.stableAfterMs ?? 10_000, { unref: true });
   }
 
   /**
@@ -242,13 +240,10 @@ export class BirdSupervisor implements AsyncDisposable {
   }
 
   #scheduleRestart(): void {
-    const initial = this.#opts.initialBackoffMs ?? 200;
-    const max = this.#opts.maxBackoffMs ?? 10_000;
-    const delayMs = Math.min(max, initial * 2 ** this.#attempt);
-    this.#attempt++;
-    this.#emit({ kind: 'restarting', delayMs, attempt: this.#attempt });
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
+    const delayMs = this.#backoff.next();
+    this.#emit({ kind: 'restarting', delayMs, attempt: this.#backoff.attempt });
+    this.#restartTimer.value = timeout(() => {
+      this.#restartTimer.clear();
       this.#serial(async () => {
         if (this.#stopping || this.#child !== undefined) return;
         this.#restarts++;
@@ -257,7 +252,7 @@ export class BirdSupervisor implements AsyncDisposable {
         } catch (e) {
           this.#emit({ kind: 'log', line: `restart failed: ${(e as Error).message}` });
           // A start that died already scheduled the next attempt from its exit handler.
-          if (this.#child === undefined && this.#restartTimer === undefined && !this.#stopping) this.#scheduleRestart();
+          if (this.#child === undefined && this.#restartTimer.value === undefined && !this.#stopping) this.#scheduleRestart();
         }
       }).catch(() => undefined);
     }, delayMs);
@@ -285,15 +280,15 @@ export class BirdSupervisor implements AsyncDisposable {
   /** Stop BIRD (SIGTERM, then SIGKILL after graceMs) and stop restarting it. Idempotent. */
   async stop(graceMs = 3000): Promise<void> {
     this.#stopping = true;
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
-    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    this.#restartTimer.dispose();
+    this.#stableTimer.dispose();
     await this.#queue;
     const child = this.#child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const killer = timeout(() => child.kill('SIGKILL'), graceMs);
       await this.#exited;
-      clearTimeout(killer);
+      killer.dispose();
     }
     this.#child = undefined;
     await rm(this.socketPath, { force: true });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { CliContext, Command } from '../command.ts';
 import type { DatastoreBackend } from '../../datastore/index.ts';
 import type { IPAMCheckReport, IPAMClient } from '../../ipam/index.ts';
-import { TricolorError, quote } from '../../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, TricolorError, quote } from '../../base/index.ts';
 
 const HELP = `Usage:
   tricolor ipam show [--ip=<IP> | --show-blocks | --show-borrowed | --show-configuration] [options]
@@ -338,7 +338,7 @@ export function makeIPAMCommand(opts: IPAMCommandOptions = {}): Command {
       const [sub, ...rest] = args;
       if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
         ctx.stdout.write(HELP);
-        return sub === undefined ? 2 : 0;
+        return sub === undefined ? EXIT_USAGE : EXIT_OK;
       }
       const specs: Record<string, import('../args.ts').FlagSpec[]> = {
         show: [CONFIG_FLAG, { name: 'ip', value: true }, { name: 'show-blocks' }, { name: 'show-borrowed' }, { name: 'show-configuration' }],

@@ -2,7 +2,7 @@
 // down, status, namespaces, pods, services, probes, exec, and the quickstart demo. The command
 // contract (words and flags) is fixed by the lab issue; other tooling drives these exact commands.
 
-import { TricolorError, quote } from '../../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, TricolorError, quote } from '../../base/index.ts';
 import { flagBool, flagString, flagStrings, parseArgs, usage, type ParsedArgs } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 
@@ -97,19 +97,8 @@ function requireRoot(): void {
 }
 
 async function execInPod(argv: readonly string[], ctx: CliContext): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const [file, ...args] = argv;
-  if (file === undefined) return 2;
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: [ctx.stdin === process.stdin ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (b: Buffer) => ctx.stdout.write(b));
-    child.stderr?.on('data', (b: Buffer) => ctx.stderr.write(b));
-    child.on('error', (e) => {
-      ctx.stderr.write(`${e.message}\n`);
-      resolve(127);
-    });
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+  const { execStreaming } = await import('../../base/io/index.ts');
+  return execStreaming(argv, { stdout: (b) => ctx.stdout.write(b), stderr: (b) => ctx.stderr.write(b), inheritStdin: ctx.stdin === process.stdin });
 }
 
 async function run(args: readonly string[], ctx: CliContext): Promise<number> {
@@ -121,7 +110,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
   const [sub, ...pos] = p.positionals;
   if (flagBool(p, 'help') || sub === undefined) {
     ctx.stdout.write(HELP);
-    return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
+    return sub === undefined && !flagBool(p, 'help') ? EXIT_USAGE : EXIT_OK;
   }
   const lab = await import('../../lab/index.ts');
   const progress = (line: string): void => void ctx.stderr.write(`${line}\n`);

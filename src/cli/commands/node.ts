@@ -4,7 +4,7 @@
 // reachable from here).
 
 import { hostname } from 'node:os';
-import { TricolorError, quote } from '../../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, TricolorError, quote } from '../../base/index.ts';
 import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
@@ -206,7 +206,7 @@ export const command: Command = {
     const [sub, ...rest] = args;
     if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
       ctx.stdout.write(HELP);
-      return sub === undefined ? 2 : 0;
+      return sub === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (sub === 'run') return runAgent(rest, ctx);
     if (sub === 'status') return showStatus(rest, ctx);

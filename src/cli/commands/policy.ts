@@ -2,7 +2,7 @@
 // would program, computed from the configured datastore. Reads every policy-relevant kind once,
 // builds the pure model from src/calc and prints a trace (human) or JSON.
 
-import { TricolorError, quote } from '../../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, TricolorError, quote } from '../../base/index.ts';
 import type { AnyResource } from '../../api/index.ts';
 import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
@@ -203,7 +203,7 @@ export const command: Command = {
     const [sub, ...rest] = args;
     if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
       ctx.stdout.write(HELP);
-      return sub === undefined ? 2 : 0;
+      return sub === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (sub === 'explain') return runExplain(rest, ctx);
     if (sub === 'show') return runShow(rest, ctx);

@@ -3,7 +3,7 @@
 // table it programs stays in force when it stops, as kube-proxy's rules do.
 
 import { hostname } from 'node:os';
-import { quote } from '../../base/index.ts';
+import { EXIT_OK, EXIT_USAGE, quote } from '../../base/index.ts';
 import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -27,7 +27,7 @@ export const command: Command = {
     const [sub, ...rest] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined) {
       ctx.stdout.write(HELP);
-      return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
+      return sub === undefined && !flagBool(p, 'help') ? EXIT_USAGE : EXIT_OK;
     }
     if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor proxy"`);
     if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);

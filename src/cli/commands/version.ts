@@ -57,7 +57,7 @@ export const command: Command = {
     }
     ctx.stdout.write(row('Client Version', CLIENT_VERSION) + row('Git commit', gitCommit()));
     if (flagBool(p, 'client')) return 0;
-    const { TricolorError, isTricolorError } = await import('../../base/index.ts');
+    const { BugError, TricolorError, isTricolorError } = await import('../../base/index.ts');
     const { connect } = await import('../connection.ts');
     let client;
     try {
@@ -72,7 +72,7 @@ export const command: Command = {
     try {
       const { kindInfoFor, CALICO_API_VERSION } = await import('../../api/index.ts');
       const info = kindInfoFor(CALICO_API_VERSION, 'ClusterInformation');
-      if (info === undefined) throw new TricolorError('ERR_INTERNAL', 'ClusterInformation kind missing');
+      if (info === undefined) throw new BugError('ClusterInformation kind missing');
       let version = 'unknown';
       let type = 'unknown';
       try {

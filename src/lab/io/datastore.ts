@@ -4,7 +4,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TricolorError, isTricolorError } from '../../base/index.ts';
+import { BugError, isTricolorError, TricolorError, withoutDatastoreEnv } from '../../base/index.ts';
 import type { KindInfo } from '../../api/index.ts';
 import type { ResourceClient } from '../../datastore/index.ts';
 import { ETCD_SOCKET_NAME, labDatastoreEnv, type LabState } from '../lab-model.ts';
@@ -13,9 +13,7 @@ import { netnsAdd } from './topology.ts';
 
 /** The environment of every lab process: ours, with the lab's datastore in place of any other. */
 export function datastoreEnv(s: LabState): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(CALICO_)?(DATASTORE_TYPE|ETCD_|TRICOLOR_DATASTORE_PATH)/.test(k)) env[k] = v;
-  return { ...env, ...labDatastoreEnv(s) };
+  return { ...withoutDatastoreEnv(process.env), ...labDatastoreEnv(s) };
 }
 
 /** Run fn with a resource client over the lab's datastore, closed afterwards. */
@@ -41,7 +39,7 @@ export async function getOrUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 export async function kind(apiVersion: string, k: string): Promise<KindInfo> {
   const { kindInfoFor } = await import('../../api/index.ts');
   const info = kindInfoFor(apiVersion, k);
-  if (info === undefined) throw new TricolorError('ERR_INTERNAL', `kind ${apiVersion} ${k} is not registered`);
+  if (info === undefined) throw new BugError(`kind ${apiVersion} ${k} is not registered`);
   return info;
 }
 
@@ -52,9 +50,8 @@ export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
   mkdirSync(e.dir, { recursive: true });
   await netnsAdd(e.netns);
   const peer = 'http://127.0.0.1:2380'; // inside the etcd namespace: no port on the host
-  const env: NodeJS.ProcessEnv = {};
-  // etcd reads every ETCD_* variable as a flag
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD_')) env[k] = v;
+  // etcd reads every ETCD_* variable as a flag: none of the host's settings may reach it
+  const env = withoutDatastoreEnv(process.env);
   e.pid = await startDetached(
     [
       'ip', 'netns', 'exec', e.netns, 'etcd',

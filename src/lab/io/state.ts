@@ -2,9 +2,10 @@
 // naming the newest lab, and the status files the node agents and proxies write. Every write
 // goes to a temporary file renamed into place, so a reader never sees half a document.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../../base/io/index.ts';
 import {
   LAB_POINTER_FILE,
   LAB_ROOT,
@@ -19,14 +20,8 @@ import {
   type ProxyStatusView,
 } from '../lab-model.ts';
 
-export function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
 export function writeLabState(s: LabState): void {
-  writeJson(statePath(s.runDir), s);
+  writeJsonAtomic(statePath(s.runDir), s);
 }
 
 export function readLabState(lab: string, root = LAB_ROOT): LabState | undefined {
@@ -56,10 +51,7 @@ export function currentLabName(): string | undefined {
 /** Point plain `tricolor` commands on the host at this lab's datastore. */
 export function writePointer(s: LabState): void {
   mkdirSync(LAB_ROOT, { recursive: true });
-  const text = renderPointerConfig(s);
-  const tmp = `${LAB_POINTER_FILE}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, LAB_POINTER_FILE);
+  writeFileAtomic(LAB_POINTER_FILE, renderPointerConfig(s));
 }
 
 /**
@@ -92,7 +84,7 @@ export function findPod(s: LabState, ns: string, name: string): LabPod | undefin
 }
 
 export function writePodRecord(s: LabState, pod: LabPod): void {
-  writeJson(join(podsDir(s), podFileName(pod.namespace, pod.name)), pod);
+  writeJsonAtomic(join(podsDir(s), podFileName(pod.namespace, pod.name)), pod);
 }
 
 /** A node's service proxy status (`<runDir>/proxy.json`), undefined before its first write. */

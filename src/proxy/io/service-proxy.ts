@@ -3,10 +3,10 @@
 // namespace this process runs in. Changes are coalesced (one apply per burst) and an unchanged
 // ruleset is not re-applied. A status file in the run directory tells the lab what is programmed.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TricolorError } from '../../base/index.ts';
+import { MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
+import { execOk, writeJsonAtomic } from '../../base/io/index.ts';
 import { localUpdateSource, type DatastoreBackend, type StoredUpdate, type UpdateSelection, type UpdateSource } from '../../datastore/index.ts';
 import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
 
@@ -49,8 +49,9 @@ export class ServiceProxy {
   readonly #endpoints = new Map<string, ProxyEndpoint>();
   #source: UpdateSource | undefined;
   #inSync = false;
-  #timer: NodeJS.Timeout | undefined;
-  #applying: Promise<void> | undefined;
+  readonly #applier: RunOnceScheduler;
+  /** A retry after a failed apply (the next update also retries). */
+  readonly #retry = new MutableDisposable();
   #dirty = false;
   #lastText = '';
   #applies = 0;
@@ -60,6 +61,8 @@ export class ServiceProxy {
 
   constructor(o: ServiceProxyOptions) {
     this.#o = o;
+    // one apply per burst; an update arriving during an apply queues exactly one more
+    this.#applier = new RunOnceScheduler(() => this.#apply(), { delayMs: o.coalesceMs ?? 50 });
   }
 
   start(): void {
@@ -78,8 +81,10 @@ export class ServiceProxy {
 
   async stop(): Promise<void> {
     await this.#source?.dispose();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#applying;
+    this.#retry.dispose();
+    this.#applier.cancel();
+    await this.#applier.whenIdle();
+    this.#applier.dispose();
   }
 
   #onUpdates(updates: readonly StoredUpdate[]): void {
@@ -103,14 +108,7 @@ export class ServiceProxy {
 
   #schedule(): void {
     this.#dirty = true;
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#applying !== undefined) return this.#schedule();
-      this.#applying = this.#apply().finally(() => {
-        this.#applying = undefined;
-      });
-    }, this.#o.coalesceMs ?? 50);
+    this.#applier.schedule();
   }
 
   async #apply(): Promise<void> {
@@ -131,7 +129,7 @@ export class ServiceProxy {
         this.#lastError = (e as Error).message;
         this.#o.log(`proxy: apply failed: ${this.#lastError}`);
         // retry later: the next update or this timer
-        setTimeout(() => this.#schedule(), 1000).unref();
+        this.#retry.value = timeout(() => this.#schedule(), 1000, { unref: true });
       }
     }
     this.#writeStatus();
@@ -149,19 +147,10 @@ export class ServiceProxy {
       lastError: this.#lastError,
     };
     mkdirSync(this.#o.runDir, { recursive: true });
-    const path = join(this.#o.runDir, PROXY_STATUS_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(s) + '\n');
-    renameSync(`${path}.tmp`, path);
+    writeJsonAtomic(join(this.#o.runDir, PROXY_STATUS_FILE), s, { compact: true });
   }
 }
 
-function nftApply(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new TricolorError('ERR_IO', `nft -f - failed (${code}): ${err.trim()}`))));
-    child.stdin.end(text);
-  });
+async function nftApply(text: string): Promise<void> {
+  await execOk(['nft', '-f', '-'], { input: text });
 }
