@@ -86,3 +86,62 @@ void test('src/ folders import only downward, and only through index.ts', () => 
   }
   assert.deepEqual(problems, []);
 });
+
+// ---- the io rule ---------------------------------------------------------------------------------
+
+/** Node modules that reach the OS: processes, files, sockets, the embedded database. */
+const OS_MODULES = /^node:(child_process|fs|fs\/promises|net|dgram|http|https|http2|tls|sqlite|worker_threads|cluster)$/;
+
+/** Where OS access is the point: io/ folders, the datastore backends (a backend is a driver), the CLI (the command-line edge, like bin/). */
+function mayTouchOs(rel: string): boolean {
+  return rel.split('/').includes('io') || /^datastore\/[a-z0-9-]+-backend\.ts$/.test(rel) || rel.startsWith('cli/');
+}
+
+/**
+ * Files outside io/ that touch the OS or import an io module today, each with the reason it is
+ * allowed. A new file cannot join this list silently: the test fails on anything not here, and
+ * on an entry that no longer needs to be here.
+ */
+const IO_EXCEPTIONS: Readonly<Record<string, string>> = {
+  'datastore/backend-conformance.ts': 'the shared backend conformance suite run by the tests (spawns CAS workers, makes temp dirs); not loaded by any product code',
+  'cni/identity.ts': 'reads the Kubernetes service-account token file the CNI netconf names; the CNI plugin is a process composition root',
+  'cni/ipam-core.ts': 'runs a delegated IPAM plugin found on CNI_PATH (CNI SPEC delegation), through base/io exec',
+  'cni/install.ts': 'writes the plugin wrappers and the conflist into the CNI bin/conf dirs (install-cni), through base/io atomic writes',
+  'cni/plugin.ts': "the CNI plugin's composition root: it wires the dataplane's link and route drivers",
+  'agent/vxlan-plan.ts': "a type-only import of the VXLAN device shape from the dataplane's drivers (the routing resolvers move to calc/)",
+};
+
+void test('only io/ code (and the datastore backends, the CLI, bin/) touches the OS; pure code imports no driver', () => {
+  const problems: string[] = [];
+  const excepted = new Set<string>();
+  for (const file of sourceFiles(SRC)) {
+    const rel = relative(SRC, file).split(sep).join('/');
+    if (mayTouchOs(rel)) continue;
+    const text = readFileSync(file, 'utf8');
+    const found: string[] = [];
+    for (const m of text.matchAll(IMPORT_RE)) {
+      const spec = m[1] ?? m[2] ?? '';
+      if (OS_MODULES.test(spec)) found.push(`imports ${spec}`);
+      // index.ts is a folder's public surface and may re-export its io half
+      else if (spec.startsWith('.') && spec.split('/').includes('io') && !rel.endsWith('/index.ts') && rel !== 'index.ts') found.push(`imports the driver module ${spec}`);
+    }
+    if (found.length === 0) continue;
+    if (IO_EXCEPTIONS[rel] !== undefined) excepted.add(rel);
+    else problems.push(`src/${rel} ${found.join(', ')}: move it under an io/ folder, or take the OS part as a port`);
+  }
+  for (const rel of Object.keys(IO_EXCEPTIONS)) if (!excepted.has(rel)) problems.push(`src/${rel} is listed in IO_EXCEPTIONS but no longer needs to be: remove the entry`);
+  assert.deepEqual(problems, []);
+});
+
+void test('src/ never imports test/ or bench/', () => {
+  const problems: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+      const spec = m[1] ?? m[2] ?? '';
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      for (const dir of ['test', 'bench']) if (target.startsWith(join(ROOT, dir) + sep)) problems.push(`${relative(ROOT, file)} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
