@@ -212,7 +212,7 @@ export class FlowCollector {
       bytesOut: Math.max(0, bytesOut),
       started: c.startedReported ? 0 : 1,
       completed: c.done && !c.completedReported ? 1 : 0,
-      live: c.done ? 0 : 1,
+      live: c.done || !c.inConntrack ? 0 : 1,
     };
   }
 

@@ -18,6 +18,7 @@ import { sleep } from './processes.ts';
 import { svcAdd } from './services.ts';
 import { readLabState } from './state.ts';
 import { labUp } from './up.ts';
+import { labFlowsUrl } from './flows.ts';
 
 export interface DemoStep {
   readonly title: string;
@@ -119,7 +120,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     await labDown(o.name);
   }
   out('Starting the lab:\n');
-  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', progress });
+  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, progress });
   out('\nWorkloads:\n');
   await nsAdd(lab, 'quickstart', {});
   progress('namespace quickstart');
@@ -153,6 +154,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     }
   }
   out(`\n${mismatches === 0 ? 'All steps behaved as expected.' : `${mismatches} outcome(s) differed from the expectation.`}\n`);
+  await showDeniedFlow(lab, out);
   out(`\nThe lab "${lab.name}" is still up. Try:\n`);
   for (const line of [
     'tricolor lab status',
@@ -162,11 +164,44 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     'tricolor lab probe --all --port 80 -o json',
     'tricolor lab exec quickstart/access -- socat -T2 - TCP:external-host:80 </dev/null',
     `tricolor policy explain --help`,
+    'tricolor flows --action deny -o wide',
     `tricolor lab down --name ${lab.name}`,
   ]) {
     out(`  ${line.replace('external-host', lab.externalIP)}\n`);
   }
   return { lab, mismatches };
+}
+
+/**
+ * Where to watch flows, and the flow step 2 denied with the policy that denied it (from the
+ * aggregator; flows arrive within the lab's 5 s flush interval, so wait a little for it).
+ */
+async function showDeniedFlow(lab: LabState, out: (text: string) => void): Promise<void> {
+  const url = labFlowsUrl(lab);
+  if (url === undefined) return;
+  out(`\nFlows: open ${url}/ in a browser on this host, or run \`tricolor flows --follow\`.\n`);
+  const filter = encodeURIComponent(JSON.stringify({ actions: ['deny'], source_names: ['access'] }));
+  type Hit = { kind: string; tier: string; namespace: string; name: string; trigger?: { namespace: string; name: string } };
+  type Row = { dst: { namespace: string; name: string }; destPort: number; proto: string; policies: { enforced: Hit[] } };
+  const deadline = Date.now() + 20_000;
+  let row: Row | undefined;
+  while (row === undefined && Date.now() < deadline) {
+    try {
+      const r = await fetch(`${url}/api/v1/flows?startTimeGte=-900&filter=${filter}`);
+      row = ((await r.json()) as { flows: Row[] }).flows[0];
+    } catch {
+      row = undefined;
+    }
+    if (row === undefined) await sleep(1000);
+  }
+  if (row === undefined) {
+    out('  (the denied flow of step 2 has not reached the aggregator yet: `tricolor flows --action deny`)\n');
+    return;
+  }
+  const h = row.policies.enforced[row.policies.enforced.length - 1];
+  const by =
+    h === undefined ? 'no recorded rule' : h.kind === 'EndOfTier' ? `end of tier ${h.tier}, triggered by ${h.trigger?.name ?? '?'}` : `${h.tier}/${h.namespace === '' ? '' : h.namespace + '/'}${h.name}`;
+  out(`  Denied in step 2: quickstart/access -> ${row.dst.namespace}/${row.dst.name} ${row.proto.toUpperCase()}/${row.destPort}, by ${by}\n`);
 }
 
 export function demoUnknown(name: string): TricolorError {
