@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { BGPConfiguration, BGPPeer, Node } from '../../src/api/index.ts';
 import { isTricolorError } from '../../src/base/index.ts';
@@ -183,6 +183,32 @@ void describe('BGP with BIRD in network namespaces', { skip }, () => {
     await waitRoutes(2, [1, 3]);
     await waitRoutes(3, [1, 2]);
     await waitRoutes(1, [2, 3]);
+  });
+
+  void test('a restarted owner adopts the live BIRD whose configuration is unchanged (no session flap)', async () => {
+    const first = sups[2]!;
+    const text = first.configText!;
+    const pid = first.pid;
+    assert.ok(pid !== undefined);
+    const established = (): Promise<BGPPeerStatus[]> =>
+      until('n3 sessions Established', async () => {
+        const ps = await peersOf(3);
+        return ps.length > 0 && ps.every((p) => p.info.startsWith('Established')) ? ps : undefined;
+      }, BGP_WAIT_MS, 250);
+    const before = await established();
+    // a second supervisor on the same run dir stands in for the agent started after a SIGKILL
+    const next = new BirdSupervisor({ runDir: dirname(first.configPath), netns: { name: nss[2]!.name }, initialBackoffMs: 100 });
+    reg(() => next.stop());
+    assert.equal(await next.apply(text), 'adopted');
+    assert.equal(next.pid, pid, 'the same BIRD process');
+    const after = await established();
+    // sessions kept their "since" time: they never went down
+    assert.deepEqual(after.map((p) => p.since), before.map((p) => p.since));
+    assert.equal(await next.apply(text), 'unchanged');
+    // a changed configuration is a reload of the adopted BIRD, not a new process
+    assert.equal(await next.apply(text.replace('# ', '#  ')), 'reloaded');
+    assert.equal(next.pid, pid);
+    assert.equal(await next.apply(text), 'reloaded');
   });
 
   void test('a configuration BIRD rejects is refused and the running one stays', async () => {

@@ -5,6 +5,7 @@
 // stop()/dispose and, as a last resort, when this process exits.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Backoff, BugError, MutableDisposable, sleep, timeout, TricolorError } from '../../base/index.ts';
@@ -58,6 +59,9 @@ export class BirdSupervisor implements AsyncDisposable {
   readonly pidPath: string;
   readonly #opts: BirdSupervisorOptions;
   #child: ChildProcess | undefined;
+  /** A BIRD an earlier owner of this run dir left running, kept because its config is ours. */
+  #adopted: number | undefined;
+  #adoptTimer: ReturnType<typeof setInterval> | undefined;
   #text: string | undefined;
   #stopping = false;
   readonly #backoff: Backoff;
@@ -85,7 +89,11 @@ export class BirdSupervisor implements AsyncDisposable {
 
   /** PID of the running BIRD, if any. */
   get pid(): number | undefined {
-    return this.#child?.exitCode === null ? this.#child.pid : undefined;
+    return this.#child?.exitCode === null ? this.#child.pid : this.#adopted;
+  }
+
+  get #running(): boolean {
+    return this.#child !== undefined || this.#adopted !== undefined;
   }
 
   /** How many times BIRD was restarted after dying. */
@@ -105,10 +113,11 @@ export class BirdSupervisor implements AsyncDisposable {
    * text changed. Resolves to what happened. A text BIRD rejects is an ERR_VALIDATION and
    * leaves the running configuration alone.
    */
-  apply(text: string): Promise<'started' | 'reloaded' | 'unchanged'> {
+  apply(text: string): Promise<'started' | 'adopted' | 'reloaded' | 'unchanged'> {
     return this.#serial(async () => {
       if (this.#stopping) throw new BugError('BirdSupervisor.apply() after stop()');
-      if (text === this.#text && this.#child !== undefined) return 'unchanged';
+      if (text === this.#text && this.#running) return 'unchanged';
+      if (!this.#running && (await this.#adopt(text))) return 'adopted';
       await mkdir(this.#opts.runDir, { recursive: true });
       const candidate = `${this.configPath}.new`;
       await writeFile(candidate, text);
@@ -120,7 +129,7 @@ export class BirdSupervisor implements AsyncDisposable {
       }
       await rename(candidate, this.configPath);
       this.#text = text;
-      if (this.#child === undefined) {
+      if (!this.#running) {
         await this.#start();
         return 'started';
       }
@@ -132,6 +141,62 @@ export class BirdSupervisor implements AsyncDisposable {
       this.#emit({ kind: 'reloaded' });
       return 'reloaded';
     });
+  }
+
+  /**
+   * After an agent restart (SIGKILL, or systemd's KillMode=process): a live BIRD still running
+   * from our config file, whose configuration is exactly what we would give it, is kept as it
+   * is — its BGP sessions and routes never flap. Anything else (other text, no answer on the
+   * control socket) is replaced by a fresh BIRD as before.
+   */
+  async #adopt(text: string): Promise<boolean> {
+    const pid = await this.#stalePid();
+    if (pid === undefined) return false;
+    let onDisk: string;
+    try {
+      onDisk = await readFile(this.configPath, 'utf8');
+    } catch {
+      return false;
+    }
+    if (onDisk !== text) return false;
+    try {
+      await birdCommand(this.socketPath, 'show status', 1000);
+    } catch {
+      return false;
+    }
+    this.#adopted = pid;
+    this.#text = text;
+    this.#emit({ kind: 'log', line: `adopted the running BIRD (pid ${pid}): its configuration is unchanged` });
+    this.#emit({ kind: 'started', pid });
+    // not our child: watch /proc for its exit
+    this.#adoptTimer = setInterval(() => {
+      if (existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '') return;
+      if (this.#adoptTimer !== undefined) clearInterval(this.#adoptTimer);
+      this.#adoptTimer = undefined;
+      if (this.#adopted !== pid) return;
+      this.#adopted = undefined;
+      this.#emit({ kind: 'exited', pid, code: null, signal: null });
+      if (!this.#stopping) this.#scheduleRestart();
+    }, 500);
+    this.#adoptTimer.unref();
+    return true;
+  }
+
+  /** The pid in bird.pid if that process runs BIRD on our config file. */
+  async #stalePid(): Promise<number | undefined> {
+    let pid: number;
+    try {
+      pid = Number((await readFile(this.pidPath, 'utf8')).trim());
+    } catch {
+      return undefined;
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || pid === this.#child?.pid) return undefined;
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      return cmdline.includes(this.configPath) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #emit(e: BirdEvent): void {
@@ -245,7 +310,7 @@ export class BirdSupervisor implements AsyncDisposable {
     this.#restartTimer.value = timeout(() => {
       this.#restartTimer.clear();
       this.#serial(async () => {
-        if (this.#stopping || this.#child !== undefined) return;
+        if (this.#stopping || this.#running) return;
         this.#restarts++;
         try {
           await this.#start();
@@ -283,6 +348,20 @@ export class BirdSupervisor implements AsyncDisposable {
     this.#restartTimer.dispose();
     this.#stableTimer.dispose();
     await this.#queue;
+    if (this.#adoptTimer !== undefined) clearInterval(this.#adoptTimer);
+    const adopted = this.#adopted;
+    this.#adopted = undefined;
+    if (adopted !== undefined) {
+      try {
+        process.kill(adopted, 'SIGTERM');
+        for (let waited = 0; existsSync(`/proc/${adopted}/cmdline`) && readFileSync(`/proc/${adopted}/cmdline`, 'utf8') !== ''; waited += 20) {
+          if (waited >= graceMs) process.kill(adopted, 'SIGKILL');
+          await sleep(20);
+        }
+      } catch {
+        // already gone
+      }
+    }
     const child = this.#child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
