@@ -121,7 +121,7 @@ const DIAL_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENO
 
 /** How an endpoint is named in messages: `http://host:port`, or `unix:///path` for a socket. */
 function originOf(u: URL): string {
-  return u.protocol === 'unix:' ? `unix://${u.pathname}` : u.origin;
+  return u.protocol === 'unix:' || u.protocol === 'unixs:' ? `${u.protocol}//${u.pathname}` : u.origin;
 }
 
 class DialError extends Error {
@@ -157,10 +157,10 @@ class EtcdTransport {
       } catch {
         throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} is not a URL (expected http(s)://host:port or unix:///path)`, { field: `endpoints[${i}]`, value: e });
       }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'unix:') {
-        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must use http, https or unix`, { field: `endpoints[${i}]`, value: e });
+      if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'unix:' && u.protocol !== 'unixs:') {
+        throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must use http, https, unix or unixs`, { field: `endpoints[${i}]`, value: e });
       }
-      if (u.protocol === 'unix:' && (u.host !== '' || !u.pathname.startsWith('/') || u.pathname === '/')) {
+      if ((u.protocol === 'unix:' || u.protocol === 'unixs:') && (u.host !== '' || !u.pathname.startsWith('/') || u.pathname === '/')) {
         throw new TricolorError('ERR_VALIDATION', `etcd: endpoints[${i}]: ${quote(e)} must name an absolute socket path (unix:///path/to/socket)`, { field: `endpoints[${i}]`, value: e });
       }
       return u;
@@ -230,14 +230,17 @@ class EtcdTransport {
 
   /** Start a POST; the dial timer destroys it if the connection is not up in time. */
   open(url: URL, path: string, body: string, stream: boolean): ClientRequest {
-    const https = url.protocol === 'https:';
+    // unixs:// is etcd's TLS over a unix socket; the server certificate must name "localhost"
+    const https = url.protocol === 'https:' || url.protocol === 'unixs:';
     const options = {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       agent: stream ? (https ? this.streamHttpsAgent : this.streamHttpAgent) : https ? this.httpsAgent : this.httpAgent,
     };
     const req =
-      url.protocol === 'unix:'
+      url.protocol === 'unixs:'
+        ? httpsRequest({ ...options, socketPath: url.pathname, host: 'localhost', servername: 'localhost', path })
+        : url.protocol === 'unix:'
         ? httpRequest({ ...options, socketPath: url.pathname, host: 'localhost', path })
         : https
           ? httpsRequest(new URL(path, url), options)

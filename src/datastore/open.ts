@@ -33,8 +33,8 @@ export function datastoreConfigFromEnv(env: NodeJS.ProcessEnv): DatastoreConfig 
       });
     }
     for (const e of endpoints) {
-      if (!/^https?:\/\/[^/]+/.test(e) && !/^unix:\/\/\/./.test(e)) {
-        throw new TricolorError('ERR_VALIDATION', `ETCD_ENDPOINTS: ${quote(e)} is not an http(s)://host:port URL or a unix:///path socket`, { field: 'ETCD_ENDPOINTS', value: e });
+      if (!/^https?:\/\/[^/]+/.test(e) && !/^unixs?:\/\/\/./.test(e)) {
+        throw new TricolorError('ERR_VALIDATION', `ETCD_ENDPOINTS: ${quote(e)} is not an http(s)://host:port URL or a unix(s):///path socket`, { field: 'ETCD_ENDPOINTS', value: e });
       }
     }
     const file = (name: string): string | undefined => {

@@ -95,14 +95,17 @@ void describe('lab plan', () => {
     assert.deepEqual(labDatastoreEnv(s), { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: '/tmp/r/x/datastore.db' });
     assert.match(renderPointerConfig(s), /^kind: CalicoAPIConfig$[\s\S]*^ {2}datastoreType: embedded\n {2}datastorePath: \/tmp\/r\/x\/datastore\.db$/m);
   });
-  void it('etcdv3: its own etcd in a prefixed namespace, clients on a unix socket in the run dir', () => {
+  void it('etcdv3: its own etcd in a prefixed namespace, mutual TLS on a unix socket in the run dir, one client certificate per component', () => {
     const s = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', root: '/tmp/r', datastore: 'etcdv3' });
     assert.equal(s.etcd?.netns, 'tri-x-etcd');
-    assert.equal(s.etcd?.endpoint, 'unix:///tmp/r/x/etcd/etcd:2379');
-    assert.deepEqual(labDatastoreEnv(s), { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unix:///tmp/r/x/etcd/etcd:2379' });
+    assert.equal(s.etcd?.endpoint, 'unixs:///tmp/r/x/etcd/etcd:2379');
+    const pki = '/tmp/r/x/etcd/pki';
+    assert.deepEqual(labDatastoreEnv(s), { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unixs:///tmp/r/x/etcd/etcd:2379', ETCD_CA_CERT_FILE: `${pki}/ca.crt`, ETCD_CERT_FILE: `${pki}/lab.crt`, ETCD_KEY_FILE: `${pki}/lab.key` });
+    assert.equal(labDatastoreEnv(s, 'agent')['ETCD_CERT_FILE'], `${pki}/agent.crt`);
     const cfg = renderPointerConfig(s);
     assert.match(cfg, /^ {2}datastoreType: etcdv3$/m);
-    assert.match(cfg, /^ {2}etcdEndpoints: unix:\/\/\/tmp\/r\/x\/etcd\/etcd:2379$/m);
+    assert.match(cfg, /^ {2}etcdEndpoints: unixs:\/\/\/tmp\/r\/x\/etcd\/etcd:2379$/m);
+    assert.match(cfg, /^ {2}etcdCertFile: \/tmp\/r\/x\/etcd\/pki\/cli\.crt$/m);
     assert.throws(() => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'redis' as 'etcdv3' }), usageError);
   });
   void it('tor: a prefixed namespace past every node address, AS 64513, one eBGP neighbour per node', () => {
@@ -216,6 +219,7 @@ void describe('what lab up seeds and how pods are plugged', () => {
     const ce = JSON.parse(renderCniNetconf(e, n)) as Record<string, unknown>;
     assert.equal(ce['datastore_type'], 'etcdv3');
     assert.equal(ce['etcd_endpoints'], e.etcd?.endpoint);
+    assert.equal(ce['etcd_cert_file'], `${e.etcd?.pki ?? ''}/cni.crt`);
     assert.equal(ce['mtu'], 1500);
   });
 

@@ -50,8 +50,13 @@ export interface LabEtcd {
   /** etcd runs in a namespace of its own (its peer port stays private) and serves clients on a unix socket. */
   readonly netns: string;
   readonly dir: string;
-  /** Client endpoint for ETCD_ENDPOINTS: `unix://<runDir>/etcd/etcd:2379`. */
+  /**
+   * Client endpoint for ETCD_ENDPOINTS: `unixs://<runDir>/etcd/etcd:2379` (mutual TLS; state
+   * files of older labs have `unix://`, no TLS).
+   */
   readonly endpoint: string;
+  /** The lab CA, etcd's server certificate and one client certificate per component (`<component>.crt/.key`). */
+  readonly pki?: string;
   pid?: number;
 }
 
@@ -181,7 +186,7 @@ export function planLab(opts: {
     runDir,
     datastore,
     datastorePath: `${runDir}/datastore.db`,
-    etcd: datastore === 'etcdv3' ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unix://${etcdDir}/${ETCD_SOCKET_NAME}` } : undefined,
+    etcd: datastore === 'etcdv3' ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unixs://${etcdDir}/${ETCD_SOCKET_NAME}`, pki: `${etcdDir}/pki` } : undefined,
     tor: opts.tor === true ? { netns: `${prefix}tor`, address: TOR_ADDRESS, asNumber: TOR_AS, uplink: 'tor0', configPath: `${runDir}/tor/gobgpd.toml` } : undefined,
     createdAt: (opts.now ?? new Date()).toISOString(),
     encap: opts.encap,
@@ -336,8 +341,25 @@ export function pickNode(nodes: readonly string[], pods: readonly { node: string
 }
 
 /** The datastore settings every lab process gets, in the environment form of Calico's components. */
-export function labDatastoreEnv(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd'>): Record<string, string> {
-  if (s.datastore === 'etcdv3' && s.etcd !== undefined) return { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: s.etcd.endpoint };
+function cniEtcdTls(e: LabEtcd): Record<string, string> {
+  const t = labEtcdTls(e, 'cni');
+  return t === undefined ? {} : { etcd_ca_cert_file: t.ca, etcd_cert_file: t.cert, etcd_key_file: t.key };
+}
+
+/** The components that get a client certificate of their own for the lab's etcd. */
+export const LAB_ETCD_CLIENTS = ['lab', 'cli', 'agent', 'cni', 'proxy', 'controllers'] as const;
+export type LabEtcdClient = (typeof LAB_ETCD_CLIENTS)[number];
+
+/** CA, certificate and key files of one component's etcd client identity. */
+export function labEtcdTls(e: LabEtcd, component: LabEtcdClient): { ca: string; cert: string; key: string } | undefined {
+  return e.pki === undefined ? undefined : { ca: `${e.pki}/ca.crt`, cert: `${e.pki}/${component}.crt`, key: `${e.pki}/${component}.key` };
+}
+
+export function labDatastoreEnv(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd'>, component: LabEtcdClient = 'lab'): Record<string, string> {
+  if (s.datastore === 'etcdv3' && s.etcd !== undefined) {
+    const tls = labEtcdTls(s.etcd, component);
+    return { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: s.etcd.endpoint, ...(tls === undefined ? {} : { ETCD_CA_CERT_FILE: tls.ca, ETCD_CERT_FILE: tls.cert, ETCD_KEY_FILE: tls.key }) };
+  }
   return { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: s.datastorePath };
 }
 
@@ -348,7 +370,11 @@ export function describeLabDatastore(s: Pick<LabState, 'datastore' | 'datastoreP
 
 /** The CalicoAPIConfig of the pointer file: plain `tricolor` commands on the host use the lab's datastore. */
 export function renderPointerConfig(s: Pick<LabState, 'name' | 'datastore' | 'datastorePath' | 'etcd'>): string {
-  const spec = s.datastore === 'etcdv3' && s.etcd !== undefined ? ['  datastoreType: etcdv3', `  etcdEndpoints: ${s.etcd.endpoint}`] : ['  datastoreType: embedded', `  datastorePath: ${s.datastorePath}`];
+  const tls = s.etcd === undefined ? undefined : labEtcdTls(s.etcd, 'cli');
+  const spec =
+    s.datastore === 'etcdv3' && s.etcd !== undefined
+      ? ['  datastoreType: etcdv3', `  etcdEndpoints: ${s.etcd.endpoint}`, ...(tls === undefined ? [] : [`  etcdCACertFile: ${tls.ca}`, `  etcdCertFile: ${tls.cert}`, `  etcdKeyFile: ${tls.key}`])]
+      : ['  datastoreType: embedded', `  datastorePath: ${s.datastorePath}`];
   return [
     '# Written by `tricolor lab up`: while this lab is up, plain `tricolor` commands use its datastore.',
     'apiVersion: projectcalico.org/v3',
@@ -457,7 +483,7 @@ export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath'
     cniVersion: '1.0.0',
     name: 'k8s-pod-network',
     type: 'tricolor-cni',
-    ...(s.datastore === 'etcdv3' && s.etcd !== undefined ? { datastore_type: 'etcdv3', etcd_endpoints: s.etcd.endpoint } : { datastore_type: 'embedded', datastore_path: s.datastorePath }),
+    ...(s.datastore === 'etcdv3' && s.etcd !== undefined ? { datastore_type: 'etcdv3', etcd_endpoints: s.etcd.endpoint, ...cniEtcdTls(s.etcd) } : { datastore_type: 'embedded', datastore_path: s.datastorePath }),
     nodename: n.name,
     nodename_file: `${n.runDir}/nodename`,
     mtu: labPodMtuBytes(s),

@@ -31,7 +31,8 @@ datastore. FROM is NS/POD or external; TO is NS/POD, NS/SERVICE, external or an 
 
 lab up options:
   --datastore embedded   (default) a SQLite file in the lab's run directory
-  --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory
+  --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory,
+                         with mutual TLS: a lab CA and one client certificate per component (etcd/pki)
   --no-controllers       do not run "tricolor controllers run" (IPAM GC, node cleanup) in the first
                          node's namespace, as the lab does by default
   --flow-logs            flow logs on every node; the flow aggregator and web UI on 127.0.0.1:8081

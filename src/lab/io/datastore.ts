@@ -2,18 +2,37 @@
 // lab's store for the lab's own reads and writes, the documents `lab up` seeds, and (with
 // `--datastore etcdv3`) the lab's own etcd in a namespace of its own, serving a unix socket.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BugError, isTricolorError, TricolorError, withoutDatastoreEnv } from '../../base/index.ts';
 import type { KindInfo } from '../../api/index.ts';
 import type { ResourceClient } from '../../datastore/index.ts';
-import { ETCD_SOCKET_NAME, labDatastoreEnv, type LabState } from '../lab-model.ts';
-import { pidAlive, startDetached, waitFor } from './processes.ts';
+import { ETCD_SOCKET_NAME, LAB_ETCD_CLIENTS, labDatastoreEnv, labEtcdTls, type LabEtcdClient, type LabState } from '../lab-model.ts';
+import { pidAlive, shOk, startDetached, waitFor } from './processes.ts';
 import { netnsAdd } from './topology.ts';
 
 /** The environment of every lab process: ours, with the lab's datastore in place of any other. */
-export function datastoreEnv(s: LabState): NodeJS.ProcessEnv {
-  return { ...withoutDatastoreEnv(process.env), ...labDatastoreEnv(s) };
+export function datastoreEnv(s: LabState, component: LabEtcdClient = 'lab'): NodeJS.ProcessEnv {
+  return { ...withoutDatastoreEnv(process.env), ...labDatastoreEnv(s, component) };
+}
+
+/**
+ * The lab's PKI (issue 16 item 4): a lab CA, etcd's server certificate (for "localhost": TLS runs
+ * over the unix socket; also clientAuth, since etcd's JSON gateway dials etcd's own gRPC port
+ * with the server certificate) and one client certificate per component, EC P-256, valid 30
+ * days, private keys readable by root only.
+ */
+async function makeLabPki(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ssl = (args: string[]): Promise<string> => shOk(['openssl', ...args]);
+  await ssl(['req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '30', '-subj', '/CN=tricolor-lab-ca']);
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const who of ['server', ...LAB_ETCD_CLIENTS]) {
+    await ssl(['req', ...ec, '-keyout', join(dir, `${who}.key`), '-out', join(dir, `${who}.csr`), '-subj', `/CN=${who === 'server' ? 'etcd' : `tricolor-${who}`}`]);
+    await ssl(['x509', '-req', '-in', join(dir, `${who}.csr`), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, `${who}.crt`), '-days', '30', '-extfile', join(dir, who === 'server' ? 'server.ext' : 'client.ext')]);
+  }
 }
 
 /** Run fn with a resource client over the lab's datastore, closed afterwards. */
@@ -50,6 +69,10 @@ export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
   mkdirSync(e.dir, { recursive: true });
   await netnsAdd(e.netns);
   const peer = 'http://127.0.0.1:2380'; // inside the etcd namespace: no port on the host
+  const tls = e.pki !== undefined;
+  if (e.pki !== undefined) await makeLabPki(e.pki);
+  const scheme = tls ? 'unixs' : 'unix';
+  const tlsFlags = e.pki === undefined ? [] : ['--cert-file', join(e.pki, 'server.crt'), '--key-file', join(e.pki, 'server.key'), '--client-cert-auth', '--trusted-ca-file', join(e.pki, 'ca.crt')];
   // etcd reads every ETCD_* variable as a flag: none of the host's settings may reach it
   const env = withoutDatastoreEnv(process.env);
   e.pid = await startDetached(
@@ -57,8 +80,9 @@ export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
       'ip', 'netns', 'exec', e.netns, 'etcd',
       '--name', 'lab',
       '--data-dir', join(e.dir, 'data'),
-      '--listen-client-urls', `unix://${ETCD_SOCKET_NAME}`,
-      '--advertise-client-urls', `unix://${ETCD_SOCKET_NAME}`,
+      '--listen-client-urls', `${scheme}://${ETCD_SOCKET_NAME}`,
+      '--advertise-client-urls', `${scheme}://${ETCD_SOCKET_NAME}`,
+      ...tlsFlags,
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `lab=${peer}`,
@@ -72,15 +96,20 @@ export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
   );
 }
 
-function etcdHealthy(socketPath: string): Promise<boolean> {
+function etcdHealthy(socketPath: string, tls: { ca: string; cert: string; key: string } | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    void import('node:http').then(({ request }) => {
-      const req = request({ socketPath, host: 'localhost', path: '/health', method: 'GET', timeout: 1000, agent: false }, (res) => {
+    void Promise.all([import('node:http'), import('node:https')]).then(([http, https]) => {
+      const opts = { socketPath, host: 'localhost', path: '/health', method: 'GET', timeout: 1000, agent: false as const };
+      const onRes = (res: import('node:http').IncomingMessage): void => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
         res.on('end', () => resolve(res.statusCode === 200 && body.includes('true')));
-      });
+      };
+      const req =
+        tls === undefined
+          ? http.request(opts, onRes)
+          : https.request({ ...opts, servername: 'localhost', ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, onRes);
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(false));
       req.end();
@@ -94,7 +123,7 @@ export async function waitForEtcd(e: NonNullable<LabState['etcd']>, logs: string
     if (e.pid !== undefined && !pidAlive(e.pid)) {
       throw new TricolorError('ERR_IO', `the lab's etcd exited; see ${join(logs, 'etcd.log')}`);
     }
-    return (await etcdHealthy(socket)) ? true : undefined;
+    return (await etcdHealthy(socket, labEtcdTls(e, 'lab'))) ? true : undefined;
   }, timeoutMs, 100);
   if (ok !== true) throw new TricolorError('ERR_TIMEOUT', `the lab's etcd is not healthy after ${timeoutMs / 1000}s on ${e.endpoint}; see ${join(logs, 'etcd.log')}`);
 }

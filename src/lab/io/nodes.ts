@@ -29,7 +29,7 @@ export async function installNodeCni(s: LabState, n: LabNode): Promise<void> {
     confDir: join(n.runDir, 'cni-conf'),
     nodePath: process.execPath,
     repoRoot: REPO,
-    env: datastoreEnvOf(labDatastoreEnv(s)),
+    env: datastoreEnvOf(labDatastoreEnv(s, 'cni')),
     nodename: n.name,
     mtuBytes: labPodMtuBytes(s),
     agentSocket: join(n.runDir, 'cni.sock'),
@@ -40,11 +40,11 @@ export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
   return startDetached(
     ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename')],
     join(logsDir(s), `${n.name}-agent.log`),
-    { ...datastoreEnv(s), NODENAME: n.name },
+    { ...datastoreEnv(s, 'agent'), NODENAME: n.name },
   );
 }
 
-export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s)): Promise<number> {
+export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s, 'proxy')): Promise<number> {
   return startDetached(
     ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'proxy', 'run', '--name', n.name, '--run-dir', n.runDir],
     join(logsDir(s), `${n.name}-proxy.log`),
@@ -56,7 +56,7 @@ export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = dat
  * The controllers (calico-kube-controllers' role), in the first node's namespace as a Deployment
  * would land on some node; metrics on that namespace's loopback :9094, Calico's port.
  */
-export function spawnControllers(s: LabState, env: NodeJS.ProcessEnv = datastoreEnv(s)): Promise<number> {
+export function spawnControllers(s: LabState, env: NodeJS.ProcessEnv = datastoreEnv(s, 'controllers')): Promise<number> {
   const n = s.nodes[0];
   if (n === undefined) throw new TricolorError('ERR_INTERNAL', `lab ${quote(s.name)} has no node to run the controllers on`);
   return startDetached(

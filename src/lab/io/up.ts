@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { TricolorError, quote } from '../../base/index.ts';
 import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
-import { datastoreEnv, startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
+import { startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
 import { ensureNamespace } from './namespaces.ts';
@@ -84,14 +84,13 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   }
 
   o.progress(`starting ${state.nodes.length} node agents and service proxies`);
-  const env = datastoreEnv(state);
   for (const n of state.nodes) {
     n.agentPid = await spawnAgent(state, n);
-    n.proxyPid = await spawnProxy(state, n, env);
+    n.proxyPid = await spawnProxy(state, n);
   }
   if (o.controllers !== false) {
     o.progress('starting the controllers (IPAM GC, node cleanup) in the first node');
-    state.pids.push(await spawnControllers(state, env));
+    state.pids.push(await spawnControllers(state));
   }
   writeLabState(state);
 
