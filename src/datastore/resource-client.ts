@@ -23,7 +23,7 @@ import {
   type AnyResource,
   type KindInfo,
 } from '../api/index.ts';
-import { isTricolorError, quote, TricolorError, type ErrorCode } from '../base/index.ts';
+import { isTricolorError, quote, sleep, TricolorError, type ErrorCode } from '../base/index.ts';
 import type { DatastoreBackend, KeyValue, TxnCompare, TxnOp } from './backend.ts';
 import { encodeResource, parseStoredResource, storedForm } from './resource-codec.ts';
 
@@ -670,9 +670,6 @@ function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function forbiddenDelete(id: string, why: string): TricolorError {
   return new TricolorError('ERR_FORBIDDEN', why.startsWith('operation ') ? why : `operation delete is not supported on ${id}: ${why}`);

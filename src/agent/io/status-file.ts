@@ -1,9 +1,10 @@
 // The agent's status file under its run directory: written atomically (temp file + rename, so a
 // reader never sees half a document) and read back by `tricolor node status`.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
+import { writeJsonAtomic } from '../../base/io/index.ts';
 import { STATUS_FILE_NAME } from '../agent-status.ts';
 import type { AgentStatus } from '../agent-status.ts';
 
@@ -13,10 +14,7 @@ export function statusFilePath(runDir: string): string {
 
 export function writeStatusFile(runDir: string, status: AgentStatus): void {
   mkdirSync(runDir, { recursive: true });
-  const path = statusFilePath(runDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeJsonAtomic(statusFilePath(runDir), status);
 }
 
 /** The last status written, or undefined when there is none. */
