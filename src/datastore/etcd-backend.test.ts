@@ -230,3 +230,31 @@ void describe('etcdv3: unix socket endpoints', () => {
     assert.throws(() => datastoreConfigFromEnv({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'unix:relative' }), /ETCD_ENDPOINTS: "unix:relative"/);
   });
 });
+
+// Past what one etcd transaction can hold even nested (4096 ops at --max-txn-ops 128), or past
+// etcd's --max-request-bytes: refused whole with a coded error that says so, nothing written.
+void describe('etcdv3: transactions too large for one etcd transaction', { timeout: 120_000 }, () => {
+  let etcd: RunningEtcd;
+  let b: EtcdBackend;
+  before(async () => {
+    etcd = await startEtcd();
+    b = new EtcdBackend({ endpoints: [etcd.endpoints] });
+  });
+  after(async () => {
+    await b.close();
+    await etcd.stop();
+  });
+  const puts = (p: string, n: number, value: string) => Array.from({ length: n }, (_, i) => ({ op: 'put' as const, key: `${p}${i}`, value }));
+
+  void test('more ops than nesting can hold: ERR_VALIDATION naming the count, nothing written', async () => {
+    const e = await rejectsWith(b.txn([], puts('/big/a/', 5000, 'x')), 'ERR_VALIDATION');
+    assert.match(e.message, /5000 operations .*at most 4096 .*nothing was written/);
+    assert.equal((await b.list('/big/a/')).items.length, 0);
+  });
+
+  void test('a request over --max-request-bytes: ERR_VALIDATION, nothing written', async () => {
+    const e = await rejectsWith(b.txn([], puts('/big/b/', 2000, 'x'.repeat(1024))), 'ERR_VALIDATION');
+    assert.match(e.message, /request is too large: nothing was written/);
+    assert.equal((await b.list('/big/b/')).items.length, 0);
+  });
+});

@@ -349,6 +349,10 @@ function gatewayError(origin: string, path: string, status: number, body: unknow
   if (msg.includes('duplicate key')) {
     return new TricolorError('ERR_VALIDATION', `etcd ${origin}${path}: ${msg}`, { value: origin });
   }
+  if (msg.includes('request is too large') || msg.includes('too many operations')) {
+    // refused whole by etcd's --max-request-bytes / --max-txn-ops: nothing was written
+    return new TricolorError('ERR_VALIDATION', `etcd ${origin}${path}: ${msg}: nothing was written; split the request, or raise etcd's --max-request-bytes / --max-txn-ops`, { value: origin });
+  }
   if (msg.includes('permission denied') || status === 401 || status === 403) {
     return new TricolorError('ERR_FORBIDDEN', `etcd ${origin}${path}: HTTP ${status}: ${msg}`, { value: origin });
   }
