@@ -24,7 +24,9 @@ export const FELIX_FIELDS_IN_EFFECT: ReadonlySet<string> = new Set([
   // flow logs (flow-log-manager.ts; the nft renderer's verdict logs)
   'flowLogsGoldmaneServer',
   'flowLogsFlushInterval',
-  // VXLAN (vxlan-plan.ts)
+  // dataplane selection (dataplane/dataplane.ts: dataplaneKindOf)
+  'bpfEnabled',
+  // VXLAN (calc/vxlan-resolver.ts)
   'vxlanEnabled',
   'vxlanVNI',
   'vxlanPort',

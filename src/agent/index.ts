@@ -1,6 +1,7 @@
 // Public surface of the node agent: the agent itself (`tricolor node run`), its settings, the
-// status document `tricolor node status` reads, and the pure pieces (decoding, route planning,
-// metrics) that tests and benchmarks use.
+// status document `tricolor node status` reads, and the pure pieces (decoding, metrics) that
+// tests and benchmarks use. Routing is resolved in src/calc (routing-resolver.ts), programmed
+// from src/dataplane (routing-state.ts, route-plan.ts); BIRD's input is src/bgp's.
 export {
   resolveAgentSettings,
   mergeFelixSpecs,
@@ -16,7 +17,6 @@ export {
 } from './agent-config.ts';
 export { renderStatusText, renderBGPStatusText, STATUS_FILE_NAME, type AgentStatus, type StatusView } from './agent-status.ts';
 export { MetricsRegistry, parseMetricsText, APPLY_BUCKETS_S } from './metrics.ts';
-export { desiredRoutes, planRoutes, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ThrottledRunner } from './throttled-runner.ts';
 export { AGENT_SELECTION, CONFIG_KINDS, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
@@ -27,7 +27,6 @@ export { writeNodenameFile, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './i
 export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
 export { HttpEndpoint } from './io/http-endpoint.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';
-export { BGP_MODES, bgpDecision, birdRenderInput, ownBlocks, agentBlackholes, type BGPMode, type BGPDecision, type BlockAffinityEntry, type RoutingInputs } from './routing-plan.ts';
-export { desiredVXLAN, vtepMAC, VXLAN_DEVICE, DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, VXLAN_OVERHEAD_BYTES, type VXLANPlan, type VXLANInputs, type VXLANDeviceSpec } from './vxlan-plan.ts';
 export { BGPManager, type BGPState } from './io/bgp-manager.ts';
 export { NodeRoutingManager, type NodeRoutingState } from './io/node-routing-manager.ts';
+export { NodeTunnelWriter, tunnelAddressAction } from './io/node-tunnel-writer.ts';

@@ -24,6 +24,7 @@ export {
   renderBirdConfig,
   birdSymbol,
 } from './bird-config-renderer.ts';
+export { BirdInputs, ownBlocks, type BirdInputUpdate } from './bird-inputs.ts';
 export {
   PEER_TYPES,
   type PeerType,

@@ -11,6 +11,9 @@ import { EventSequencer } from './event-sequencer.ts';
 import { HintIndex, LabelIndex } from './label-index.ts';
 import type { CalcMessage, IPPortMember, TierInfo } from './messages.ts';
 import type { CalcUpdate, NormEntity, NormPolicy, NormProfile } from './model.ts';
+import { RoutingResolver } from './routing-resolver.ts';
+import type { RoutingUpdate } from './routing-resolver.ts';
+import type { BGPMode } from './routing-model.ts';
 import { isHostCIDR, policyKey } from './model.ts';
 import { resolveTiers } from './policy-sorter.ts';
 import { scanRules } from './rule-scanner.ts';
@@ -114,6 +117,8 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export interface CalcGraphOptions {
   /** The node whose endpoints are programmed. */
   readonly hostname: string;
+  /** Whether this node may run BIRD (`--bgp`; default auto): BIRD installs some blackholes itself. */
+  readonly bgpMode?: BGPMode;
 }
 
 export class CalcGraph {
@@ -135,8 +140,17 @@ export class CalcGraph {
   /** IP sets released since the last flush while the dataplane still has them. */
   private readonly releasedIPSets = new Map<string, IPSetState>();
 
+  /** Routes, tunnels, encapsulation and host facts (routing-resolver.ts). */
+  readonly routing: RoutingResolver;
+
   constructor(opts: CalcGraphOptions) {
     this.hostname = opts.hostname;
+    this.routing = new RoutingResolver({ nodeName: opts.hostname, bgpMode: opts.bgpMode ?? 'auto', seq: this.seq });
+  }
+
+  /** Routing inputs: Nodes, IP pools, BGPConfiguration, block affinities. */
+  onRoutingUpdates(updates: Iterable<RoutingUpdate>): void {
+    for (const u of updates) this.routing.onUpdate(u);
   }
 
   onUpdates(updates: Iterable<CalcUpdate>): void {
@@ -174,6 +188,7 @@ export class CalcGraph {
     for (const key of this.dirtyEndpoints) this.emitEndpoint(key);
     this.dirtyEndpoints.clear();
     this.releasedIPSets.clear();
+    this.routing.queueChanges();
     return this.seq.flush();
   }
 

@@ -1,14 +1,16 @@
 // Buffers calc-graph outputs between flushes, coalesces repeated changes to one object (one
 // pending entry per key; the message is built at flush time from current state) and emits them in
-// the order the dataplane relies on (node contract §4.2): IP sets → policies → profiles →
-// endpoints for adds/updates, then removals in reverse (endpoints → profiles → policies → IP sets).
+// the order the dataplane relies on (node contract §4.2; docs/design/seams.md): IP sets →
+// policies → profiles → endpoints → encapsulation → hosts → VXLAN tunnels → routes for
+// adds/updates, then removals in reverse (routes → tunnels → hosts → endpoints → profiles →
+// policies → IP sets), then InSync.
 
 import type { CalcMessage } from './messages.ts';
 
-export const SEQUENCER_CATEGORIES = ['ipset', 'policy', 'profile', 'wep', 'hep'] as const;
+export const SEQUENCER_CATEGORIES = ['ipset', 'policy', 'profile', 'wep', 'hep', 'encap', 'host', 'vtep', 'route'] as const;
 export type SequencerCategory = (typeof SEQUENCER_CATEGORIES)[number];
 
-const REMOVE_ORDER: readonly SequencerCategory[] = ['wep', 'hep', 'profile', 'policy', 'ipset'];
+const REMOVE_ORDER: readonly SequencerCategory[] = ['route', 'vtep', 'host', 'encap', 'wep', 'hep', 'profile', 'policy', 'ipset'];
 
 type Pending = { readonly op: 'update'; readonly build: () => CalcMessage } | { readonly op: 'remove'; readonly build: () => CalcMessage };
 

@@ -49,3 +49,21 @@ export {
   type Verdict,
 } from './explain.ts';
 export { CALC_KINDS } from './calc-kinds.ts';
+export { SEQUENCER_CATEGORIES, type SequencerCategory } from './event-sequencer.ts';
+export { RoutingResolver, type RoutingUpdate } from './routing-resolver.ts';
+export {
+  BGP_MODES,
+  DEFAULT_VXLAN_PORT,
+  DEFAULT_VXLAN_VNI,
+  vtepMAC,
+  isVXLANPool,
+  isIPIPPool,
+  nodeAddresses,
+  type BGPMode,
+  type BlockAffinityEntry,
+  type FelixFields,
+  type RoutingInputs,
+} from './routing-model.ts';
+export { bgpDecision, agentBlackholes, remoteBlockRoutes, resolveRoutes, type BGPDecision } from './route-resolver.ts';
+export { resolveEncapsulation, resolveVTEPs } from './vxlan-resolver.ts';
+export { resolveHosts } from './host-resolver.ts';

@@ -123,6 +123,92 @@ export interface InSync {
   readonly type: 'InSync';
 }
 
+// ---- routing (route-resolver.ts, vxlan-resolver.ts, host-resolver.ts) ----------------------
+
+/**
+ * Node-wide encapsulation (Felix's EncapsulationUpdate, plus the VXLAN device settings from
+ * FelixConfiguration). Sent once after the first complete snapshot and again on every change.
+ */
+export interface EncapsulationUpdate {
+  readonly type: 'EncapsulationUpdate';
+  /** An enabled IPv4 VXLAN pool exists and FelixConfiguration does not turn VXLAN off. */
+  readonly vxlanEnabled: boolean;
+  /** Enabled VXLAN pools by name: where this node's tunnel address comes from. */
+  readonly vxlanPools: readonly string[];
+  /** An enabled IPIP pool exists and FelixConfiguration does not turn IPIP off. */
+  readonly ipipEnabled: boolean;
+  /** FelixConfiguration vxlanVNI / vxlanPort (Felix's defaults 4096 / 4789). */
+  readonly vxlanVNI: number;
+  readonly vxlanPort: number;
+  /** FelixConfiguration vxlanMTU; undefined: the parent interface's MTU − 50. */
+  readonly vxlanMTU: number | undefined;
+}
+
+/**
+ * What a dataplane needs to know about one node (this one included): its addresses, its tunnel
+ * addresses and VXLAN MAC as stored, its confirmed blocks and its WireGuard public key
+ * (Felix's HostMetadataUpdate and WireguardEndpointUpdate folded into one).
+ */
+export interface HostMetadataUpdate {
+  readonly type: 'HostMetadataUpdate';
+  readonly name: string;
+  /** This is the node the calc graph computes for. */
+  readonly local: boolean;
+  /** spec.bgp.ipv4Address / ipv6Address without the prefix length; ipv4Network its subnet. */
+  readonly ipv4: string | undefined;
+  readonly ipv4Network: string | undefined;
+  readonly ipv6: string | undefined;
+  readonly vxlanTunnelAddr: string | undefined;
+  /** spec.vxlanTunnelMACAddr as stored (VXLANTunnelUpdate carries the effective MAC). */
+  readonly vxlanTunnelMAC: string | undefined;
+  readonly ipipTunnelAddr: string | undefined;
+  readonly wireguardTunnelAddr: string | undefined;
+  readonly wireguardPublicKey: string | undefined;
+  /** Confirmed affine blocks (IPv4 and IPv6), sorted. */
+  readonly blocks: readonly string[];
+}
+
+export interface HostMetadataRemove {
+  readonly type: 'HostMetadataRemove';
+  readonly name: string;
+}
+
+/** A VXLAN tunnel endpoint (Felix's VXLANTunnelEndpointUpdate); only while VXLAN is enabled. */
+export interface VXLANTunnelUpdate {
+  readonly type: 'VXLANTunnelUpdate';
+  readonly node: string;
+  readonly local: boolean;
+  /** The underlay address the tunnel's packets go to. */
+  readonly nodeIP: string;
+  readonly tunnelIP: string;
+  /** spec.vxlanTunnelMACAddr, else Calico's deterministic MAC for the node name. */
+  readonly mac: string;
+}
+
+export interface VXLANTunnelRemove {
+  readonly type: 'VXLANTunnelRemove';
+  readonly node: string;
+}
+
+/**
+ * A route the node programs besides workload routes (proto 80): a blackhole for an own block
+ * BIRD does not install; a remote VXLAN block via the node's tunnel address (device
+ * `vxlan.calico`) or, CrossSubnet within our subnet, via its node address on the interface that
+ * holds ours (`noEncap`); or a remote block that cannot be routed yet, and why (`unresolved`).
+ */
+export type RouteUpdate =
+  | { readonly type: 'RouteUpdate'; readonly dst: string; readonly routeType: 'blackhole' }
+  | { readonly type: 'RouteUpdate'; readonly dst: string; readonly routeType: 'vxlan' | 'noEncap'; readonly node: string; readonly via: string }
+  | { readonly type: 'RouteUpdate'; readonly dst: string; readonly routeType: 'unresolved'; readonly node: string; readonly reason: string };
+
+export interface RouteRemove {
+  readonly type: 'RouteRemove';
+  readonly dst: string;
+}
+
+/** The routing messages, for consumers that take only those. */
+export type RoutingMessage = EncapsulationUpdate | HostMetadataUpdate | HostMetadataRemove | VXLANTunnelUpdate | VXLANTunnelRemove | RouteUpdate | RouteRemove;
+
 export type CalcMessage =
   | InSync
   | IPSetUpdate
@@ -134,4 +220,5 @@ export type CalcMessage =
   | WorkloadEndpointUpdate
   | WorkloadEndpointRemove
   | HostEndpointUpdate
-  | HostEndpointRemove;
+  | HostEndpointRemove
+  | RoutingMessage;

@@ -4,6 +4,8 @@
 // exponential back-off; a resync (periodic, or on demand) reads the kernel back and repairs
 // drift, serialised with applies. Disposing stops timers only — nothing is flushed on exit.
 
+import { Backoff, interval, timeout } from '../base/index.ts';
+import type { IDisposable } from '../base/index.ts';
 import type { ResyncReport } from './dataplane.ts';
 
 /** What one apply did, before the loop adds its duration. */
@@ -32,29 +34,32 @@ export interface ApplyLoopOptions {
   readonly onResync?: (r: ResyncReport) => void;
 }
 
-export class ApplyLoop {
+export class ApplyLoop implements IDisposable {
   private readonly opts: ApplyLoopOptions;
   private dirty = false;
   private busy: Promise<void> = Promise.resolve();
-  private applyTimer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private retryMs: number;
+  private applyTimer: IDisposable | undefined;
+  private resyncTimer: IDisposable | undefined;
+  private readonly backoff: Backoff;
   private disposed = false;
   lastApplyAt: Date | undefined;
 
   constructor(opts: ApplyLoopOptions) {
     this.opts = opts;
-    this.retryMs = opts.retryMinMs ?? 50;
+    this.backoff = new Backoff({ initialMs: opts.retryMinMs ?? 50, maxMs: opts.retryMaxMs ?? 10_000 });
   }
 
   /** Start the periodic resync; applies are scheduled by markDirty. */
   start(): void {
     const every = this.opts.resyncIntervalMs ?? 90_000;
     if (every > 0 && this.resyncTimer === undefined && !this.disposed) {
-      this.resyncTimer = setInterval(() => {
-        this.resyncNow().catch((e: unknown) => this.opts.onError?.(e));
-      }, every);
-      this.resyncTimer.unref();
+      this.resyncTimer = interval(
+        () => {
+          this.resyncNow().catch((e: unknown) => this.opts.onError?.(e));
+        },
+        every,
+        { unref: true },
+      );
     }
   }
 
@@ -66,7 +71,7 @@ export class ApplyLoop {
 
   private schedule(delayMs: number): void {
     if (this.disposed || this.applyTimer !== undefined) return;
-    this.applyTimer = setTimeout(() => {
+    this.applyTimer = timeout(() => {
       this.applyTimer = undefined;
       this.flush().catch(() => undefined); // reported through onError; retried by flush itself
     }, delayMs);
@@ -81,13 +86,12 @@ export class ApplyLoop {
       try {
         const r = await this.opts.apply();
         this.lastApplyAt = new Date();
-        this.retryMs = this.opts.retryMinMs ?? 50;
+        this.backoff.reset();
         this.opts.onApplied?.({ ...r, durationMs: performance.now() - started });
       } catch (e) {
         this.dirty = true;
         this.opts.onError?.(e);
-        this.schedule(this.retryMs);
-        this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs ?? 10_000);
+        this.schedule(this.backoff.next());
         throw e;
       }
     });
@@ -123,8 +127,8 @@ export class ApplyLoop {
 
   dispose(): void {
     this.disposed = true;
-    if (this.applyTimer !== undefined) clearTimeout(this.applyTimer);
-    if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
+    this.applyTimer?.dispose();
+    this.resyncTimer?.dispose();
     this.applyTimer = undefined;
     this.resyncTimer = undefined;
   }

@@ -11,8 +11,10 @@ import type {
   HostEndpointUpdate,
   IPPortMember,
   IPSetUpdate,
+  RoutingMessage,
   WorkloadEndpointUpdate,
 } from '../calc/index.ts';
+import { RoutingState, isRoutingMessage } from './routing-state.ts';
 
 export interface FailsafePort {
   /** IANA protocol number: 6 tcp, 17 udp, 132 sctp. */
@@ -173,6 +175,8 @@ export class DataplaneState {
   readonly profiles = new Map<string, ActiveProfileUpdate>();
   readonly workloads = new Map<string, WorkloadEndpointUpdate>();
   readonly hosts = new Map<string, HostEndpointUpdate>();
+  /** Encapsulation, host facts, VXLAN tunnels and routes (no part of the rendered policy). */
+  readonly routing = new RoutingState();
   config: DataplaneConfig;
   inSync = false;
   /** Bumped on every change, so a loop can tell whether a render is stale. */
@@ -223,7 +227,17 @@ export class DataplaneState {
     }
   }
 
-  apply(msg: CalcMessage): void {
+  /** Fold one message in; false when it was a routing message (policy state unchanged). */
+  apply(msg: CalcMessage): boolean {
+    if (isRoutingMessage(msg)) {
+      this.routing.apply(msg);
+      return false;
+    }
+    this.applyPolicy(msg);
+    return true;
+  }
+
+  private applyPolicy(msg: Exclude<CalcMessage, RoutingMessage>): void {
     this.generation++;
     switch (msg.type) {
       case 'InSync':
@@ -276,7 +290,10 @@ export class DataplaneState {
     }
   }
 
-  applyAll(msgs: Iterable<CalcMessage>): void {
-    for (const m of msgs) this.apply(m);
+  /** Fold messages in; true when any changed the policy state. */
+  applyAll(msgs: Iterable<CalcMessage>): boolean {
+    let changed = false;
+    for (const m of msgs) if (this.apply(m)) changed = true;
+    return changed;
   }
 }

@@ -5,6 +5,7 @@
 // a dataplane's internals: what it needs about endpoints it takes from the messages themselves.
 // docs/design/seams.md says what a new dataplane implements.
 
+import type { IDisposable } from '../base/index.ts';
 import type { CalcMessage } from '../calc/index.ts';
 import type { DataplaneConfig } from './dataplane-state.ts';
 
@@ -77,7 +78,7 @@ export interface DataplaneOptions extends DataplaneEvents {
   readonly nftBin?: string;
 }
 
-export interface Dataplane {
+export interface Dataplane extends IDisposable {
   readonly kind: DataplaneKind;
   /** Start background work (the periodic resync, when configured). */
   start(): void;

@@ -14,6 +14,18 @@ export {
   type ApplyReport,
   type ResyncReport,
 } from './dataplane.ts';
+export {
+  RoutingState,
+  isRoutingMessage,
+  vxlanProgram,
+  VXLAN_DEVICE,
+  VXLAN_OVERHEAD_BYTES,
+  type VXLANDeviceSpec,
+  type VXLANProgram,
+  type AgentRoute,
+  type ParentInterface,
+} from './routing-state.ts';
+export { desiredRoutes, planRoutes, routeKey, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ApplyLoop, type ApplyLoopOptions, type ApplyStep } from './apply-loop.ts';
 export {
   DataplaneState,

@@ -108,7 +108,6 @@ const IO_EXCEPTIONS: Readonly<Record<string, string>> = {
   'cni/ipam-core.ts': 'runs a delegated IPAM plugin found on CNI_PATH (CNI SPEC delegation), through base/io exec',
   'cni/install.ts': 'writes the plugin wrappers and the conflist into the CNI bin/conf dirs (install-cni), through base/io atomic writes',
   'cni/plugin.ts': "the CNI plugin's composition root: it wires the dataplane's link and route drivers",
-  'agent/vxlan-plan.ts': "a type-only import of the VXLAN device shape from the dataplane's drivers (the routing resolvers move to calc/)",
 };
 
 void test('only io/ code (and the datastore backends, the CLI, bin/) touches the OS; pure code imports no driver', () => {

@@ -17,7 +17,7 @@ import { after, describe, test } from 'node:test';
 import { kindInfoFor } from '../../src/api/index.ts';
 import type { Node } from '../../src/api/index.ts';
 import type { AgentStatus } from '../../src/agent/index.ts';
-import { vtepMAC } from '../../src/agent/index.ts';
+import { vtepMAC } from '../../src/calc/index.ts';
 import { ResourceClient, SQLiteBackend } from '../../src/datastore/index.ts';
 import { createNetns, netnsSkipReason, run, type ExecResult, type TestNetns } from '../support/netns.ts';
 import { CNI_BIN, REPO, podArgs } from './cni-harness.ts';

@@ -5,9 +5,9 @@
 // transaction (there is never a window without rules), and stopping never flushes anything.
 
 import type { AnyResource, ResourceKind, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
-import { renderBirdConfig } from '../../bgp/index.ts';
+import { BirdInputs, renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
-import type { CalcMessage, CalcUpdate, WorkloadEndpointUpdate } from '../../calc/index.ts';
+import type { BGPMode, CalcMessage, CalcUpdate, WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { DEFAULT_DATAPLANE_CONFIG, dataplaneKindOf, resolveDataplaneConfig } from '../../dataplane/index.ts';
 import type { ApplyReport, Dataplane, DataplaneConfig, DataplaneKind, ResyncReport } from '../../dataplane/index.ts';
 import { createDataplane } from '../../dataplane/io/index.ts';
@@ -22,10 +22,9 @@ import { conntrackFill, linkStat, openFds } from './node-metrics.ts';
 import { FlowLogManager, flowLogConfig } from './flow-log-manager.ts';
 import { ThrottledRunner } from '../throttled-runner.ts';
 import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from '../update-selection.ts';
-import { bgpDecision, birdRenderInput } from '../routing-plan.ts';
-import type { BGPMode, BlockAffinityEntry, RoutingInputs } from '../routing-plan.ts';
 import { BGPManager } from './bgp-manager.ts';
 import { NodeRoutingManager } from './node-routing-manager.ts';
+import { NodeTunnelWriter } from './node-tunnel-writer.ts';
 import { HttpEndpoint } from './http-endpoint.ts';
 import { RouteManager } from './route-manager.ts';
 import { writeStatusFile } from './status-file.ts';
@@ -88,14 +87,12 @@ export class NodeAgent {
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
   private readonly fieldsNotInEffectLogged = new Set<string>();
   private fieldsNotInEffect: string[] = [];
-  private readonly nodes = new Map<string, Node>();
-  private readonly bgpConfigs = new Map<string, BGPConfiguration>();
-  private readonly bgpPeers = new Map<string, BGPPeer>();
-  private readonly bgpFilters = new Map<string, BGPFilter>();
-  private readonly affinities = new Map<string, BlockAffinityEntry>();
-  private routingDirty = true;
+  /** BIRD's render input (src/bgp); routing itself is resolved by the calc graph. */
+  private readonly birdInputs: BirdInputs;
+  private bgpDirty = true;
   readonly bgp: BGPManager;
   readonly routing: NodeRoutingManager;
+  readonly tunnelWriter: NodeTunnelWriter;
   private readonly invalid = new Map<string, string>();
   private configDirty = true;
   private lastConfig: DataplaneConfig | undefined;
@@ -113,7 +110,8 @@ export class NodeAgent {
     this.opts = opts;
     this.backend = opts.backend;
     this.settings = resolveAgentSettings(opts, {});
-    this.calc = new CalcGraph({ hostname: opts.nodeName });
+    this.calc = new CalcGraph({ hostname: opts.nodeName, bgpMode: opts.bgpMode ?? 'auto' });
+    this.birdInputs = new BirdInputs(opts.nodeName);
     this.routes = new RouteManager({ graceMs: opts.routeGraceMs ?? 10_000, log: (m) => this.log(m) });
     this.bgp = new BGPManager({
       runDir: this.settings.runDir,
@@ -124,12 +122,11 @@ export class NodeAgent {
       onChange: () => this.scheduleStatus(),
     });
     this.routing = new NodeRoutingManager({
-      nodeName: opts.nodeName,
-      backend: this.backend,
       log: (m) => this.log(m),
       onError: (m) => this.recordError(m),
       onChange: () => this.scheduleStatus(),
     });
+    this.tunnelWriter = new NodeTunnelWriter({ nodeName: opts.nodeName, backend: this.backend, log: (m) => this.log(m), onError: (m) => this.recordError(m) });
     this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
     this.source = opts.updateSource ?? localUpdateSource(this.backend, AGENT_SELECTION);
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
@@ -163,7 +160,7 @@ export class NodeAgent {
     r.gauge('felix_ipsets_calico', 'IP sets programmed.', () => st()?.ipSets ?? 0);
     r.gauge('felix_ipsets_total', 'IP sets programmed (all of them are ours).', () => st()?.ipSets ?? 0);
     r.gauge('felix_route_table_num_routes', 'Local workload routes held.', () => this.routes.programmed);
-    r.gauge('felix_cluster_num_hosts', 'Nodes in the cluster.', () => this.nodes.size);
+    r.gauge('felix_cluster_num_hosts', 'Nodes in the cluster.', () => this.calc.routing.nodeCount);
     const count = (pred: (kind: string) => boolean): number => {
       let k = 0;
       for (const e of cs.entities.values()) if (pred(e.kind)) k++;
@@ -251,6 +248,7 @@ export class NodeAgent {
     await this.source.dispose();
     await this.bgp.stop();
     await this.routing.settle().catch(() => undefined);
+    await this.tunnelWriter.settle().catch(() => undefined);
     // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
     await this.dataplane?.flush().catch(() => undefined);
     this.dataplane?.dispose();
@@ -303,9 +301,9 @@ export class NodeAgent {
     const calcUpdates: CalcUpdate[] = [];
     for (const u of updates) {
       if (u.type === 'blockAffinity') {
-        if (u.value === undefined) this.affinities.delete(u.key);
-        else this.affinities.set(u.key, u.value);
-        this.routingDirty = true;
+        this.calc.onRoutingUpdates([{ kind: 'BlockAffinity', key: u.key, value: u.value }]);
+        this.birdInputs.onUpdate({ kind: 'BlockAffinity', key: u.key, value: u.value });
+        this.bgpDirty = true;
         continue;
       }
       if (u.problem !== undefined) {
@@ -331,41 +329,39 @@ export class NodeAgent {
     this.flusher.schedule();
   }
 
+  /** Configuration kinds: routing inputs go to the calc graph and BIRD's input, the rest is ours. */
   private onConfigValue(kind: ResourceKind, key: string, name: string, value: AnyResource | undefined): void {
-    const keep = <T>(m: Map<string, T>) => {
-      if (value === undefined) m.delete(name);
-      else m.set(name, value as T);
-      this.routingDirty = true;
-    };
     switch (kind) {
       case 'IPPool':
         if (value === undefined) this.pools.delete(key);
         else this.pools.set(key, value as IPPool);
+        this.calc.onRoutingUpdates([{ kind, name, value: value as IPPool | undefined }]);
+        this.birdInputs.onUpdate({ kind, name, value: value as IPPool | undefined });
         this.configDirty = true;
-        this.routingDirty = true;
-        return;
+        break;
+      case 'Node':
+        this.calc.onRoutingUpdates([{ kind, name, value: value as Node | undefined }]);
+        this.birdInputs.onUpdate({ kind, name, value: value as Node | undefined });
+        break;
       case 'BGPConfiguration':
-        keep(this.bgpConfigs);
-        return;
+        this.calc.onRoutingUpdates([{ kind, name, value: value as BGPConfiguration | undefined }]);
+        this.birdInputs.onUpdate({ kind, name, value: value as BGPConfiguration | undefined });
+        break;
       case 'BGPPeer':
-        keep(this.bgpPeers);
-        return;
+        this.birdInputs.onUpdate({ kind, name, value: value as BGPPeer | undefined });
+        break;
       case 'BGPFilter':
-        keep(this.bgpFilters);
-        return;
-      case 'FelixConfiguration': {
+        this.birdInputs.onUpdate({ kind, name, value: value as BGPFilter | undefined });
+        break;
+      case 'FelixConfiguration':
         if (value === undefined) this.felixConfigs.delete(name);
         else this.felixConfigs.set(name, value as FelixConfiguration);
         this.configDirty = true;
-        this.routingDirty = true;
-        return;
-      }
-      case 'Node':
-        keep(this.nodes);
-        return;
+        break;
       default:
         return;
     }
+    this.bgpDirty = true;
   }
 
   /** Accepted FelixConfiguration fields this agent does not act on: logged once each, listed in the status. */
@@ -399,6 +395,7 @@ export class NodeAgent {
       }
       this.flowLogs.configure(flowLogConfig(spec));
       try {
+        this.calc.routing.setFelixConfig(spec);
         const next = resolveAgentSettings(this.opts, spec);
         const intervalsChanged = next.nftRefreshMs !== this.settings.nftRefreshMs || next.routeRefreshMs !== this.settings.routeRefreshMs;
         this.settings = next;
@@ -411,18 +408,20 @@ export class NodeAgent {
         this.recordError((e as Error).message);
       }
     }
-    if (this.routingDirty && this.inSyncSeen) {
-      this.routingDirty = false;
-      this.updateRouting();
-    }
     // The calc graph holds its output (coalesced per object) until a dataplane takes it: the
     // dataplane is chosen once in sync, when FelixConfiguration is known.
     const dp = this.inSyncSeen ? this.selectDataplane(this.felixSpec()) : undefined;
     if (dp === undefined) return;
     const msgs: CalcMessage[] = this.calc.flush();
+    if (this.bgpDirty) {
+      this.bgpDirty = false;
+      this.updateBGP();
+    }
     if (msgs.length === 0) return;
     this.m.calcOutput.inc(msgs.length);
     dp.onMessages(msgs);
+    if (this.routing.onMessages(msgs)) void this.routing.reconcile();
+    this.tunnelWriter.onMessages(msgs);
     let workloadsChanged = false;
     for (const m of msgs) {
       if (m.type === 'WorkloadEndpointUpdate') this.workloads.set(m.key, m);
@@ -477,35 +476,19 @@ export class NodeAgent {
 
   // ---- BGP and node routing -----------------------------------------------------------------
 
-  private routingInputs(): RoutingInputs {
-    return {
-      nodeName: this.opts.nodeName,
-      nodes: [...this.nodes.values()],
-      pools: [...this.pools.values()],
-      affinities: [...this.affinities.values()],
-      bgpConfigurations: [...this.bgpConfigs.values()],
-      bgpPeers: [...this.bgpPeers.values()],
-      bgpFilters: [...this.bgpFilters.values()],
-      bgpMode: this.opts.bgpMode ?? 'auto',
-    };
-  }
-
-  /** Render BIRD's configuration (or decide on no BIRD) and reconcile VXLAN and blackholes. */
-  private updateRouting(): void {
+  /** Render BIRD's configuration, or decide on no BIRD (the calc graph's decision). */
+  private updateBGP(): void {
     if (this.stopped) return;
-    const inputs = this.routingInputs();
-    const decision = bgpDecision(inputs);
+    const decision = this.calc.routing.bgpDecision();
     if (decision.run) {
       try {
-        this.bgp.setDesired(renderBirdConfig(birdRenderInput(inputs)).text, decision.reason);
+        this.bgp.setDesired(renderBirdConfig(this.birdInputs.renderInput()).text, decision.reason);
       } catch (e) {
         this.recordError(`BGP: cannot render BIRD's configuration (keeping the running one): ${(e as Error).message}`);
       }
     } else {
       this.bgp.setDesired(undefined, decision.reason);
     }
-    this.routing.setInputs({ ...inputs, felix: this.felixSpec(), birdRunning: decision.run });
-    void this.routing.reconcile();
   }
 
   // ---- dataplane ---------------------------------------------------------------------------
@@ -584,7 +567,10 @@ export class NodeAgent {
     this.routeTimer = setTimeout(() => {
       this.routeTimer = undefined;
       if (this.calcInSyncSent) this.reconcileRoutes();
-      if (this.inSyncSeen) void this.routing.reconcile();
+      if (this.inSyncSeen && this.dataplane !== undefined) {
+        void this.routing.reconcile();
+        this.tunnelWriter.check();
+      }
       this.scheduleRouteRefresh();
     }, this.settings.routeRefreshMs);
   }

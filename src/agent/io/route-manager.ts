@@ -5,8 +5,8 @@
 
 import type { WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { addHostRoute, deleteRoute, hostVethSysctls, normaliseDst, showLinks, showRoutes, writeSysctls } from '../../dataplane/io/index.ts';
-import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes, routeKey } from '../route-plan.ts';
-import type { ObservedRoute, WorkloadRoute } from '../route-plan.ts';
+import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes, routeKey } from '../../dataplane/index.ts';
+import type { ObservedRoute, WorkloadRoute } from '../../dataplane/index.ts';
 
 export interface RouteReconcileResult {
   readonly added: number;

@@ -7,24 +7,14 @@
 import { quote } from '../../base/index.ts';
 import { commandError, parseIpJson, runCommand, runCommandRaw, type RunOptions } from './exec.ts';
 import type { NetnsOption } from './link-driver.ts';
+import type { AgentRoute, VXLANDeviceSpec } from '../routing-state.ts';
 
 /** Felix's route protocol number (`proto 80`). */
 export const AGENT_ROUTE_PROTOCOL = 80;
 
-export interface VXLANDevice {
-  readonly name: string;
-  readonly vni: number;
-  readonly port: number;
-  readonly localIP: string;
-  readonly parent: string;
-  readonly mtu: number;
-  readonly mac: string;
-  /** IPv4 tunnel address, assigned as /32. */
-  readonly address: string;
-}
-
+export type VXLANDevice = VXLANDeviceSpec;
 /** A route the agent owns: a blackhole, or `via` a gateway on a device (always `onlink`). */
-export type AgentRoute = { readonly dst: string; readonly blackhole: true } | { readonly dst: string; readonly via: string; readonly dev: string };
+export type { AgentRoute };
 
 export interface ReconcileCounts {
   readonly added: number;

@@ -54,8 +54,8 @@ export class NftDataplane implements Dataplane {
   }
 
   onMessages(msgs: Iterable<CalcMessage>): void {
-    this.state.applyAll(msgs);
-    this.loop.markDirty();
+    // routing messages are kept (state.routing) but change no rule: no apply for them alone
+    if (this.state.applyAll(msgs)) this.loop.markDirty();
   }
 
   setConfig(config: DataplaneConfig): void {

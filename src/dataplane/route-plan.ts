@@ -1,12 +1,10 @@
-// Pure planning for workload routes (node contract §4.15, local workloads): from the local
-// endpoints the dataplane holds, the /32 (/128) routes that must point at each `cali*`
-// interface, and — given what the kernel shows — which routes to add and which to remove.
+// Pure planning for workload routes (node contract §4.15, local workloads), shared by every
+// dataplane: from the local workload endpoints (the calc graph's messages), the /32 (/128)
+// routes that must point at each `cali*` interface, and — given what the kernel shows — which
+// routes to add and which to remove.
 
 import type { WorkloadEndpointUpdate } from '../calc/index.ts';
-
-import { WORKLOAD_ROUTE_METRIC } from '../dataplane/index.ts';
-
-export { WORKLOAD_ROUTE_METRIC };
+import { WORKLOAD_ROUTE_METRIC } from './dataplane.ts';
 
 export interface WorkloadRoute {
   /** `10.0.0.5/32` or `fd00::5/128`. */
