@@ -218,7 +218,7 @@ void describe('etcdv3: unix socket endpoints', () => {
   for (const [bad, why] of [
     ['unix://relative/etcd.sock', /absolute socket path/],
     ['unix:///', /absolute socket path/],
-    ['ftp://127.0.0.1:2379', /must use http, https or unix/],
+    ['ftp://127.0.0.1:2379', /must use http, https, unix or unixs/],
   ] as const) {
     void test(`refused endpoint ${bad}`, () => {
       assert.throws(() => new EtcdBackend({ endpoints: [bad] }), (e: Error) => why.test(e.message) && e.message.includes('endpoints[0]'));
