@@ -49,7 +49,7 @@ void describe('lab routing', { skip, timeout: 300_000 }, () => {
     });
     const up = await triOk(['lab', 'up', '--name', lab, '--nodes', '3', '--route-reflector', 'node-1', '--tor', '--datastore', 'etcdv3']);
     assert.match(up, /tor 172\.31\.0\.250 \(AS 64513\)/);
-    assert.match(up, /datastore etcdv3 unix:\/\/\//);
+    assert.match(up, /datastore etcdv3 unixs:\/\/\//);
 
     const ip = {
       a: (await triOk(['lab', 'pod', 'add', 'x/a', '--node', 'node-1', '--labels', 'role=client', '--serve', 'tcp:80,udp:81'], lab)).trim(),
@@ -68,7 +68,7 @@ void describe('lab routing', { skip, timeout: 300_000 }, () => {
 
     await t.test('the datastore is the lab etcd, on a unix socket the host CLI reaches too', async () => {
       const s = await status(lab);
-      assert.match(s.datastore, /^etcdv3 unix:\/\/\/var\/run\/tricolor\/lab\/.+\/etcd\/etcd:2379$/);
+      assert.match(s.datastore, /^etcdv3 unixs:\/\/\/var\/run\/tricolor\/lab\/.+\/etcd\/etcd:2379$/);
       const peers = await triOnLab(['get', 'bgppeers', '-o', 'json'], lab);
       assert.match(peers, /"peerIP": "172\.31\.0\.250"/);
       assert.match(await triOnLab(['ipam', 'show'], lab), /10\.244\.0\.0\/16/);
