@@ -16,6 +16,13 @@ export const ERROR_TABLE = {
   ERR_DATASTORE_UNAVAILABLE: { exit: 7, cni: 11, http: 503 },
   ERR_COMPACTED: { exit: 7, cni: 11, http: 410 },
   ERR_FORBIDDEN: { exit: 8, cni: 102, http: 403 },
+  // HTTP services (the flow aggregator): who may call, how much, how often, how
+  ERR_UNAUTHORIZED: { exit: 8, cni: 102, http: 401 },
+  ERR_TOO_LARGE: { exit: 3, cni: 7, http: 413 },
+  ERR_RATE_LIMITED: { exit: 7, cni: 11, http: 429 },
+  ERR_BUSY: { exit: 7, cni: 11, http: 503 },
+  ERR_METHOD_NOT_ALLOWED: { exit: 3, cni: 7, http: 405 },
+  ERR_UNSUPPORTED_MEDIA_TYPE: { exit: 3, cni: 7, http: 415 },
   // IPAM
   ERR_IPAM_EXHAUSTED: { exit: 9, cni: 103, http: 507 },
   ERR_IPAM_INVALID_REQUEST: { exit: 3, cni: 7, http: 400 },

@@ -2,6 +2,7 @@
 // lab …`), the pure model (names, address plan, parsers, option and view types, renderers) and
 // the io operations the CLI, tests and benchmarks drive.
 export * from './lab-model.ts';
+export * from './monitoring-model.ts';
 export {
   labUp,
   labDown,

@@ -4,6 +4,7 @@
 // the parsers for the command line's small languages (NS/NAME, k=v lists, --serve, --port).
 
 import { BugError, quote, TricolorError } from '../base/index.ts';
+import type { LabMonitoring } from './monitoring-model.ts';
 
 export const LAB_ROOT = '/var/run/tricolor/lab';
 /** CalicoAPIConfig naming the datastore of the lab that is up (read by the CLI's connection). */
@@ -80,6 +81,8 @@ export interface LabState {
   readonly datastorePath: string;
   readonly etcd?: LabEtcd | undefined;
   readonly tor?: LabTor | undefined;
+  /** Prometheus (`lab up --monitoring`). */
+  readonly monitoring?: LabMonitoring | undefined;
   readonly createdAt: string;
   readonly encap: Encap;
   readonly podCidr: string;
@@ -518,6 +521,8 @@ export interface LabUpOptions {
   readonly controllers?: boolean | undefined;
   /** Flow logs on every node, and the flow aggregator + UI on the host's loopback. */
   readonly flowLogs?: boolean | undefined;
+  /** Debian's Prometheus in a lab namespace, scraping every agent, the controllers and the flow aggregator. */
+  readonly monitoring?: boolean | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }
@@ -588,6 +593,8 @@ export interface LabStatusView {
   readonly tor: TorView | null;
   /** The flow aggregator and UI (`lab up --flow-logs`), or null. */
   readonly flows?: { readonly url: string } | null;
+  /** The lab's Prometheus (`lab up --monitoring`), or null. */
+  readonly monitoring?: { readonly url: string; readonly netns: string; readonly address: string } | null;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly external: { readonly netns: string; readonly ip: string };
@@ -611,6 +618,7 @@ export function renderLabStatus(v: LabStatusView): string {
   out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
   if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
   if (v.flows !== undefined && v.flows !== null) out.push(`  flows ${v.flows.url}/ (tricolor flows, or open it in a browser)`);
+  if (v.monitoring !== undefined && v.monitoring !== null) out.push(`  prometheus ${v.monitoring.url}/ (namespace ${v.monitoring.netns}; dashboards/tricolor.json)`);
   out.push('', 'NODES');
   for (const n of v.nodes) {
     out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}`);

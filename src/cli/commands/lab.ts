@@ -8,7 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -37,6 +37,10 @@ lab up options:
                          node's namespace, as the lab does by default
   --flow-logs            flow logs on every node; the flow aggregator and web UI on 127.0.0.1:8081
                          (or a free port; \`lab status\` shows it); plain \`tricolor flows\` uses it
+  --monitoring           Debian's Prometheus in a lab namespace (tri-NAME-mon, 172.31.0.249), scraping
+                         every agent's Felix metrics, the controllers and the flow aggregator every 2 s,
+                         data under the run directory; reached from the host on 127.0.0.1:9090 (or a
+                         free port; \`lab status\` shows it). dashboards/tricolor.json reads it
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
 `;
@@ -62,6 +66,7 @@ const FLAGS = [
   { name: 'tor' },
   { name: 'no-controllers' },
   { name: 'flow-logs' },
+  { name: 'monitoring' },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -136,6 +141,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         tor: flagBool(p, 'tor'),
         controllers: !flagBool(p, 'no-controllers'),
         flowLogs: flagBool(p, 'flow-logs'),
+        monitoring: flagBool(p, 'monitoring'),
         progress,
       });
       const tor = state.tor === undefined ? '' : `, tor ${state.tor.address} (AS ${state.tor.asNumber})`;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { API, PG, WEB, demoFlow, demoModels } from '../test-support.ts';
 import { PolicyModel, updateOf } from '../../calc/index.ts';
 import { demoResources } from '../test-support.ts';
-import { parseMetricsText } from '../../base/index.ts';
+import { ERROR_TABLE, parseMetricsText, type ErrorCode } from '../../base/index.ts';
 
 const models = demoModels();
 
@@ -112,7 +112,11 @@ void describe('flow aggregator API', () => {
       const body = (await r.json()) as { error: { code: string; message: string } };
       assert.equal(r.status, status, body.error.message);
       assert.match(body.error.message, re);
-      assert.ok(body.error.code.startsWith('ERR_'));
+      // The code is a row of the one error table, and that row's HTTP status is the response's.
+      assert.ok(Object.hasOwn(ERROR_TABLE, body.error.code), body.error.code);
+      assert.equal(ERROR_TABLE[body.error.code as ErrorCode].http, status, body.error.code);
+      const byStatus: Record<number, string> = { 413: 'ERR_TOO_LARGE', 415: 'ERR_UNSUPPORTED_MEDIA_TYPE', 403: 'ERR_FORBIDDEN', 404: 'ERR_NOT_FOUND' };
+      if (byStatus[status] !== undefined) assert.equal(body.error.code, byStatus[status]);
     }
   });
 
@@ -125,6 +129,7 @@ void describe('flow aggregator API', () => {
     }
     assert.ok(limited !== undefined, 'no 429 after 30 batches');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'ERR_RATE_LIMITED');
     const m = parseMetricsText(await (await fetch(`${base}/metrics`)).text());
     assert.ok((m.get('tricolor_flows_rejected_batches_total{reason="rate"}') ?? 0) >= 1);
     assert.ok((m.get('tricolor_flows_rejected_batches_total{reason="invalid"}') ?? 0) >= 1);
@@ -142,7 +147,10 @@ void describe('flow aggregator exposure', () => {
     const agg = new FlowAggregator({ host: '127.0.0.1', port: 0, token, historyPath: ':memory:', retentionS: 60, maxStoredFlows: 10 });
     await agg.start();
     try {
-      assert.equal((await fetch(`${agg.url}/api/v1/flows`)).status, 401);
+      const refused = await fetch(`${agg.url}/api/v1/flows`);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'ERR_UNAUTHORIZED');
       assert.equal((await fetch(`${agg.url}/api/v1/flows`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
       assert.equal((await fetch(`${agg.url}/api/v1/flows`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
       const login = await fetch(`${agg.url}/?token=${token}`, { redirect: 'manual' });

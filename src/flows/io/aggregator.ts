@@ -14,7 +14,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, extname, normalize } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
-import { MetricsRegistry, TricolorError, isTricolorError, quote, registerProcessMetrics } from '../../base/index.ts';
+import { MetricsRegistry, TricolorError, isTricolorError, quote, registerProcessMetrics, type ErrorCode } from '../../base/index.ts';
 import type { PolicyModel, ExplainResult } from '../../calc/index.ts';
 import { explain } from '../../calc/index.ts';
 import { parseFlowBatch } from '../batch.ts';
@@ -83,14 +83,14 @@ interface Stream {
   readonly filter: FlowFilter;
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.status = status;
-    this.headers = headers;
-  }
+/** An HTTP refusal: a code of the error table, plus response headers (Retry-After, WWW-Authenticate) in its detail. */
+function refusal(code: ErrorCode, message: string, headers: Record<string, string> = {}): TricolorError {
+  return new TricolorError(code, message, { detail: { headers } });
+}
+
+function headersOf(e: TricolorError): Record<string, string> {
+  const h = (e.detail as { headers?: unknown } | undefined)?.headers;
+  return typeof h === 'object' && h !== null ? (h as Record<string, string>) : {};
 }
 
 function params(url: URL, allowed: readonly string[]): URLSearchParams {
@@ -265,13 +265,10 @@ export class FlowAggregator {
     let code = 'ERR_INTERNAL';
     let message = (e as Error).message ?? String(e);
     let headers: Record<string, string> = {};
-    if (e instanceof HttpError) {
-      status = e.status;
-      code = status === 403 ? 'ERR_FORBIDDEN' : status === 413 ? 'ERR_TOO_LARGE' : status === 429 ? 'ERR_RATE_LIMITED' : status === 401 ? 'ERR_UNAUTHORIZED' : status === 404 ? 'ERR_NOT_FOUND' : 'ERR_USAGE';
-      headers = { ...e.headers };
-    } else if (isTricolorError(e)) {
+    if (isTricolorError(e)) {
       status = e.httpStatus;
       code = e.code;
+      headers = headersOf(e);
     } else {
       this.log(`internal error: ${(e as Error).stack ?? message}`);
       message = `internal error: ${message}`;
@@ -300,12 +297,12 @@ export class FlowAggregator {
     if (path === '/healthz') return this.json(res, 200, { ok: true });
     if (this.opts.token !== undefined && this.opts.token !== '' && method === 'GET' && path === '/' && url.searchParams.has('token')) {
       // Open the UI once with ?token=…: the token moves into an HttpOnly cookie and out of the URL.
-      if (!tokenMatches(url.searchParams.get('token') ?? '', this.opts.token)) throw new HttpError(401, 'bad token');
+      if (!tokenMatches(url.searchParams.get('token') ?? '', this.opts.token)) throw refusal('ERR_UNAUTHORIZED', 'bad token');
       res.writeHead(303, { location: '/', 'set-cookie': `tricolor_flows_token=${encodeURIComponent(this.opts.token)}; HttpOnly; SameSite=Strict; Path=/` });
       res.end();
       return;
     }
-    if (!this.authorised(req)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer' });
+    if (!this.authorised(req)) throw refusal('ERR_UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer' });
     if (path === '/metrics' && method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(this.metrics.render());
@@ -315,21 +312,21 @@ export class FlowAggregator {
       // Browsers cannot send a cross-site JSON POST without a preflight we never answer, and a
       // foreign Origin is refused outright: a page elsewhere cannot push flows or stage policies.
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) throw new HttpError(403, `origin ${quote(origin)} may not write here`);
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'POST bodies must be application/json');
+      if (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) throw refusal('ERR_FORBIDDEN', `origin ${quote(origin)} may not write here`);
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw refusal('ERR_UNSUPPORTED_MEDIA_TYPE', 'POST bodies must be application/json');
     }
     if (path.startsWith('/api/')) return this.api(req, res, url, method);
-    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} not allowed on ${path}`);
+    if (method !== 'GET' && method !== 'HEAD') throw refusal('ERR_METHOD_NOT_ALLOWED', `${method} not allowed on ${path}`);
     return this.staticFile(res, path);
   }
 
   private staticFile(res: ServerResponse, path: string): void {
     const dir = this.opts.webDir;
-    if (dir === undefined) throw new HttpError(404, 'no web UI configured');
+    if (dir === undefined) throw refusal('ERR_NOT_FOUND', 'no web UI configured');
     const rel = path === '/' ? 'index.html' : normalize(decodeURIComponent(path)).replace(/^([/\\])+/, '');
-    if (rel.includes('..')) throw new HttpError(404, 'not found');
+    if (rel.includes('..')) throw refusal('ERR_NOT_FOUND', 'not found');
     const file = join(dir, rel);
-    if (!existsSync(file)) throw new HttpError(404, `${path}: not found`);
+    if (!existsSync(file)) throw refusal('ERR_NOT_FOUND', `${path}: not found`);
     res.writeHead(200, {
       'content-type': MIME[extname(file)] ?? 'application/octet-stream',
       // Nothing loads from anywhere but here: no CDN, no analytics, no phone-home.
@@ -341,14 +338,14 @@ export class FlowAggregator {
 
   private async readBody(req: IncomingMessage): Promise<unknown> {
     const len = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(len) && len > MAX_BODY_BYTES) throw new HttpError(413, `body of ${len} bytes is larger than ${MAX_BODY_BYTES}`);
+    if (Number.isFinite(len) && len > MAX_BODY_BYTES) throw refusal('ERR_TOO_LARGE', `body of ${len} bytes is larger than ${MAX_BODY_BYTES}`);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
       size += (c as Buffer).length;
       if (size > MAX_BODY_BYTES) {
         req.destroy();
-        throw new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`);
+        throw refusal('ERR_TOO_LARGE', `body is larger than ${MAX_BODY_BYTES} bytes`);
       }
       chunks.push(c as Buffer);
     }
@@ -372,7 +369,7 @@ export class FlowAggregator {
     b.atMs = now;
     if (b.tokens < 1) {
       this.m.rejected.labels('rate').inc();
-      throw new HttpError(429, `node ${quote(node)} sends batches faster than ${NODE_BURST} per ${(NODE_BURST * NODE_REFILL_MS) / 1000}s`, { 'retry-after': String(Math.ceil(NODE_REFILL_MS / 1000)) });
+      throw refusal('ERR_RATE_LIMITED', `node ${quote(node)} sends batches faster than ${NODE_BURST} per ${(NODE_BURST * NODE_REFILL_MS) / 1000}s`, { 'retry-after': String(Math.ceil(NODE_REFILL_MS / 1000)) });
     }
     b.tokens -= 1;
   }
@@ -384,7 +381,7 @@ export class FlowAggregator {
       try {
         batch = parseFlowBatch(await this.readBody(req));
       } catch (e) {
-        this.m.rejected.labels(e instanceof HttpError && e.status === 413 ? 'size' : 'invalid').inc();
+        this.m.rejected.labels(isTricolorError(e, 'ERR_TOO_LARGE') ? 'size' : 'invalid').inc();
         throw e;
       }
       this.admit(batch.node);
@@ -394,14 +391,14 @@ export class FlowAggregator {
     if (path === '/api/v1/policies/stage' && method === 'POST') {
       params(url, ['token']);
       const ps = this.opts.policySource;
-      if (ps?.stage === undefined) throw new HttpError(404, 'the aggregator has no datastore: staging is not available');
+      if (ps?.stage === undefined) throw refusal('ERR_NOT_FOUND', 'the aggregator has no datastore: staging is not available');
       const body = await this.readBody(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TricolorError('ERR_VALIDATION', 'body: not a policy resource object', { field: 'body' });
       await ps.stage(body as Record<string, unknown>);
       const meta = (body as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
       return this.json(res, 200, { staged: { kind: (body as { kind?: string }).kind, namespace: meta.namespace ?? '', name: meta.name ?? '' } });
     }
-    if (method !== 'GET') throw new HttpError(405, `${method} not allowed on ${path}`);
+    if (method !== 'GET') throw refusal('ERR_METHOD_NOT_ALLOWED', `${method} not allowed on ${path}`);
     if (path === '/api/v1/flows') {
       const q = params(url, LIST_PARAMS);
       const filter = parseFilterText(q.get('filter'));
@@ -426,7 +423,7 @@ export class FlowAggregator {
     if (one !== null) {
       params(url, ['token']);
       const s = this.store.get(one[1] ?? '');
-      if (s === undefined) throw new HttpError(404, `flow ${quote(one[1])} not found (expired or never seen)`);
+      if (s === undefined) throw refusal('ERR_NOT_FOUND', `flow ${quote(one[1])} not found (expired or never seen)`);
       return this.json(res, 200, wireFlow(s));
     }
     if (path === '/api/v1/filter-hints') {
@@ -451,10 +448,10 @@ export class FlowAggregator {
     if (ex !== null) {
       params(url, ['token']);
       const s = this.store.get(ex[1] ?? '');
-      if (s === undefined) throw new HttpError(404, `flow ${quote(ex[1])} not found (expired or never seen)`);
+      if (s === undefined) throw refusal('ERR_NOT_FOUND', `flow ${quote(ex[1])} not found (expired or never seen)`);
       return this.json(res, 200, await this.explainFlow(s.flow));
     }
-    throw new HttpError(404, `${path}: no such API`);
+    throw refusal('ERR_NOT_FOUND', `${path}: no such API`);
   }
 
   /** `policy explain` for a flow (needs an IP on both sides) and, for a deny, the allow policy. */
@@ -480,7 +477,7 @@ export class FlowAggregator {
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, filter: FlowFilter): void {
-    if (this.streams.size >= MAX_STREAMS) throw new HttpError(503, `too many live streams (${MAX_STREAMS})`);
+    if (this.streams.size >= MAX_STREAMS) throw refusal('ERR_BUSY', `too many live streams (${MAX_STREAMS})`);
     const nowS = this.nowS();
     const gte = q.get('startTimeGte') === null ? nowS - 300 : timeRange(q, nowS).gte;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });

@@ -54,13 +54,16 @@ export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = dat
 
 /**
  * The controllers (calico-kube-controllers' role), in the first node's namespace as a Deployment
- * would land on some node; metrics on that namespace's loopback :9094, Calico's port.
+ * would land on some node; metrics on that namespace's loopback :9094, Calico's port (on the
+ * node's underlay address when the lab runs Prometheus).
  */
 export function spawnControllers(s: LabState, env: NodeJS.ProcessEnv = datastoreEnv(s, 'controllers')): Promise<number> {
   const n = s.nodes[0];
   if (n === undefined) throw new TricolorError('ERR_INTERNAL', `lab ${quote(s.name)} has no node to run the controllers on`);
+  // With the lab's Prometheus, metrics listen on the node's underlay address so it can scrape them.
+  const host = s.monitoring === undefined ? [] : ['--metrics-host', n.address];
   return startDetached(
-    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'controllers', 'run', '--identity', `${s.name}-controllers`, '--metrics-port', '9094'],
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'controllers', 'run', '--identity', `${s.name}-controllers`, '--metrics-port', '9094', ...host],
     join(logsDir(s), 'controllers.log'),
     env,
   );

@@ -71,6 +71,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
     routeReflector: s.routeReflector ?? null,
     tor: (await torStatus(s)) ?? null,
     flows: ((u) => (u === undefined ? null : { url: u }))(labFlowsUrl(s)),
+    monitoring: s.monitoring?.url === undefined ? null : { url: s.monitoring.url, netns: s.monitoring.netns, address: s.monitoring.address },
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     external: { netns: s.externalNetns, ip: s.externalIP },

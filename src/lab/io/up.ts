@@ -9,6 +9,8 @@ import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, plan
 import { startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
+import { planMonitoring } from '../monitoring-model.ts';
+import { startLabMonitoring } from './monitoring.ts';
 import { ensureNamespace } from './namespaces.ts';
 import { installNodeCni, spawnAgent, spawnControllers, spawnProxy, waitForNodesReady } from './nodes.ts';
 import { mapLimit } from './processes.ts';
@@ -16,7 +18,7 @@ import { writeLabState, writePointer } from './state.ts';
 import { addNodeNamespace, addUnderlay, labNetnsNames } from './topology.ts';
 
 export async function labUp(o: LabUpOptions): Promise<LabState> {
-  const state = planLab({
+  const planned = planLab({
     name: o.name,
     nodes: o.nodes,
     encap: o.encap,
@@ -25,6 +27,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     ...(o.datastore === undefined ? {} : { datastore: o.datastore }),
     tor: o.tor === true,
   });
+  const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
     throw new TricolorError('ERR_ALREADY_EXISTS', `lab ${quote(o.name)} is already up (run directory ${state.runDir} exists); run \`tricolor lab down --name ${o.name}\` first`, {
       value: o.name,
@@ -73,14 +76,29 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   });
   writePointer(state);
 
+  const felix: Record<string, unknown> = {};
   if (o.flowLogs === true) {
     const flows = await startLabFlows(state);
     state.pids.push(flows.pid);
     writeLabState(state);
-    await withLabClient(state, async (c) => {
-      await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: labFlowLogFields(state) });
-    });
+    Object.assign(felix, labFlowLogFields(state));
     o.progress(`flow logs on (flush every ${LAB_FLOWS_FLUSH_INTERVAL}); flow UI and API on ${flows.url}/`);
+  }
+  if (state.monitoring !== undefined) {
+    // Felix's metrics on every agent (port 9091, every address of the node's namespace).
+    felix['prometheusMetricsEnabled'] = true;
+    const controllersAddress = o.controllers !== false ? state.nodes[0]?.address : undefined;
+    try {
+      const url = await startLabMonitoring(state, { controllersAddress, flows: o.flowLogs === true });
+      o.progress(`Prometheus (namespace ${state.monitoring.netns}, ${state.monitoring.address}) scraping every agent${controllersAddress === undefined ? '' : ', the controllers'}${o.flowLogs === true ? ', the flow aggregator' : ''}; on ${url}/`);
+    } finally {
+      writeLabState(state);
+    }
+  }
+  if (Object.keys(felix).length > 0) {
+    await withLabClient(state, async (c) => {
+      await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: felix });
+    });
   }
 
   o.progress(`starting ${state.nodes.length} node agents and service proxies`);
