@@ -117,6 +117,26 @@ void test('a change arriving while a resync reads back is applied after it', asy
   assert.deepEqual(h.log, ['apply 1', 'resync 1', 'apply 2']);
 });
 
+void test('a resync that overtakes the pending retry counts as that apply (applied, ready, back-off reset)', async (t) => {
+  const applied: string[] = [];
+  // a retry far off, so the periodic resync is what runs next
+  const h = harness({ retryMinMs: 60_000, retryMaxMs: 60_000, onApplied: (r) => applied.push(r.detail) });
+  t.after(() => h.loop.dispose());
+  h.failNext(1);
+  h.change();
+  for (let i = 0; i < 200 && h.log.length === 0; i++) await tick(5);
+  assert.deepEqual(h.log, ['error apply of 1 failed']);
+  assert.equal(h.loop.lastApplyAt, undefined);
+  await h.loop.resyncNow(); // programs version 1
+  assert.equal(h.programmed, 1);
+  assert.ok(h.loop.lastApplyAt !== undefined, 'the resync is the first successful apply');
+  assert.deepEqual(applied, ['resync (0 repairs)']);
+  await h.loop.flush(); // what the retry would do: nothing is left
+  assert.deepEqual(h.log, ['error apply of 1 failed', 'resync 1']);
+  await h.loop.resyncNow(); // a resync of a clean state is not an apply
+  assert.deepEqual(applied, ['resync (0 repairs)']);
+});
+
 void test('dispose stops scheduled applies', async () => {
   const h = harness();
   h.change();

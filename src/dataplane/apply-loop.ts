@@ -107,13 +107,23 @@ export class ApplyLoop implements IDisposable {
       // mark it dirty again and the flush queued behind us applies them (clearing the flag after
       // the await lost them until some later change: at scale a policy write landing during a
       // resync went unapplied).
+      // A resync that starts dirty programs the desired state: it is that apply (the flush
+      // queued behind it finds nothing left to do). Reported as one, or an agent whose first
+      // apply or retry a periodic resync overtook would stay unready, or failing, for good.
+      const wasDirty = this.dirty;
       this.dirty = false;
+      const started = performance.now();
       let r: ResyncReport;
       try {
         r = await this.opts.resync();
       } catch (e) {
         this.markDirty();
         throw e;
+      }
+      if (wasDirty) {
+        this.lastApplyAt = new Date();
+        this.backoff.reset();
+        this.opts.onApplied?.({ operations: r.drift.length, detail: `resync (${r.drift.length} repair${r.drift.length === 1 ? '' : 's'})`, durationMs: performance.now() - started });
       }
       this.opts.onResync?.(r);
       return r;
