@@ -32,7 +32,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   cni: 8,
   agent: 9,
   controllers: 9,
-  typha: 9,
+  typha: 9.5,
   lab: 10,
   cli: 11,
   web: 11,
