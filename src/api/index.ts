@@ -9,6 +9,7 @@ export {
   BUILTIN_TIERS,
   isDeletionForbidden,
 } from './validate.ts';
+export { ianaServiceNameProblem } from './scalars.ts';
 export { TIER_LABEL, KNP_PREFIX, DEFAULT_TIER_ORDER, defaultPolicyTypes } from './policy-specs.ts';
 export {
   type WorkloadEndpointIdentifiers,

@@ -3,9 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isTricolorError } from '../base/index.ts';
+import { TricolorError, isTricolorError } from '../base/index.ts';
 import {
+  MAX_EXTERNALS,
   TOR_ADDRESS,
+  findExternal,
+  labExternals,
+  parseNamedPorts,
   allocateClusterIP,
   applyLabelEdits,
   labDatastoreEnv,
@@ -136,9 +140,65 @@ void describe('lab plan', () => {
       ].join('\n'),
     );
   });
+  void it('externals: external-1 … external-N, each its own namespace, address and uplink; external-1 is the single-external lab', () => {
+    const one = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16' });
+    assert.deepEqual(labExternals(one), [{ name: 'external-1', netns: 'tri-x-external', ip: '203.0.113.10', uplink: 'ext1' }]);
+    const s = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', externals: MAX_EXTERNALS });
+    const ext = labExternals(s);
+    assert.equal(ext.length, MAX_EXTERNALS);
+    assert.equal(new Set(ext.map((e) => e.ip)).size, MAX_EXTERNALS);
+    assert.equal(new Set(ext.map((e) => e.netns)).size, MAX_EXTERNALS);
+    for (const e of ext) assert.ok(e.netns.startsWith('tri-x-') && e.uplink.length <= 15, JSON.stringify(e));
+    assert.deepEqual(ext[2], { name: 'external-3', netns: 'tri-x-external-3', ip: '203.0.113.12', uplink: 'ext3' });
+    assert.equal(findExternal(s, 'external'), ext[0]);
+    assert.equal(findExternal(s, 'external-16'), ext[15]);
+    assert.equal(findExternal(s, 'external-17'), undefined);
+    // a state file from before --externals: only the first
+    const { externals: _dropped, ...old } = s;
+    assert.deepEqual(labExternals(old).map((e) => e.ip), ['203.0.113.10']);
+    for (const bad of [0, MAX_EXTERNALS + 1, 1.5]) {
+      assert.throws(
+        () => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', externals: bad }),
+        (e: unknown) => e instanceof TricolorError && e.code === 'ERR_USAGE' && e.message.startsWith(`--externals: "${bad}"`),
+      );
+    }
+  });
   void it('refuses a bad node count or an unknown route reflector', () => {
     assert.throws(() => planLab({ name: 'x', nodes: 0, encap: 'none', podCidr: '10.244.0.0/16' }), usageError);
     assert.throws(() => planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', routeReflector: 'node-3' }), usageError);
+  });
+});
+
+void describe('--named-port', () => {
+  void it('parses NAME=PROTO:PORT, repeatable; one name may mean different numbers on different pods', () => {
+    assert.deepEqual(parseNamedPorts(['web=tcp:81', 'dns=UDP:53']), [
+      { name: 'web', protocol: 'tcp', port: 81 },
+      { name: 'dns', protocol: 'udp', port: 53 },
+    ]);
+    assert.deepEqual(parseNamedPorts(['web=tcp:82']), [{ name: 'web', protocol: 'tcp', port: 82 }]);
+    assert.deepEqual(parseNamedPorts([]), []);
+  });
+  void it('refuses bad input naming the flag and the value', () => {
+    const cases: [string[], RegExp][] = [
+      [['web'], /^--named-port: "web" is not NAME=PROTO:PORT/],
+      [['web=tcp'], /^--named-port: "web=tcp" is not NAME=PROTO:PORT/],
+      [['web=sctp:80'], /^--named-port: "web=sctp:80" is not NAME=PROTO:PORT/],
+      [['web=tcp:0'], /--named-port.*"0"/],
+      [['web=tcp:65536'], /--named-port.*"65536"/],
+      [['Web=tcp:80'], /^--named-port: "Web=tcp:80": the name "Web" is not a valid port name/],
+      [['a-very-long-port-name=tcp:80'], /^--named-port: "a-very-long-port-name=tcp:80": the name .* no more than 15 characters/],
+      [['80=tcp:80'], /at least one letter/],
+      [['=tcp:80'], /^--named-port: "=tcp:80": the name ""/],
+      [['web=tcp:81', 'web=udp:81'], /^--named-port: "web=udp:81": the name "web" is given twice/],
+    ];
+    for (const [items, re] of cases) {
+      assert.throws(
+        () => parseNamedPorts(items),
+        (e: unknown) => e instanceof TricolorError && e.code === 'ERR_USAGE' && re.test(e.message) && e.field === '--named-port',
+        items.join(' '),
+      );
+    }
+    assert.throws(() => parseNamedPorts(['serve-80-tcp=tcp:81'], [{ protocol: 'tcp', port: 80 }]), /is the name of a --serve port/);
   });
 });
 
@@ -241,6 +301,7 @@ void describe('what lab up seeds and how pods are plugged', () => {
       podCidr: '10.244.0.0/16',
       serviceCidr: '10.96.0.0/16',
       external: { netns: 'tri-x-external', ip: '203.0.113.10' },
+      externals: [{ name: 'external-1', ip: '203.0.113.10' }],
       nodes: [{ name: 'node-1', netns: 'tri-x-node-1', address: '172.31.0.11', agent: { running: true, ready: true, endpoints: 1, policies: 0 }, proxy: { running: true, services: 1 }, bgp: null }],
       pods: [{ namespace: 'default', name: 'a', node: 'node-1', ip: '10.244.1.1', labels: { app: 'web' }, serve: ['tcp:80'] }],
       services: [],

@@ -3,6 +3,7 @@
 // external host and the service range, the state documents kept under the run directory, and
 // the parsers for the command line's small languages (NS/NAME, k=v lists, --serve, --port).
 
+import { ianaServiceNameProblem } from '../api/index.ts';
 import { BugError, quote, TricolorError } from '../base/index.ts';
 import type { LabMonitoring } from './monitoring-model.ts';
 
@@ -18,6 +19,8 @@ export const UNDERLAY_GATEWAY = `${UNDERLAY_PREFIX}.1`;
 /** The external host sits behind the underlay router, which has no route to any pod CIDR. */
 export const EXTERNAL_GATEWAY = '203.0.113.1';
 export const EXTERNAL_IP = '203.0.113.10';
+/** `lab up --externals N`: external-1 … external-N at 203.0.113.10, .11, … (external-1 is also `external`). */
+export const MAX_EXTERNALS = 16;
 /** Ports the external host serves (TCP answers with the client's address as it saw it). */
 export const EXTERNAL_TCP_PORTS = [80] as const;
 export const EXTERNAL_UDP_PORTS = [53, 80] as const;
@@ -61,6 +64,15 @@ export interface LabEtcd {
   pid?: number;
 }
 
+/** An external host: its own namespace on the external network, behind the underlay router. */
+export interface LabExternal {
+  readonly name: string;
+  readonly netns: string;
+  readonly ip: string;
+  /** Its link's name inside the underlay namespace (a port of the external bridge). */
+  readonly uplink: string;
+}
+
 export interface LabTor {
   readonly netns: string;
   readonly address: string;
@@ -88,8 +100,11 @@ export interface LabState {
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly underlayNetns: string;
+  /** The first external host (`external`, `external-1`). */
   readonly externalNetns: string;
   readonly externalIP: string;
+  /** Every external host, the first one included (absent in state files of older labs: only the first). */
+  readonly externals?: readonly LabExternal[];
   readonly routeReflector: string | undefined;
   readonly nodes: LabNode[];
   /** Processes started outside nodes (external servers). */
@@ -104,12 +119,21 @@ export interface LabPod {
   readonly containerId: string;
   readonly ip: string;
   readonly serve: readonly ServePort[];
+  /** Container ports declared with --named-port (absent in older records). */
+  readonly namedPorts?: readonly NamedPort[];
   readonly serverPids: readonly number[];
   readonly labels: Readonly<Record<string, string>>;
   readonly serviceAccount: string;
 }
 
 export interface ServePort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+}
+
+/** A container port the pod declares (`--named-port NAME=PROTO:PORT`), served or not. */
+export interface NamedPort {
+  readonly name: string;
   readonly protocol: 'tcp' | 'udp';
   readonly port: number;
 }
@@ -162,9 +186,14 @@ export function planLab(opts: {
   routeReflector?: string | undefined;
   datastore?: LabDatastore;
   tor?: boolean;
+  externals?: number;
   root?: string;
   now?: Date;
 }): LabState {
+  const externals = opts.externals ?? 1;
+  if (!Number.isInteger(externals) || externals < 1 || externals > MAX_EXTERNALS) {
+    throw usage(`--externals: ${quote(String(externals))} is not a number from 1 to ${MAX_EXTERNALS}`, '--externals', externals);
+  }
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) {
     throw usage(`--nodes: ${quote(String(opts.nodes))} is not a number from 1 to ${MAX_NODES}`, '--nodes', opts.nodes);
   }
@@ -198,10 +227,27 @@ export function planLab(opts: {
     underlayNetns: `${prefix}underlay`,
     externalNetns: `${prefix}external`,
     externalIP: EXTERNAL_IP,
+    externals: Array.from({ length: externals }, (_, i) => externalHost(prefix, i)),
     routeReflector: opts.routeReflector,
     nodes,
     pids: [],
   };
+}
+
+/** The i-th external host (i ≥ 0): external-1 keeps the single-external lab's namespace and address. */
+export function externalHost(prefix: string, i: number): LabExternal {
+  return { name: `external-${i + 1}`, netns: i === 0 ? `${prefix}external` : `${prefix}external-${i + 1}`, ip: `203.0.113.${10 + i}`, uplink: `ext${i + 1}` };
+}
+
+/** A lab's external hosts (an older lab's state names only the first). */
+export function labExternals(s: LabState): readonly LabExternal[] {
+  return s.externals ?? [{ name: 'external-1', netns: s.externalNetns, ip: s.externalIP, uplink: 'ext0' }];
+}
+
+/** `external` (the first one) or `external-N` → that external host, or undefined. */
+export function findExternal(s: LabState, name: string): LabExternal | undefined {
+  const all = labExternals(s);
+  return name === 'external' ? all[0] : all.find((e) => e.name === name);
 }
 
 export interface NamespacedName {
@@ -272,6 +318,27 @@ export function parseServe(text: string): ServePort[] {
     const protocol = (m[1] ?? '').toLowerCase() as 'tcp' | 'udp';
     const port = parsePort(m[2] ?? '', '--serve');
     if (!out.some((p) => p.protocol === protocol && p.port === port)) out.push({ protocol, port });
+  }
+  return out;
+}
+
+/**
+ * `--named-port NAME=PROTO:PORT` (repeatable): container ports the pod declares whether or not it
+ * serves them, as a Deployment's pods do, so named-port policy can resolve per pod. NAME is an
+ * IANA service name (what Kubernetes takes for a container port name); a name given twice, or
+ * one that is a --serve port's own name, is refused.
+ */
+export function parseNamedPorts(items: readonly string[], serve: readonly ServePort[] = []): NamedPort[] {
+  const out: NamedPort[] = [];
+  for (const item of items) {
+    const m = /^([^=]*)=(tcp|udp):(\d+)$/i.exec(item.trim());
+    if (m === null) throw usage(`--named-port: ${quote(item)} is not NAME=PROTO:PORT (web=tcp:81)`, '--named-port', item);
+    const name = m[1] ?? '';
+    const problem = ianaServiceNameProblem(name);
+    if (problem !== undefined) throw usage(`--named-port: ${quote(item)}: the name ${quote(name)} ${problem}`, '--named-port', item);
+    if (out.some((p) => p.name === name)) throw usage(`--named-port: ${quote(item)}: the name ${quote(name)} is given twice`, '--named-port', item);
+    if (serve.some((p) => servePortName(p) === name)) throw usage(`--named-port: ${quote(item)}: ${quote(name)} is the name of a --serve port`, '--named-port', item);
+    out.push({ name, protocol: (m[2] ?? '').toLowerCase() as 'tcp' | 'udp', port: parsePort(m[3] ?? '', '--named-port') });
   }
   return out;
 }
@@ -517,6 +584,8 @@ export interface LabUpOptions {
   readonly datastore?: LabDatastore | undefined;
   /** Add the `tor` router (gobgpd, AS 64513) on the underlay, peered with every node. */
   readonly tor?: boolean | undefined;
+  /** External hosts (default 1): external-1 … external-N, each with its own address. */
+  readonly externals?: number | undefined;
   /** Run the controllers (default true). */
   readonly controllers?: boolean | undefined;
   /** Flow logs on every node, and the flow aggregator + UI on the host's loopback. */
@@ -539,6 +608,7 @@ export interface PodAddOptions {
   readonly labels: Record<string, string>;
   readonly serviceAccount?: string | undefined;
   readonly serve: readonly ServePort[];
+  readonly namedPorts?: readonly NamedPort[];
 }
 
 export interface ProbeTarget {
@@ -598,6 +668,8 @@ export interface LabStatusView {
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly external: { readonly netns: string; readonly ip: string };
+  /** Every external host (`lab up --externals N`). */
+  readonly externals: readonly { readonly name: string; readonly ip: string }[];
   readonly nodes: {
     name: string;
     netns: string;
@@ -607,7 +679,7 @@ export interface LabStatusView {
     /** null when the node runs no BIRD (or it cannot be asked). */
     bgp: LabBGPSession[] | null;
   }[];
-  readonly pods: { namespace: string; name: string; node: string; ip: string; labels: Readonly<Record<string, string>>; serve: string[] }[];
+  readonly pods: { namespace: string; name: string; node: string; ip: string; labels: Readonly<Record<string, string>>; serve: string[]; namedPorts?: string[] }[];
   readonly services: { namespace: string; name: string; clusterIP: string; ports: string[]; endpoints: number }[];
 }
 
@@ -615,7 +687,8 @@ export function renderLabStatus(v: LabStatusView): string {
   const out: string[] = [];
   out.push(`Lab ${v.name}: encap ${v.encap}, pod CIDR ${v.podCidr}, service CIDR ${v.serviceCidr}`);
   out.push(`  datastore ${v.datastore}`);
-  out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
+  if (v.externals.length <= 1) out.push(`  external host ${v.external.ip} (namespace ${v.external.netns})`);
+  else out.push(`  external hosts ${v.externals.map((e) => `${e.name} ${e.ip}`).join(', ')}`);
   if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
   if (v.flows !== undefined && v.flows !== null) out.push(`  flows ${v.flows.url}/ (tricolor flows, or open it in a browser)`);
   if (v.monitoring !== undefined && v.monitoring !== null) out.push(`  prometheus ${v.monitoring.url}/ (namespace ${v.monitoring.netns}; dashboards/tricolor.json)`);
@@ -636,7 +709,7 @@ export function renderLabStatus(v: LabStatusView): string {
   if (v.pods.length === 0) out.push('  (none)');
   for (const p of v.pods) {
     const labels = Object.entries(p.labels).map(([k, x]) => `${k}=${x}`).join(',');
-    out.push(`  ${`${p.namespace}/${p.name}`.padEnd(28)} ${p.ip.padEnd(15)} ${p.node.padEnd(10)} ${labels}${p.serve.length > 0 ? `  serves ${p.serve.join(',')}` : ''}`);
+    out.push(`  ${`${p.namespace}/${p.name}`.padEnd(28)} ${p.ip.padEnd(15)} ${p.node.padEnd(10)} ${labels}${p.serve.length > 0 ? `  serves ${p.serve.join(',')}` : ''}${(p.namedPorts ?? []).length > 0 ? `  ports ${(p.namedPorts ?? []).join(',')}` : ''}`);
   }
   out.push('', 'SERVICES');
   if (v.services.length === 0) out.push('  (none)');

@@ -8,12 +8,12 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
   tricolor lab ns label NAME k=v ... [k-]
-  tricolor lab pod add NS/NAME [--node NODE] [--labels k=v,...] [--service-account SA] [--serve PROTO:PORT,...]
+  tricolor lab pod add NS/NAME [--node NODE] [--labels k=v,...] [--service-account SA] [--serve PROTO:PORT,...] [--named-port NAME=PROTO:PORT ...]
   tricolor lab pod label NS/NAME k=v ... [k-]
   tricolor lab pod del NS/NAME
   tricolor lab svc add NS/NAME --selector k=v[,k=v] --port PORT[:TARGETPORT][/PROTO]
@@ -24,12 +24,21 @@ const HELP = `Usage:
 
 A lab is a cluster built from network namespaces on this host (never touching the host's own
 network): an underlay bridge, N nodes each running the Tricolor agent and service proxy, pods
-plugged in by the CNI plugin, and an external host reachable only through the nodes (NAT).
+plugged in by the CNI plugin, and external hosts reachable only through the nodes (NAT).
 Every command but "up" acts on the lab named by --name, else $TRICOLOR_LAB, else the lab
 brought up last. While a lab is up, plain tricolor commands (apply, get, ipam, policy …) use its
-datastore. FROM is NS/POD or external; TO is NS/POD, NS/SERVICE, external or an IP.
+datastore. FROM is NS/POD or an external host (external = external-1, external-2, …); TO is
+NS/POD, NS/SERVICE, an external host or an IP.
+
+lab pod add options:
+  --serve PROTO:PORT,...       ports the pod serves (socat), declared as container ports serve-PORT-PROTO
+  --named-port NAME=PROTO:PORT a container port the pod declares, served or not (repeatable), e.g.
+                               --named-port web=tcp:81; two pods may give one name different numbers,
+                               and named-port policy resolves per pod
 
 lab up options:
+  --externals N          N external hosts (default 1): external-1 … external-N at 203.0.113.10, .11, …
+                         (\`lab status -o json\` lists them as externals: [{name, ip}])
   --datastore embedded   (default) a SQLite file in the lab's run directory
   --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory,
                          with mutual TLS: a lab CA and one client certificate per component (etcd/pki)
@@ -56,6 +65,8 @@ const FLAGS = [
   { name: 'node', value: true },
   { name: 'service-account', value: true },
   { name: 'serve', value: true },
+  { name: 'named-port', value: true, repeatable: true },
+  { name: 'externals', value: true },
   { name: 'selector', value: true },
   { name: 'port', value: true, repeatable: true },
   { name: 'protocol', value: true },
@@ -139,13 +150,16 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         routeReflector: flagString(p, 'route-reflector'),
         datastore: datastore as 'embedded' | 'etcdv3',
         tor: flagBool(p, 'tor'),
+        externals: intFlag(p, 'externals', 1, 1, lab.MAX_EXTERNALS),
         controllers: !flagBool(p, 'no-controllers'),
         flowLogs: flagBool(p, 'flow-logs'),
         monitoring: flagBool(p, 'monitoring'),
         progress,
       });
+      const ext = lab.labExternals(state);
+      const externalsText = ext.length === 1 ? `external host ${state.externalIP}` : `external hosts ${ext.map((e) => `${e.name} ${e.ip}`).join(', ')}`;
       const tor = state.tor === undefined ? '' : `, tor ${state.tor.address} (AS ${state.tor.asNumber})`;
-      ctx.stdout.write(`lab ${quote(state.name)} is up: ${state.nodes.length} nodes (${state.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), external host ${state.externalIP}${tor}, datastore ${lab.describeLabDatastore(state)}\n`);
+      ctx.stdout.write(`lab ${quote(state.name)} is up: ${state.nodes.length} nodes (${state.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}), ${externalsText}${tor}, datastore ${lab.describeLabDatastore(state)}\n`);
       return 0;
     }
     case 'down': {
@@ -187,13 +201,15 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       const s = lab.requireLab(labName(p, ctx, lab));
       if (verb === 'add') {
         if (edits.length > 0) throw usage(`unexpected argument ${quote(edits[0])}`);
+        const serve = lab.parseServe(flagString(p, 'serve') ?? '');
         const pod = await lab.podAdd(s, {
           namespace,
           name,
           node: flagString(p, 'node'),
           labels: lab.parseLabelList(flagString(p, 'labels') ?? ''),
           serviceAccount: flagString(p, 'service-account'),
-          serve: lab.parseServe(flagString(p, 'serve') ?? ''),
+          serve,
+          namedPorts: lab.parseNamedPorts(flagStrings(p, 'named-port'), serve),
         });
         ctx.stdout.write(`${pod.ip}\n`);
         return 0;

@@ -1,20 +1,22 @@
-// What sits outside the cluster: the external host (behind the underlay router's NAT-less
+// What sits outside the cluster: the external hosts (behind the underlay router's NAT-less
 // gateway, reachable from pods only through the agents' natOutgoing masquerade) with its echo
 // servers, and the optional `tor` router (gobgpd, eBGP with every node).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLUSTER_AS, EXTERNAL_TCP_PORTS, EXTERNAL_UDP_PORTS, GOBGP_SESSION_STATES, TOR_API_PORT, renderTorConfig, type LabState, type TorView } from '../lab-model.ts';
+import { CLUSTER_AS, EXTERNAL_TCP_PORTS, EXTERNAL_UDP_PORTS, GOBGP_SESSION_STATES, TOR_API_PORT, labExternals, renderTorConfig, type LabState, type TorView } from '../lab-model.ts';
 import { pidAlive, sh, startDetached } from './processes.ts';
 import { addUnderlayHost } from './topology.ts';
 
-/** The external host's servers: TCP answers with the address it sees the client as (the NAT check reads it). Pids go to state.pids. */
+/** Every external host's servers: TCP answers with the address it sees the client as (the NAT check reads it). Pids go to state.pids. */
 export async function startExternalServers(s: LabState, logs: string): Promise<void> {
-  for (const port of EXTERNAL_TCP_PORTS) {
-    s.pids.push(await startDetached(['ip', 'netns', 'exec', s.externalNetns, 'socat', `TCP4-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_PEERADDR'], join(logs, 'external.log')));
-  }
-  for (const port of EXTERNAL_UDP_PORTS) {
-    s.pids.push(await startDetached(['ip', 'netns', 'exec', s.externalNetns, 'socat', `UDP4-RECVFROM:${port},fork`, 'SYSTEM:echo $SOCAT_PEERADDR'], join(logs, 'external.log')));
+  for (const e of labExternals(s)) {
+    for (const port of EXTERNAL_TCP_PORTS) {
+      s.pids.push(await startDetached(['ip', 'netns', 'exec', e.netns, 'socat', `TCP4-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:echo $SOCAT_PEERADDR'], join(logs, 'external.log')));
+    }
+    for (const port of EXTERNAL_UDP_PORTS) {
+      s.pids.push(await startDetached(['ip', 'netns', 'exec', e.netns, 'socat', `UDP4-RECVFROM:${port},fork`, 'SYSTEM:echo $SOCAT_PEERADDR'], join(logs, 'external.log')));
+    }
   }
 }
 

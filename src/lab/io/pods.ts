@@ -83,7 +83,10 @@ export async function podAdd(s: LabState, o: PodAddOptions): Promise<LabPod> {
           {
             name: 'server',
             image: 'tricolor/lab-server',
-            ports: o.serve.map((p) => ({ name: servePortName(p), containerPort: p.port, protocol: p.protocol.toUpperCase() })),
+            ports: [
+              ...o.serve.map((p) => ({ name: servePortName(p), containerPort: p.port, protocol: p.protocol.toUpperCase() })),
+              ...(o.namedPorts ?? []).map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol.toUpperCase() })),
+            ],
           },
         ],
       },
@@ -97,6 +100,7 @@ export async function podAdd(s: LabState, o: PodAddOptions): Promise<LabPod> {
     containerId,
     ip: '',
     serve: o.serve,
+    ...(o.namedPorts === undefined || o.namedPorts.length === 0 ? {} : { namedPorts: o.namedPorts }),
     serverPids: [],
     labels: o.labels,
     serviceAccount: sa,

@@ -2,24 +2,30 @@
 // address, with one prober process per source namespace doing all its destinations at once.
 
 import { TricolorError, quote } from '../../base/index.ts';
-import type { LabState, ProbeAllResult } from '../lab-model.ts';
+import { findExternal, labExternals, type LabState, type ProbeAllResult } from '../lab-model.ts';
 import { getOrUndefined, kind, withLabClient } from './datastore.ts';
 import { PROBER } from './paths.ts';
 import { mapLimit, sh } from './processes.ts';
 import { findPod, listPods } from './state.ts';
 
-/** FROM: `NS/POD` or `external` → the namespace to probe from. */
+/** FROM: `NS/POD`, `external` or `external-N` → the namespace to probe from. */
 export function resolveSource(s: LabState, from: string): string {
-  if (from === 'external') return s.externalNetns;
+  const ext = findExternal(s, from);
+  if (ext !== undefined) return ext.netns;
   const [ns, name] = from.split('/');
   const p = ns !== undefined && name !== undefined ? findPod(s, ns, name) : undefined;
-  if (p === undefined) throw new TricolorError('ERR_NOT_FOUND', `probe: FROM ${quote(from)} is not a pod of lab ${quote(s.name)} (NS/POD or external)`, { value: from });
+  if (p === undefined) throw new TricolorError('ERR_NOT_FOUND', `probe: FROM ${quote(from)} is not a pod or external host of lab ${quote(s.name)} (NS/POD, external, ${externalNames(s)})`, { value: from });
   return p.netns;
 }
 
-/** TO: `NS/POD`, `NS/SERVICE`, `external` or an IP → the address to probe. */
+function externalNames(s: LabState): string {
+  return labExternals(s).map((e) => e.name).join(', ');
+}
+
+/** TO: `NS/POD`, `NS/SERVICE`, `external`, `external-N` or an IP → the address to probe. */
 export async function resolveTarget(s: LabState, to: string): Promise<string> {
-  if (to === 'external') return s.externalIP;
+  const ext = findExternal(s, to);
+  if (ext !== undefined) return ext.ip;
   if (/^\d+\.\d+\.\d+\.\d+$/.test(to)) return to;
   const [ns, name] = to.split('/');
   if (ns !== undefined && name !== undefined) {
@@ -29,7 +35,7 @@ export async function resolveTarget(s: LabState, to: string): Promise<string> {
     const ip = (svc?.spec as { clusterIP?: string } | undefined)?.clusterIP;
     if (ip !== undefined && ip !== '') return ip;
   }
-  throw new TricolorError('ERR_NOT_FOUND', `probe: TO ${quote(to)} is not a pod or service of lab ${quote(s.name)}, external, or an IPv4 address`, { value: to });
+  throw new TricolorError('ERR_NOT_FOUND', `probe: TO ${quote(to)} is not a pod or service of lab ${quote(s.name)}, an external host (external, ${externalNames(s)}), or an IPv4 address`, { value: to });
 }
 
 /** Probe from one namespace to many addresses with one prober process. */

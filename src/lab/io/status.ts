@@ -4,7 +4,7 @@
 import { labFlowsUrl } from './flows.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeLabDatastore, type LabBGPSession, type LabNode, type LabState, type LabStatusView } from '../lab-model.ts';
+import { describeLabDatastore, labExternals, type LabBGPSession, type LabNode, type LabState, type LabStatusView } from '../lab-model.ts';
 import { kind, withLabClient } from './datastore.ts';
 import { torStatus } from './externals.ts';
 import { mapLimit, pidAlive } from './processes.ts';
@@ -51,7 +51,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
       bgp: await nodeBGPSessions(n, st?.bgp),
     };
   });
-  const pods = listPods(s).map((p) => ({ namespace: p.namespace, name: p.name, node: p.node, ip: p.ip, labels: p.labels, serve: p.serve.map((x) => `${x.protocol}:${x.port}`) }));
+  const pods = listPods(s).map((p) => ({ namespace: p.namespace, name: p.name, node: p.node, ip: p.ip, labels: p.labels, serve: p.serve.map((x) => `${x.protocol}:${x.port}`), namedPorts: (p.namedPorts ?? []).map((x) => `${x.name}=${x.protocol}:${x.port}`) }));
   const firstProxy = s.nodes.map(readProxyStatus).find((x) => x !== undefined);
   const services = await withLabClient(s, async (c) =>
     (await c.list(await kind('v1', 'Service'))).items.map((svc) => {
@@ -75,6 +75,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     external: { netns: s.externalNetns, ip: s.externalIP },
+    externals: labExternals(s).map((e) => ({ name: e.name, ip: e.ip })),
     nodes,
     pods,
     services,

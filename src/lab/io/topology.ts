@@ -1,10 +1,11 @@
 // The lab's topology: network namespaces and the links between them. The underlay is a bridge in
-// a namespace of its own; nodes, the external host and the tor router hang off it by veths
+// a namespace of its own; nodes and the tor router hang off it by veths, the external hosts off a
+// second bridge there (their gateway),
 // created with `ip -n <underlay>` and moved by name, so the host's own namespace is never touched.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXTERNAL_GATEWAY, UNDERLAY_GATEWAY, type LabNode, type LabState } from '../lab-model.ts';
+import { EXTERNAL_GATEWAY, UNDERLAY_GATEWAY, labExternals, type LabNode, type LabState } from '../lab-model.ts';
 import { sh, shOk } from './processes.ts';
 
 export async function netnsAdd(name: string): Promise<void> {
@@ -35,15 +36,21 @@ export async function netnsDelAll(names: readonly string[]): Promise<void> {
   if (names.length > 0) await sh(['ip', '-force', '-batch', '-'], { input: names.map((ns) => `netns del ${ns}\n`).join('') });
 }
 
-/** The underlay bridge (forwarding, no pod routes) and the external host's link to it. */
+/**
+ * The underlay bridge (forwarding, no pod routes) and the external network: a second bridge
+ * (`ext0`, the external hosts' gateway) with one namespace per external host on it.
+ */
 export async function addUnderlay(s: LabState): Promise<void> {
   await netnsAdd(s.underlayNetns);
   await ipBatch(s.underlayNetns, ['link add br0 type bridge', `addr add ${UNDERLAY_GATEWAY}/24 dev br0`, 'link set br0 up']);
   await nsSysctl(s.underlayNetns, 'net.ipv4.ip_forward', '1');
-  await netnsAdd(s.externalNetns);
-  await shOk(['ip', '-n', s.underlayNetns, 'link', 'add', 'ext0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', s.externalNetns]);
-  await ipBatch(s.underlayNetns, [`addr add ${EXTERNAL_GATEWAY}/24 dev ext0`, 'link set ext0 up']);
-  await ipBatch(s.externalNetns, [`addr add ${s.externalIP}/24 dev eth0`, 'link set eth0 up', `route add default via ${EXTERNAL_GATEWAY}`]);
+  await ipBatch(s.underlayNetns, ['link add ext0 type bridge', `addr add ${EXTERNAL_GATEWAY}/24 dev ext0`, 'link set ext0 up']);
+  for (const e of labExternals(s)) {
+    await netnsAdd(e.netns);
+    await shOk(['ip', '-n', s.underlayNetns, 'link', 'add', e.uplink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', e.netns]);
+    await ipBatch(s.underlayNetns, [`link set ${e.uplink} master ext0`, `link set ${e.uplink} up`]);
+    await ipBatch(e.netns, [`addr add ${e.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${EXTERNAL_GATEWAY}`]);
+  }
 }
 
 /** A namespace on the underlay bridge: `uplink` in the underlay, eth0 with `address` inside, default via the underlay router. */

@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { TricolorError, quote } from '../../base/index.ts';
-import { UNDERLAY_GATEWAY, describeLabDatastore, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
+import { UNDERLAY_GATEWAY, describeLabDatastore, labExternals, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
 import { startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
@@ -26,6 +26,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     routeReflector: o.routeReflector,
     ...(o.datastore === undefined ? {} : { datastore: o.datastore }),
     tor: o.tor === true,
+    ...(o.externals === undefined ? {} : { externals: o.externals }),
   });
   const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
@@ -45,7 +46,8 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   writeLabState(state);
   const t0 = Date.now();
 
-  o.progress(`underlay ${UNDERLAY_GATEWAY.replace(/\.1$/, '.0')}/24 and external host ${state.externalIP}`);
+  const externals = labExternals(state);
+  o.progress(`underlay ${UNDERLAY_GATEWAY.replace(/\.1$/, '.0')}/24 and external host${externals.length > 1 ? 's' : ''} ${externals.map((e) => e.ip).join(', ')}`);
   await addUnderlay(state);
   await startExternalServers(state, logs);
   writeLabState(state);
