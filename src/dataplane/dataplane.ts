@@ -76,6 +76,8 @@ export interface DataplaneOptions extends DataplaneEvents {
   readonly netnsPath?: string;
   /** nft: the binary (default `nft` from PATH). */
   readonly nftBin?: string;
+  /** bpf: the node's own bpffs mount point for pinned programs and maps. */
+  readonly bpffsDir?: string;
 }
 
 export interface Dataplane extends IDisposable {

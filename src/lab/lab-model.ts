@@ -83,6 +83,15 @@ export interface LabTor {
   pid?: number;
 }
 
+/** The dataplanes a lab can run (`lab up --dataplane`). */
+export const LAB_DATAPLANES = ['nft', 'bpf'] as const;
+export type LabDataplane = (typeof LAB_DATAPLANES)[number];
+
+/** Where a bpf lab mounts a node's own bpffs (the agent pins its programs and maps there). */
+export function nodeBpffsDir(n: Pick<LabNode, 'runDir'>): string {
+  return `${n.runDir}/bpf`;
+}
+
 export interface LabState {
   readonly name: string;
   readonly prefix: string;
@@ -96,6 +105,8 @@ export interface LabState {
   /** Prometheus (`lab up --monitoring`). */
   readonly monitoring?: LabMonitoring | undefined;
   readonly createdAt: string;
+  /** nft (absent) or bpf: FelixConfiguration bpfEnabled, no nft service proxy, a bpffs per node. */
+  readonly dataplane?: LabDataplane;
   readonly encap: Encap;
   readonly podCidr: string;
   readonly serviceCidr: string;
@@ -187,9 +198,14 @@ export function planLab(opts: {
   datastore?: LabDatastore;
   tor?: boolean;
   externals?: number;
+  dataplane?: LabDataplane;
   root?: string;
   now?: Date;
 }): LabState {
+  const dataplane = opts.dataplane ?? 'nft';
+  if (!(LAB_DATAPLANES as readonly string[]).includes(dataplane)) {
+    throw usage(`--dataplane: ${quote(dataplane)} is not nft or bpf`, '--dataplane', dataplane);
+  }
   const externals = opts.externals ?? 1;
   if (!Number.isInteger(externals) || externals < 1 || externals > MAX_EXTERNALS) {
     throw usage(`--externals: ${quote(String(externals))} is not a number from 1 to ${MAX_EXTERNALS}`, '--externals', externals);
@@ -221,6 +237,7 @@ export function planLab(opts: {
     etcd: datastore === 'etcdv3' ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unixs://${etcdDir}/${ETCD_SOCKET_NAME}`, pki: `${etcdDir}/pki` } : undefined,
     tor: opts.tor === true ? { netns: `${prefix}tor`, address: TOR_ADDRESS, asNumber: TOR_AS, uplink: 'tor0', configPath: `${runDir}/tor/gobgpd.toml` } : undefined,
     createdAt: (opts.now ?? new Date()).toISOString(),
+    ...(dataplane === 'bpf' ? { dataplane } : {}),
     encap: opts.encap,
     podCidr: opts.podCidr,
     serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR,
@@ -498,7 +515,7 @@ export function cniBinDir(n: Pick<LabNode, 'runDir'>): string {
 // ---- what lab up writes to the datastore -------------------------------------------------------
 
 /** The documents `lab up` applies: the pool, default Felix and BGP configuration, one Node per node, the peers. */
-export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeReflector' | 'nodes' | 'tor'>): unknown[] {
+export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeReflector' | 'nodes' | 'tor' | 'dataplane'>): unknown[] {
   const docs: unknown[] = [
     {
       apiVersion: 'projectcalico.org/v3',
@@ -506,7 +523,7 @@ export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeR
       metadata: { name: 'default-ipv4-ippool' },
       spec: { cidr: s.podCidr, blockSize: 26, ipipMode: 'Never', vxlanMode: s.encap === 'vxlan' ? 'Always' : 'Never', natOutgoing: true, nodeSelector: 'all()' },
     },
-    { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: {} },
+    { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: s.dataplane === 'bpf' ? { bpfEnabled: true } : {} },
     {
       apiVersion: 'projectcalico.org/v3',
       kind: 'BGPConfiguration',
@@ -592,6 +609,8 @@ export interface LabUpOptions {
   readonly flowLogs?: boolean | undefined;
   /** Debian's Prometheus in a lab namespace, scraping every agent, the controllers and the flow aggregator. */
   readonly monitoring?: boolean | undefined;
+  /** nft (default) or bpf. */
+  readonly dataplane?: LabDataplane | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }

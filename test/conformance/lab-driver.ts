@@ -93,8 +93,8 @@ export class LabDriver {
     for (const c of this.children) if (c.pid !== undefined) c.kill('SIGTERM');
   }
 
-  async up(nodes: number): Promise<LabView> {
-    await this.cliOk(['lab', 'up', '--name', this.name, '--nodes', String(nodes)]);
+  async up(nodes: number, dataplane: 'nft' | 'bpf' = 'nft'): Promise<LabView> {
+    await this.cliOk(['lab', 'up', '--name', this.name, '--nodes', String(nodes), '--dataplane', dataplane]);
     const v = await this.status();
     this.datastorePath = v.datastorePath;
     return v;

@@ -4,6 +4,7 @@
 // syncer is InSync; the first apply after that replaces whatever an earlier agent left in one nft
 // transaction (there is never a window without rules), and stopping never flushes anything.
 
+import { join } from 'node:path';
 import type { AnyResource, ResourceKind, BGPConfiguration, BGPFilter, BGPPeer, FelixConfiguration, IPPool, Node } from '../../api/index.ts';
 import { BirdInputs, renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
@@ -457,6 +458,8 @@ export class NodeAgent {
     try {
       this.dataplane = createDataplane(kind, {
         ...(this.opts.nftBin === undefined ? {} : { nftBin: this.opts.nftBin }),
+        // eBPF pins: a bpffs of this node's own under its run dir (the lab mounts it before start)
+        bpffsDir: join(this.settings.runDir, 'bpf'),
         ...(this.lastConfig === undefined ? {} : { config: this.lastConfig }),
         resyncIntervalMs: 0, // our own timer, so the interval can follow FelixConfiguration
         onApplied: (r) => this.onApplied(r),

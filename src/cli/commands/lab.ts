@@ -8,7 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -20,7 +20,7 @@ const HELP = `Usage:
   tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
   tricolor lab probe --all --port PORT [--protocol tcp|udp] [--timeout-ms MS] -o json
   tricolor lab exec NS/POD -- CMD [ARGS...]
-  tricolor lab demo [quickstart] [--name NAME] [--same-node]
+  tricolor lab demo [quickstart] [--name NAME] [--same-node] [--dataplane nft|bpf]
 
 A lab is a cluster built from network namespaces on this host (never touching the host's own
 network): an underlay bridge, N nodes each running the Tricolor agent and service proxy, pods
@@ -58,6 +58,7 @@ const FLAGS = [
   { name: 'name', value: true },
   { name: 'nodes', value: true },
   { name: 'encap', value: true },
+  { name: 'dataplane', value: true },
   { name: 'pod-cidr', value: true },
   { name: 'route-reflector', value: true },
   { name: 'datastore', value: true },
@@ -99,6 +100,14 @@ function protocolFlag(p: ParsedArgs): 'tcp' | 'udp' {
   const v = (flagString(p, 'protocol') ?? 'tcp').toLowerCase();
   if (v !== 'tcp' && v !== 'udp') throw new TricolorError('ERR_USAGE', `--protocol: ${quote(v)} is not tcp or udp`, { field: '--protocol', value: v });
   return v;
+}
+
+function dataplaneFlag(p: ParsedArgs, lab: Lab): 'nft' | 'bpf' {
+  const d = flagString(p, 'dataplane') ?? 'nft';
+  if (!(lab.LAB_DATAPLANES as readonly string[]).includes(d)) {
+    throw new TricolorError('ERR_USAGE', `--dataplane: ${quote(d)} is not nft or bpf`, { field: '--dataplane', value: d });
+  }
+  return d as 'nft' | 'bpf';
 }
 
 function outputFlag(p: ParsedArgs): 'text' | 'json' {
@@ -154,6 +163,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         controllers: !flagBool(p, 'no-controllers'),
         flowLogs: flagBool(p, 'flow-logs'),
         monitoring: flagBool(p, 'monitoring'),
+        dataplane: dataplaneFlag(p, lab),
         progress,
       });
       const ext = lab.labExternals(state);
@@ -279,7 +289,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       if (more.length > 0) throw usage(`unexpected argument ${quote(more[0])}`);
       const name = lab.validateLabName(flagString(p, 'name') ?? 'demo');
       // nginx and access on different nodes unless --same-node (--spread, the old opt-in, is the default now)
-      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: !flagBool(p, 'same-node') });
+      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: !flagBool(p, 'same-node'), dataplane: dataplaneFlag(p, lab) });
       return r.mismatches === 0 ? 0 : 1;
     }
     default:

@@ -7,7 +7,7 @@ import { EXIT_OK, EXIT_USAGE, quote } from '../../base/index.ts';
 import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
 import type { Command } from '../command.ts';
 
-const HELP = `Usage: tricolor proxy run [--name NODE] [--run-dir DIR] [-c FILE]
+const HELP = `Usage: tricolor proxy run [--name NODE] [--run-dir DIR] [--dataplane nft|bpf [--bpffs DIR]] [-c FILE]
 
 Load-balance ClusterIP services (v1 Service objects in the datastore) over the workload
 endpoints their selectors pick, with DNAT rules in nftables table "ip tricolor-proxy" of this
@@ -16,6 +16,9 @@ network namespace; updated as services and pods come and go.
 Options:
       --name NODE       node name (default: $NODENAME, else the host name)
       --run-dir DIR     where proxy.json (what is programmed) goes (default /var/run/tricolor)
+      --dataplane bpf   program the eBPF dataplane's NAT maps instead of nftables (the node's
+                        agent runs with bpfEnabled; default nft)
+      --bpffs DIR       the node's bpffs with the agent's pinned maps (default <run-dir>/bpf)
   -c, --config FILE     CalicoAPIConfig file (else the environment)
 `;
 
@@ -23,7 +26,7 @@ export const command: Command = {
   name: 'proxy',
   summary: 'Run the ClusterIP service proxy in this network namespace',
   async run(args, ctx) {
-    const p = parseArgs(args, [CONFIG_FLAG, { name: 'name', value: true }, { name: 'run-dir', value: true }]);
+    const p = parseArgs(args, [CONFIG_FLAG, { name: 'name', value: true }, { name: 'run-dir', value: true }, { name: 'dataplane', value: true }, { name: 'bpffs', value: true }]);
     const [sub, ...rest] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined) {
       ctx.stdout.write(HELP);
@@ -32,6 +35,9 @@ export const command: Command = {
     if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor proxy"`);
     if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
     const nodeName = flagString(p, 'name') ?? ctx.env['NODENAME'] ?? hostname();
+    const dataplane = flagString(p, 'dataplane') ?? 'nft';
+    if (dataplane !== 'nft' && dataplane !== 'bpf') throw usage(`--dataplane: ${quote(dataplane)} is not nft or bpf`);
+    const runDir = flagString(p, 'run-dir') ?? '/var/run/tricolor';
     const { loadDatastoreConfig } = await import('../connection.ts');
     const { openBackend } = await import('../../datastore/index.ts');
     const { ServiceProxy } = await import('../../proxy/index.ts');
@@ -39,7 +45,8 @@ export const command: Command = {
     const proxy = new ServiceProxy({
       nodeName,
       backend,
-      runDir: flagString(p, 'run-dir') ?? '/var/run/tricolor',
+      runDir,
+      ...(dataplane === 'bpf' ? { bpffsDir: flagString(p, 'bpffs') ?? `${runDir}/bpf` } : {}),
       log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`),
     });
     const keepAlive = setInterval(() => undefined, 1 << 30);

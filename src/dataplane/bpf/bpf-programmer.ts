@@ -182,6 +182,23 @@ export class BpfProgrammer {
   get freeRuleOps(): number {
     return this.alloc.freeOps;
   }
+  /** Differences between the kernel and our record (interface entries and policy slots). */
+  drift(k: KernelView): string[] {
+    const out: string[] = [];
+    for (const [ifindex, e] of this.eps) {
+      const v = k.ifs.get(ifindex);
+      if (v === undefined) out.push(`interface ${ifindex}: entry missing`);
+      else if (v.ingress !== e.value.ingress || v.egress !== e.value.egress) out.push(`interface ${ifindex}: points elsewhere`);
+    }
+    for (const ifindex of k.ifs.keys()) if (!this.eps.has(ifindex) && !this.garbage.ifs.has(ifindex)) out.push(`interface ${ifindex}: not ours`);
+    for (const [bk, b] of this.blocks) {
+      const v = k.pol.get(b.slot);
+      if (v === undefined) out.push(`${bk}: slot ${b.slot} missing`);
+      else if (v.base !== b.region.base) out.push(`${bk}: slot ${b.slot} points elsewhere`);
+    }
+    return out;
+  }
+
   /** Interfaces whose endpoint programs are in force (per our record). */
   programmedInterfaces(): IterableIterator<number> {
     return this.eps.keys();

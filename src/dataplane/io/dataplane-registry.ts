@@ -5,10 +5,14 @@
 import { TricolorError } from '../../base/index.ts';
 import type { Dataplane, DataplaneKind, DataplaneOptions } from '../dataplane.ts';
 import { NftDataplane } from '../nft/io/nft-dataplane.ts';
+import { BpfDataplane } from '../bpf/io/bpf-dataplane.ts';
 
 export type DataplaneFactory = (opts: DataplaneOptions) => Dataplane;
 
-const factories = new Map<DataplaneKind, DataplaneFactory>([['nft', (o) => new NftDataplane(o)]]);
+const factories = new Map<DataplaneKind, DataplaneFactory>([
+  ['nft', (o) => new NftDataplane(o)],
+  ['bpf', (o) => new BpfDataplane(o)],
+]);
 
 /** Make `kind` available (or replace its factory). */
 export function registerDataplane(kind: DataplaneKind, factory: DataplaneFactory): void {

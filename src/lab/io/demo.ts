@@ -8,7 +8,7 @@
 
 import { parseAllDocuments } from 'yaml';
 import { TricolorError } from '../../base/index.ts';
-import type { LabState, Progress } from '../lab-model.ts';
+import type { LabDataplane, LabState, Progress } from '../lab-model.ts';
 import { withLabClient } from './datastore.ts';
 import { labDown } from './down.ts';
 import { nsAdd } from './namespaces.ts';
@@ -85,6 +85,8 @@ export interface DemoOptions {
   readonly convergeMs?: number;
   /** nginx on node-2 and access on node-1 (default: true), so every probe crosses the BGP-routed underlay. */
   readonly spread?: boolean;
+  /** nft (default) or bpf. */
+  readonly dataplane?: LabDataplane;
 }
 
 export interface DemoResult {
@@ -120,7 +122,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     await labDown(o.name);
   }
   out('Starting the lab:\n');
-  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, progress });
+  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, progress, ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }) });
   out('\nWorkloads:\n');
   await nsAdd(lab, 'quickstart', {});
   progress('namespace quickstart');

@@ -2,7 +2,8 @@
 // included): recorded processes, then every process still inside the lab's namespaces, the
 // namespaces, their /etc/netns entries, the run directory and the pointer file.
 
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { runCommandRaw } from '../../dataplane/io/exec.ts';
 import { dirname, join } from 'node:path';
 import { LAB_POINTER_FILE, LAB_ROOT, NETNS_ETC, labPrefix, labRunDir, type LabDownResult } from '../lab-model.ts';
 import { netnsInodes, pidsInNetns, stopPids } from './processes.ts';
@@ -47,6 +48,7 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   if (existsSync(NETNS_ETC)) {
     for (const d of readdirSync(NETNS_ETC)) if (d.startsWith(prefix)) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   }
+  await unmountUnder(runDir); // the nodes' bpffs mounts (eBPF labs): their pins go with them
   rmSync(runDir, { recursive: true, force: true });
   if (currentLabName() === lab) rmSync(LAB_POINTER_FILE, { force: true });
   // The last lab down also removes the directories `lab up` created, so the host keeps nothing.
@@ -58,4 +60,19 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
     }
   }
   return { namespaces: names.length, processes: new Set([...pids, ...inside]).size };
+}
+
+/** Unmount every mount point under `dir` (deepest first), lazily if busy. */
+async function unmountUnder(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const dir = realpathSync(path); // mountinfo has real paths (/var/run → /run)
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined && m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const m of points) {
+    const r = await runCommandRaw(['umount', m]);
+    if (r.status !== 0) await runCommandRaw(['umount', '-l', m]);
+  }
 }

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
-import { cniBinDir, labDatastoreEnv, labPodMtuBytes, logsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
+import { cniBinDir, labDatastoreEnv, labPodMtuBytes, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
 import { datastoreEnv } from './datastore.ts';
 import { REPO, TRICOLOR_BIN } from './paths.ts';
 import { pidAlive, startDetached, waitFor } from './processes.ts';
@@ -45,8 +45,10 @@ export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
 }
 
 export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s, 'proxy')): Promise<number> {
+  // eBPF labs: the proxy programs the node's BPF NAT maps instead of its nft table
+  const bpf = s.dataplane === 'bpf' ? ['--dataplane', 'bpf', '--bpffs', nodeBpffsDir(n)] : [];
   return startDetached(
-    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'proxy', 'run', '--name', n.name, '--run-dir', n.runDir],
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'proxy', 'run', '--name', n.name, '--run-dir', n.runDir, ...bpf],
     join(logsDir(s), `${n.name}-proxy.log`),
     env,
   );

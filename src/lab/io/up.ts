@@ -5,7 +5,8 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { TricolorError, quote } from '../../base/index.ts';
-import { UNDERLAY_GATEWAY, describeLabDatastore, labExternals, labSeedDocuments, logsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
+import { mountBpffs } from '../../dataplane/io/index.ts';
+import { UNDERLAY_GATEWAY, describeLabDatastore, labExternals, labSeedDocuments, logsDir, nodeBpffsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
 import { startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
@@ -27,6 +28,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     ...(o.datastore === undefined ? {} : { datastore: o.datastore }),
     tor: o.tor === true,
     ...(o.externals === undefined ? {} : { externals: o.externals }),
+    ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }),
   });
   const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
@@ -78,6 +80,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   });
   writePointer(state);
 
+  // FelixConfiguration default is rewritten whole below: keep the eBPF selection in it
   const felix: Record<string, unknown> = {};
   if (o.flowLogs === true) {
     const flows = await startLabFlows(state);
@@ -98,13 +101,18 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     }
   }
   if (Object.keys(felix).length > 0) {
+    if (state.dataplane === 'bpf') felix['bpfEnabled'] = true;
     await withLabClient(state, async (c) => {
       await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: felix });
     });
   }
 
-  o.progress(`starting ${state.nodes.length} node agents and service proxies`);
+  const bpf = state.dataplane === 'bpf';
+  o.progress(`starting ${state.nodes.length} node agents and service proxies${bpf ? ' (eBPF dataplane: the proxies write BPF NAT maps)' : ''}`);
   for (const n of state.nodes) {
+    // eBPF: the node's own bpffs, mounted here in the host's mount namespace so its pins outlive
+    // the agent (`ip netns exec` gives the agent a copy of this mount table) and lab down finds it.
+    if (bpf) await mountBpffs(nodeBpffsDir(n));
     n.agentPid = await spawnAgent(state, n);
     n.proxyPid = await spawnProxy(state, n);
   }

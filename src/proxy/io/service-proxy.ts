@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
 import { execOk, writeJsonAtomic } from '../../base/io/index.ts';
 import { localUpdateSource, type DatastoreBackend, type StoredUpdate, type UpdateSelection, type UpdateSource } from '../../datastore/index.ts';
+import { BpfNatDriver } from '../../dataplane/bpf/io/bpf-nat-driver.ts';
 import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
 
 export const PROXY_STATUS_FILE = 'proxy.json';
@@ -33,6 +34,11 @@ export interface ServiceProxyOptions {
   readonly coalesceMs?: number;
   /** Where Services and endpoints come from (default: the local syncer over `backend`). */
   readonly updateSource?: UpdateSource;
+  /**
+   * eBPF dataplane: program the node's BPF NAT maps (pinned under this bpffs by the agent)
+   * instead of the nft table. The BPF programs DNAT at the client's interface.
+   */
+  readonly bpffsDir?: string;
 }
 
 /** What the proxy reads. */
@@ -58,6 +64,7 @@ export class ServiceProxy {
   #lastApplyAt: string | undefined;
   #lastError: string | undefined;
   #backendsView: Record<string, string[]> = {};
+  #nat: BpfNatDriver | undefined;
 
   constructor(o: ServiceProxyOptions) {
     this.#o = o;
@@ -117,9 +124,14 @@ export class ServiceProxy {
     const text = renderProxyRuleset(resolved);
     const view: Record<string, string[]> = {};
     for (const r of resolved) view[`${r.service.clusterIP}:${r.port.port}/${r.port.protocol.toLowerCase()}`] = r.backends.map((b) => `${b.ip}:${b.port}`);
-    if (text !== this.#lastText) {
+    const bpfText = JSON.stringify(view);
+    if (this.#o.bpffsDir !== undefined ? bpfText !== this.#lastText : text !== this.#lastText) {
       try {
-        await nftApply(text);
+        if (this.#o.bpffsDir !== undefined) {
+          this.#nat ??= new BpfNatDriver(this.#o.bpffsDir);
+          await this.#nat.apply(resolved.map((r) => ({ ip: r.service.clusterIP, port: r.port.port, protocol: r.port.protocol === 'UDP' ? 17 : 6, backends: r.backends, affinitySecs: 0 })));
+        } else await nftApply(text);
+        this.#lastText = this.#o.bpffsDir !== undefined ? bpfText : text;
         this.#lastText = text;
         this.#applies++;
         this.#lastApplyAt = new Date().toISOString();

@@ -18,12 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TricolorError } from '../../../base/index.ts';
 import type { CalcMessage } from '../../../calc/index.ts';
+import { ApplyLoop } from '../../apply-loop.ts';
+import type { Dataplane, DataplaneCounters, DataplaneOptions, DataplaneStatus, ResyncReport } from '../../dataplane.ts';
 import { DataplaneState } from '../../dataplane-state.ts';
 import type { DataplaneConfig } from '../../dataplane-state.ts';
 import { runCommand, runCommandRaw } from '../../io/exec.ts';
 import type { RunOptions } from '../../io/exec.ts';
 import { BpfProgrammer, commandText } from '../bpf-programmer.ts';
-import type { KernelView, Plan } from '../bpf-programmer.ts';
+import type { KernelView } from '../bpf-programmer.ts';
 import { BPF_NFT_TABLE, renderBpfNftTable } from '../bpf-nft-table.ts';
 import { COUNTERS, MAP_SIZES, cfgValue, decodeIf, decodePol, decodeSetKey, decodeIpportKey, u32Key } from '../encoding.ts';
 import type { ConntrackTimeouts, CounterName, IfValue } from '../encoding.ts';
@@ -42,42 +44,34 @@ export const DEFAULT_CT_TIMEOUTS: ConntrackTimeouts = {
   icmp: 5,
 };
 
-export interface BpfApplyResult {
-  readonly plan: Plan['stats'];
-  readonly commands: number;
-  readonly attached: number;
-  readonly durationMs: number;
-}
-
-export interface BpfDataplaneOptions {
+export interface BpfDataplaneOptions extends DataplaneOptions {
   /** The node's own bpffs mount point (created and mounted if needed). */
-  readonly bpffsDir: string;
-  /** Run every command in this network namespace (tests); default: the current one. */
-  readonly netnsPath?: string;
-  readonly config?: DataplaneConfig;
+  readonly bpffsDir?: string;
   readonly conntrackTimeouts?: ConntrackTimeouts;
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
-  readonly waitForInSync?: boolean;
   /** Delete the nftables dataplane's table once BPF is in force (default true). */
   readonly removeNftTable?: boolean;
-  readonly onApplied?: (r: BpfApplyResult) => void;
-  readonly onError?: (e: unknown) => void;
 }
+
+/** Where pins go when the agent is not told: a bpffs of our own, never the host's /sys/fs/bpf. */
+export const DEFAULT_BPFFS_DIR = '/var/run/tricolor/bpf';
 
 export interface BpfStats {
   applies: number;
   failures: number;
+  repairs: number;
   lastError: string | undefined;
   /** Map writes of the last apply. */
   lastCommands: number;
 }
 
-export class BpfDataplane {
+export class BpfDataplane implements Dataplane {
+  readonly kind = 'bpf' as const;
   readonly state: DataplaneState;
   readonly programmer = new BpfProgrammer();
-  readonly stats: BpfStats = { applies: 0, failures: 0, lastError: undefined, lastCommands: 0 };
+  readonly stats: BpfStats = { applies: 0, failures: 0, repairs: 0, lastError: undefined, lastCommands: 0 };
   private readonly opts: BpfDataplaneOptions;
+  private readonly bpffsDir: string;
+  private readonly loop: ApplyLoop;
   private objs: LoadedObjects | undefined;
   /** ifindex → interface name with our programs attached. */
   private readonly attached = new Map<number, string>();
@@ -85,17 +79,33 @@ export class BpfDataplane {
   private lastCfg = '';
   private nftRemoved = false;
   private needAdopt = true;
-  private dirty = false;
-  private busy: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private retryMs: number;
-  private disposed = false;
-  lastApplyAt: Date | undefined;
 
-  constructor(opts: BpfDataplaneOptions) {
+  constructor(opts: BpfDataplaneOptions = {}) {
     this.opts = opts;
+    this.bpffsDir = opts.bpffsDir ?? DEFAULT_BPFFS_DIR;
     this.state = new DataplaneState(opts.config);
-    this.retryMs = opts.retryMinMs ?? 50;
+    const waitForInSync = opts.waitForInSync ?? true;
+    this.loop = new ApplyLoop({
+      ready: () => !waitForInSync || this.state.inSync,
+      apply: async () => {
+        try {
+          const r = await this.applyOnce();
+          this.stats.applies++;
+          return { operations: r.commands, detail: `${r.commands} bpf map writes, ${r.attached} interfaces` };
+        } catch (e) {
+          this.stats.failures++;
+          this.stats.lastError = e instanceof Error ? e.message : String(e);
+          throw e;
+        }
+      },
+      resync: () => this.resync(),
+      ...(opts.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: opts.resyncIntervalMs }),
+      ...(opts.retryMinMs === undefined ? {} : { retryMinMs: opts.retryMinMs }),
+      ...(opts.retryMaxMs === undefined ? {} : { retryMaxMs: opts.retryMaxMs }),
+      ...(opts.onApplied === undefined ? {} : { onApplied: opts.onApplied }),
+      ...(opts.onError === undefined ? {} : { onError: opts.onError }),
+      ...(opts.onResync === undefined ? {} : { onResync: opts.onResync }),
+    });
   }
 
   private get run(): RunOptions {
@@ -103,64 +113,71 @@ export class BpfDataplane {
   }
 
   start(): void {
-    // Applies are scheduled by messages; nothing periodic yet (drift repair = adopt on failure).
+    this.loop.start();
   }
 
   onMessages(msgs: Iterable<CalcMessage>): void {
     this.state.applyAll(msgs);
-    this.markDirty();
+    this.loop.markDirty();
   }
 
   setConfig(config: DataplaneConfig): void {
     this.state.setConfig(config);
-    this.markDirty();
+    this.loop.markDirty();
   }
 
-  private markDirty(): void {
-    this.dirty = true;
-    this.schedule(0);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.disposed || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush().catch(() => undefined);
-    }, delayMs);
-  }
-
-  /** Apply now if dirty; resolves after the attempt, rejects with its error. */
   flush(): Promise<void> {
-    const next = this.busy.then(async () => {
-      if (!this.dirty || this.disposed) return;
-      if ((this.opts.waitForInSync ?? true) && !this.state.inSync) return;
-      this.dirty = false;
-      const started = performance.now();
-      try {
-        const r = await this.applyOnce();
-        this.stats.applies++;
-        this.lastApplyAt = new Date();
-        this.retryMs = this.opts.retryMinMs ?? 50;
-        this.opts.onApplied?.({ ...r, durationMs: performance.now() - started });
-      } catch (e) {
-        this.stats.failures++;
-        this.stats.lastError = e instanceof Error ? e.message : String(e);
-        this.dirty = true;
-        this.opts.onError?.(e);
-        this.schedule(this.retryMs);
-        this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs ?? 10_000);
-        throw e;
-      }
-    });
-    this.busy = next.catch(() => undefined);
-    return next;
+    return this.loop.flush();
+  }
+
+  resyncNow(): Promise<ResyncReport> {
+    return this.loop.resyncNow();
+  }
+
+  get lastApplyAt(): Date | undefined {
+    return this.loop.lastApplyAt;
+  }
+
+  status(): DataplaneStatus {
+    const st = this.state;
+    return {
+      kind: this.kind,
+      inSync: st.inSync,
+      lastApplyAt: this.loop.lastApplyAt,
+      workloadEndpoints: st.workloads.size,
+      hostEndpoints: st.hosts.size,
+      policies: st.policies.size,
+      profiles: st.profiles.size,
+      ipSets: st.ipsets.size,
+    };
+  }
+
+  counters(): DataplaneCounters {
+    return { applies: this.stats.applies, failures: this.stats.failures, repairs: this.stats.repairs };
+  }
+
+  /**
+   * Drift check: the kernel's interface entries and policy slots against our record. Any
+   * difference (an entry deleted or rewritten behind our back) → adopt and re-apply everything
+   * fresh, flip, delete the rest.
+   */
+  private async resync(): Promise<ResyncReport> {
+    if (this.objs === undefined) return { drift: [], repaired: false };
+    const k = await this.readKernel();
+    const drift = this.programmer.drift(k);
+    if (drift.length === 0) return { drift, repaired: false };
+    this.programmer.adopt(k);
+    this.needAdopt = false;
+    await this.applyOnce();
+    this.stats.repairs++;
+    return { drift, repaired: true };
   }
 
   /** Mount, load (or adopt) the programs and maps. */
   private async ensureLoaded(): Promise<LoadedObjects> {
     if (this.objs !== undefined) return this.objs;
-    await mountBpffs(this.opts.bpffsDir);
-    this.objs = await loadObjects(this.opts.bpffsDir, this.run);
+    await mountBpffs(this.bpffsDir);
+    this.objs = await loadObjects(this.bpffsDir, this.run);
     return this.objs;
   }
 
@@ -182,7 +199,7 @@ export class BpfDataplane {
     return new Map(raw.map((l) => [l.ifname, l.ifindex]));
   }
 
-  private async applyOnce(): Promise<Omit<BpfApplyResult, 'durationMs'>> {
+  private async applyOnce(): Promise<{ commands: number; attached: number }> {
     const o = await this.ensureLoaded();
     if (this.needAdopt) {
       this.programmer.adopt(await this.readKernel());
@@ -235,11 +252,11 @@ export class BpfDataplane {
       await runCommandRaw(['nft', 'delete', 'table', 'inet', 'tricolor'], this.run);
       this.nftRemoved = true;
     }
-    return { plan: plan.stats, commands: cmds.length, attached: this.attached.size };
+    return { commands: cmds.length, attached: this.attached.size };
   }
 
   /** Counters summed over CPUs, by name. */
-  async counters(): Promise<Map<CounterName, bigint>> {
+  async packetCounters(): Promise<Map<CounterName, bigint>> {
     const o = await this.ensureLoaded();
     const out = await bpftoolBatchOk([`map dump pinned ${o.maps.ctr}`], this.run);
     const sums = sumPerCpu(out[0]);
@@ -262,16 +279,15 @@ export class BpfDataplane {
     const script = [...links.keys()].filter((n) => prefixes.some((p) => n.startsWith(p))).map((n) => `qdisc del dev ${n} clsact`);
     if (script.length > 0) await runCommandRaw(['tc', '-force', '-batch', '-'], { ...this.run, input: script.join('\n') + '\n' });
     await runCommandRaw(['nft', 'delete', 'table', 'inet', BPF_NFT_TABLE], this.run);
-    if (existsSync(this.opts.bpffsDir)) {
-      for (const sub of readdirSync(this.opts.bpffsDir)) if (sub === 'maps' || sub.startsWith('progs-')) rmSync(join(this.opts.bpffsDir, sub), { recursive: true, force: true });
+    if (existsSync(this.bpffsDir)) {
+      for (const sub of readdirSync(this.bpffsDir)) if (sub === 'maps' || sub.startsWith('progs-')) rmSync(join(this.bpffsDir, sub), { recursive: true, force: true });
     }
     this.objs = undefined;
   }
 
   /** Stop timers. Programs and maps stay pinned and attached (a restart adopts them). */
   dispose(): void {
-    this.disposed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.loop.dispose();
   }
 }
 

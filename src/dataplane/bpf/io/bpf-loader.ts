@@ -9,7 +9,7 @@
 // reusing the pinned maps, re-attaches, then removes the old directory).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TricolorError } from '../../../base/index.ts';
@@ -26,7 +26,9 @@ export async function ensureBuilt(): Promise<string> {
   return BPF_OBJECT;
 }
 
-function isBpffsMount(dir: string): boolean {
+function isBpffsMount(path: string): boolean {
+  // mountinfo names the real path (/var/run is a symlink to /run on Debian)
+  const dir = existsSync(path) ? realpathSync(path) : path;
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   return lines.some((l) => {
     const f = l.split(' ');

@@ -1,0 +1,88 @@
+// Services → the BPF NAT maps (kube-proxy replacement), pure. A frontend (cluster IP, port,
+// protocol) points at a service id and a backend count; backends are `(svc id, ordinal)` entries.
+// A change never edits a live backend list in place: the new list is written under a FRESH
+// service id, then the frontend is flipped to it (one hash update), then the old id's entries are
+// deleted — so a packet always picks from one complete list, old or new (any prefix is safe).
+
+import { natBeKey, natBeValue, natFeKey, natFeValue } from './encoding.ts';
+import type { MapCommand } from './bpf-programmer.ts';
+
+export interface NatFrontend {
+  readonly ip: string;
+  readonly port: number;
+  /** IANA protocol number (6 tcp, 17 udp). */
+  readonly protocol: number;
+  /** Backends `ip:port`, in the order ordinals are given. */
+  readonly backends: readonly { readonly ip: string; readonly port: number }[];
+  /** ClientIP session affinity timeout in seconds (0 = none). */
+  readonly affinitySecs: number;
+}
+
+interface Programmed {
+  readonly svc: number;
+  readonly count: number;
+  readonly sig: string;
+}
+
+const feId = (f: Pick<NatFrontend, 'ip' | 'port' | 'protocol'>): string => `${f.ip}:${f.port}/${f.protocol}`;
+const sigOf = (f: NatFrontend): string => `${f.affinitySecs}|${f.backends.map((b) => `${b.ip}:${b.port}`).join(',')}`;
+
+export class NatProgrammer {
+  private live = new Map<string, Programmed>();
+  private nextSvc = 1;
+  private pending: (() => void) | undefined;
+
+  /** Take over what the kernel holds (frontends found at start-up): all replaced on the next plan. */
+  adopt(frontends: readonly { ip: string; port: number; protocol: number; svc: number; count: number }[]): void {
+    this.live = new Map(frontends.map((f) => [feId(f), { svc: f.svc, count: f.count, sig: '?' }]));
+    this.nextSvc = Math.max(1, ...frontends.map((f) => f.svc + 1));
+  }
+
+  plan(desired: readonly NatFrontend[]): MapCommand[] {
+    const early: MapCommand[] = [];
+    const flips: MapCommand[] = [];
+    const late: MapCommand[] = [];
+    const next = new Map<string, Programmed>();
+    let svcCounter = this.nextSvc;
+    const dropBackends = (p: Programmed): void => {
+      for (let i = 0; i < p.count; i++) late.push({ op: 'delete', map: 'natBe', key: natBeKey(p.svc, i) });
+    };
+    for (const f of desired) {
+      const id = feId(f);
+      const sig = sigOf(f);
+      const prev = this.live.get(id);
+      if (next.has(id)) continue; // the same frontend twice: the first wins
+      if (prev !== undefined && prev.sig === sig) {
+        next.set(id, prev);
+        continue;
+      }
+      const svc = svcCounter++;
+      f.backends.forEach((b, i) => early.push({ op: 'update', map: 'natBe', key: natBeKey(svc, i), value: natBeValue(b.ip, b.port) }));
+      flips.push({ op: 'update', map: 'natFe', key: natFeKey(f.ip, f.port, f.protocol), value: natFeValue({ svc, count: f.backends.length, affinitySecs: f.affinitySecs }) });
+      if (prev !== undefined) dropBackends(prev);
+      next.set(id, { svc, count: f.backends.length, sig });
+    }
+    for (const [id, p] of this.live) {
+      if (next.has(id)) continue;
+      const [ipPort = '', proto = '0'] = id.split('/');
+      const i = ipPort.lastIndexOf(':');
+      late.unshift({ op: 'delete', map: 'natFe', key: natFeKey(ipPort.slice(0, i), Number(ipPort.slice(i + 1)), Number(proto)) });
+      dropBackends(p);
+    }
+    this.pending = () => {
+      this.live = next;
+      this.nextSvc = svcCounter;
+    };
+    return [...early, ...flips, ...late];
+  }
+
+  commit(): void {
+    this.pending?.();
+    this.pending = undefined;
+  }
+
+  /** Backends in force per frontend (`ip:port/proto` → `ip:port`), for status and stale-NAT cleanup. */
+  get frontendCount(): number {
+    return this.live.size;
+  }
+}
