@@ -5,6 +5,7 @@
 import type { Command } from '../command.ts';
 import { command as apply } from './apply.ts';
 import { command as controllers } from './controllers.ts';
+import { command as bpf } from './bpf.ts';
 import { command as create } from './create.ts';
 import { command as del } from './delete.ts';
 import { command as demo } from './demo.ts';
@@ -41,4 +42,5 @@ export const COMMANDS: readonly Command[] = [
   lab,
   proxy,
   controllers,
+  bpf,
 ];
