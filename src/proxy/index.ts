@@ -12,4 +12,4 @@ export {
   type ProxyEndpoint,
   type ServiceBackends,
 } from './service-proxy-renderer.ts';
-export { ServiceProxy, PROXY_SELECTION, PROXY_STATUS_FILE, type ProxyStatus, type ServiceProxyOptions } from './io/service-proxy.ts';
+export { ServiceProxy, PROXY_SELECTION, PROXY_STATUS_FILE, type ProxyStatus, type ServiceProxyOptions, type ProxyNatFrontend, type ProxyNatWriter } from './io/service-proxy.ts';

@@ -37,7 +37,7 @@ export const command: Command = {
       ctx.stdout.write(HELP);
       return what === undefined && !flagBool(p, 'help') ? 2 : 0;
     }
-    const { BpfInspector, DUMP_KINDS } = await import('../../dataplane/bpf/io/bpf-inspect.ts');
+    const { BpfInspector, DUMP_KINDS } = await import('../../dataplane/io/index.ts');
     if (!(DUMP_KINDS as readonly string[]).includes(what)) throw usage(`unknown command ${quote(what)} for "tricolor bpf" (${DUMP_KINDS.join(', ')})`);
     if (verb !== 'dump') throw usage(`tricolor bpf ${what}: the only verb is "dump"`);
     if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);

@@ -46,7 +46,7 @@ export const command: Command = {
       nodeName,
       backend,
       runDir,
-      ...(dataplane === 'bpf' ? { bpffsDir: flagString(p, 'bpffs') ?? `${runDir}/bpf` } : {}),
+      ...(dataplane === 'bpf' ? { natWriter: new (await import('../../dataplane/io/index.ts')).BpfNatDriver(flagString(p, 'bpffs') ?? `${runDir}/bpf`) } : {}),
       log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`),
     });
     const keepAlive = setInterval(() => undefined, 1 << 30);

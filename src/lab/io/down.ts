@@ -3,8 +3,8 @@
 // namespaces, their /etc/netns entries, the run directory and the pointer file.
 
 import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
-import { runCommandRaw } from '../../dataplane/io/exec.ts';
 import { dirname, join } from 'node:path';
+import { runCommandRaw } from '../../dataplane/io/index.ts';
 import { LAB_POINTER_FILE, LAB_ROOT, NETNS_ETC, labPrefix, labRunDir, type LabDownResult } from '../lab-model.ts';
 import { netnsInodes, pidsInNetns, stopPids } from './processes.ts';
 import { currentLabName, listPods, readLabState } from './state.ts';

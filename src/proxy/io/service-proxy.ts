@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
 import { execOk, writeJsonAtomic } from '../../base/io/index.ts';
 import { localUpdateSource, type DatastoreBackend, type StoredUpdate, type UpdateSelection, type UpdateSource } from '../../datastore/index.ts';
-import { BpfNatDriver } from '../../dataplane/bpf/io/bpf-nat-driver.ts';
 import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
 
 export const PROXY_STATUS_FILE = 'proxy.json';
@@ -35,10 +34,26 @@ export interface ServiceProxyOptions {
   /** Where Services and endpoints come from (default: the local syncer over `backend`). */
   readonly updateSource?: UpdateSource;
   /**
-   * eBPF dataplane: program the node's BPF NAT maps (pinned under this bpffs by the agent)
-   * instead of the nft table. The BPF programs DNAT at the client's interface.
+   * eBPF dataplane: write the services into the node's BPF NAT maps through this port (the CLI
+   * wires the dataplane's BPF NAT driver) instead of the nft table. The BPF programs DNAT at the
+   * client's interface.
    */
-  readonly bpffsDir?: string;
+  readonly natWriter?: ProxyNatWriter;
+}
+
+/** One service frontend (cluster IP, port, protocol number) and its backends, as a NAT map holds it. */
+export interface ProxyNatFrontend {
+  readonly ip: string;
+  readonly port: number;
+  /** 6 (TCP) or 17 (UDP). */
+  readonly protocol: number;
+  readonly backends: readonly { readonly ip: string; readonly port: number }[];
+  readonly affinitySecs: number;
+}
+
+/** Where a proxy in eBPF mode writes its services (port; the eBPF dataplane's NAT driver). */
+export interface ProxyNatWriter {
+  apply(frontends: readonly ProxyNatFrontend[]): Promise<void>;
 }
 
 /** What the proxy reads. */
@@ -64,7 +79,6 @@ export class ServiceProxy {
   #lastApplyAt: string | undefined;
   #lastError: string | undefined;
   #backendsView: Record<string, string[]> = {};
-  #nat: BpfNatDriver | undefined;
 
   constructor(o: ServiceProxyOptions) {
     this.#o = o;
@@ -125,14 +139,14 @@ export class ServiceProxy {
     const view: Record<string, string[]> = {};
     for (const r of resolved) view[`${r.service.clusterIP}:${r.port.port}/${r.port.protocol.toLowerCase()}`] = r.backends.map((b) => `${b.ip}:${b.port}`);
     const bpfText = JSON.stringify(view);
-    if (this.#o.bpffsDir !== undefined ? bpfText !== this.#lastText : text !== this.#lastText) {
+    const nat = this.#o.natWriter;
+    const want = nat !== undefined ? bpfText : text;
+    if (want !== this.#lastText) {
       try {
-        if (this.#o.bpffsDir !== undefined) {
-          this.#nat ??= new BpfNatDriver(this.#o.bpffsDir);
-          await this.#nat.apply(resolved.map((r) => ({ ip: r.service.clusterIP, port: r.port.port, protocol: r.port.protocol === 'UDP' ? 17 : 6, backends: r.backends, affinitySecs: 0 })));
+        if (nat !== undefined) {
+          await nat.apply(resolved.map((r) => ({ ip: r.service.clusterIP, port: r.port.port, protocol: r.port.protocol === 'UDP' ? 17 : 6, backends: r.backends, affinitySecs: 0 })));
         } else await nftApply(text);
-        this.#lastText = this.#o.bpffsDir !== undefined ? bpfText : text;
-        this.#lastText = text;
+        this.#lastText = want;
         this.#applies++;
         this.#lastApplyAt = new Date().toISOString();
         this.#lastError = undefined;
