@@ -10,8 +10,8 @@ import { BirdInputs, renderBirdConfig } from '../../bgp/index.ts';
 import { CalcGraph } from '../../calc/index.ts';
 import type { BGPMode, CalcMessage, CalcUpdate, WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { DEFAULT_DATAPLANE_CONFIG, dataplaneKindOf, resolveDataplaneConfig } from '../../dataplane/index.ts';
-import type { ApplyReport, Dataplane, DataplaneConfig, DataplaneKind, ResyncReport } from '../../dataplane/index.ts';
-import { createDataplane } from '../../dataplane/io/index.ts';
+import type { ApplyReport, Dataplane, DataplaneConfig, DataplaneKind, DataplaneOptions, ResyncReport } from '../../dataplane/index.ts';
+import { createDataplane, removeOtherDataplanes } from '../../dataplane/io/index.ts';
 import { localUpdateSource } from '../../datastore/index.ts';
 import type { ConnectionState, DatastoreBackend, StoredUpdate, SyncStatus, UpdateSource } from '../../datastore/index.ts';
 import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
@@ -61,6 +61,8 @@ export class NodeAgent {
   readonly calc: CalcGraph;
   /** Made once in sync, of the kind FelixConfiguration selects; undefined until then or when unavailable. */
   private dataplane: Dataplane | undefined;
+  /** Whether what other dataplanes left has been removed (once, after the first apply). */
+  private othersRemoved = false;
   /** Why the selected dataplane is not the one running (not built in, or a switch needing a restart). */
   private dataplaneProblem: { readonly kind: DataplaneKind; readonly message: string } | undefined;
   /** Local workload endpoints as last sent to the dataplane (the workload routes follow them). */
@@ -437,6 +439,16 @@ export class NodeAgent {
     }
   }
 
+  /** What every dataplane of this agent is made with. */
+  private dataplaneOptions(): DataplaneOptions {
+    return {
+      ...(this.opts.nftBin === undefined ? {} : { nftBin: this.opts.nftBin }),
+      // eBPF pins: a bpffs of this node's own under its run dir (the lab mounts it before start)
+      bpffsDir: join(this.settings.runDir, 'bpf'),
+      ...(this.lastConfig === undefined ? {} : { config: this.lastConfig }),
+    };
+  }
+
   /**
    * The dataplane FelixConfiguration selects, made on first use. A kind this build lacks is a
    * coded error in the status (nothing is programmed; the calc graph keeps its output until a
@@ -457,10 +469,7 @@ export class NodeAgent {
     }
     try {
       this.dataplane = createDataplane(kind, {
-        ...(this.opts.nftBin === undefined ? {} : { nftBin: this.opts.nftBin }),
-        // eBPF pins: a bpffs of this node's own under its run dir (the lab mounts it before start)
-        bpffsDir: join(this.settings.runDir, 'bpf'),
-        ...(this.lastConfig === undefined ? {} : { config: this.lastConfig }),
+        ...this.dataplaneOptions(),
         resyncIntervalMs: 0, // our own timer, so the interval can follow FelixConfiguration
         onApplied: (r) => this.onApplied(r),
         onError: (e) => this.onDataplaneError(e),
@@ -499,6 +508,12 @@ export class NodeAgent {
   private onApplied(r: ApplyReport): void {
     this.lastApplyMs = r.durationMs;
     this.failingSince = undefined;
+    if (!this.othersRemoved && this.dataplane !== undefined) {
+      // first apply in force: now what another dataplane left on this node can go (no window)
+      this.othersRemoved = true;
+      const kind = this.dataplane.kind;
+      removeOtherDataplanes(kind, this.dataplaneOptions()).catch((e: unknown) => this.recordError(`removing what another dataplane left (${kind} is in force): ${(e as Error).message}`));
+    }
     if (r.operations > 0) {
       this.m.apply.observe(r.durationMs / 1000);
       this.m.applyHist.observe(r.durationMs / 1000);

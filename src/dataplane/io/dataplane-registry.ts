@@ -29,6 +29,16 @@ const SELECTED_BY: Readonly<Record<DataplaneKind, string>> = {
   bpf: 'spec.bpfEnabled: true',
 };
 
+/**
+ * Remove what the dataplanes other than `running` leave on a node (a node switched by
+ * `bpfEnabled` and restarted). Call it once `running` is in force, so there is no window. eBPF
+ * leaves programs on the workload interfaces, its nft table and pins; the nftables dataplane's
+ * table is deleted by the eBPF dataplane itself on its first apply.
+ */
+export async function removeOtherDataplanes(running: DataplaneKind, opts: DataplaneOptions): Promise<void> {
+  if (running !== 'bpf') await new BpfDataplane(opts).teardown();
+}
+
 /** A new dataplane of `kind`; ERR_VALIDATION naming the selecting field when it is not built in. */
 export function createDataplane(kind: DataplaneKind, opts: DataplaneOptions): Dataplane {
   const factory = factories.get(kind);

@@ -3,7 +3,7 @@
 // inspector (bpf/io/), and the drivers for links, namespaces,
 // routes, sysctls and VXLAN (iproute2 and /proc/sys) that every dataplane shares. Everything here
 // acts on the network namespace the process runs in, or on one given as a path.
-export { createDataplane, registerDataplane, availableDataplanes, type DataplaneFactory } from './dataplane-registry.ts';
+export { createDataplane, removeOtherDataplanes, registerDataplane, availableDataplanes, type DataplaneFactory } from './dataplane-registry.ts';
 export { NftDriver, type NftDriverOptions, type ApplyResult, type ResyncResult, type NftDriverStats } from '../nft/io/nft-driver.ts';
 export { NftDataplane, type NftDataplaneOptions } from '../nft/io/nft-dataplane.ts';
 export { BpfDataplane, DEFAULT_BPFFS_DIR, type BpfDataplaneOptions } from '../bpf/io/bpf-dataplane.ts';
