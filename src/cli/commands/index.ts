@@ -20,6 +20,7 @@ import { command as node } from './node.ts';
 import { command as patch } from './patch.ts';
 import { command as policy } from './policy.ts';
 import { command as proxy } from './proxy.ts';
+import { command as typha } from './typha.ts';
 import { command as replace } from './replace.ts';
 import { command as version } from './version.ts';
 
@@ -43,4 +44,5 @@ export const COMMANDS: readonly Command[] = [
   proxy,
   controllers,
   bpf,
+  typha,
 ];

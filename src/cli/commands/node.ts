@@ -35,6 +35,10 @@ Options (run):
       --nodename-file PATH   where the node name is written for the CNI plugin, as calico-node
                              does (default $CALICO_NODENAME_FILE, else /var/lib/calico/nodename)
   -c, --config FILE          CalicoAPIConfig file (else the environment)
+Typha (environment, Calico's names): FELIX_TYPHAADDR=host:port[,host:port…] makes the agent read
+from Typha instead of watching the datastore (writes still go to the datastore); with TLS also
+FELIX_TYPHACAFILE, FELIX_TYPHACERTFILE, FELIX_TYPHAKEYFILE and FELIX_TYPHACN and/or
+FELIX_TYPHAURISAN; FELIX_TYPHAREADTIMEOUT (30 s), FELIX_TYPHAWRITETIMEOUT (10 s).
 Options (status):
       --run-dir DIR          the agent's run directory
       --name NODE            a node of the lab that is up ($TRICOLOR_LAB, else the last lab up)
@@ -94,11 +98,20 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
   const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV, writeNodenameFile } = await import('../../agent/index.ts');
   const path = await import('node:path');
   const datastore = await loadDatastoreConfig(flagString(p, 'config'), ctx);
+  const { typhaClientConfigFromEnv } = await import('../../typha/index.ts');
+  const typha = typhaClientConfigFromEnv(ctx.env);
   const backend = await openBackend(datastore);
   const optional = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
+  let updateSource;
+  if (typha !== undefined) {
+    const { typhaUpdateSource } = await import('../../typha/io/index.ts');
+    const { AGENT_SELECTION } = await import('../../agent/index.ts');
+    updateSource = typhaUpdateSource(typha, AGENT_SELECTION, { syncerType: 'felix', hostname: nodeName, log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`) }).source;
+  }
   const agent = new NodeAgent({
     nodeName,
     backend,
+    ...optional('updateSource', updateSource),
     log: (line) => ctx.stderr.write(line + '\n'),
     ...optional('runDir', flagString(p, 'run-dir')),
     ...optional('healthPort', intFlag(p, 'health-port', 0, 65535)),
