@@ -85,6 +85,21 @@ export function renderEnvFile(): string {
     '# Where the agent writes its node name for the CNI plugin (as calico-node does).',
     '#CALICO_NODENAME_FILE=/var/lib/calico/nodename',
     '',
+    '# Typha (tricolor-typha.service): where it listens, and mutual TLS (client CN and/or URI SAN).',
+    '#TYPHA_SERVERHOST=127.0.0.1',
+    '#TYPHA_SERVERPORT=5473',
+    '#TYPHA_SERVERCERTFILE=/etc/tricolor/pki/typha.crt',
+    '#TYPHA_SERVERKEYFILE=/etc/tricolor/pki/typha.key',
+    '#TYPHA_CAFILE=/etc/tricolor/pki/ca.crt',
+    '#TYPHA_CLIENTCN=typha-client',
+    '',
+    '# The agent reads from Typha instead of the datastore when this is set (replicas, comma-separated).',
+    '#FELIX_TYPHAADDR=10.0.0.10:5473,10.0.0.11:5473',
+    '#FELIX_TYPHACAFILE=/etc/tricolor/pki/ca.crt',
+    '#FELIX_TYPHACERTFILE=/etc/tricolor/pki/typha-client.crt',
+    '#FELIX_TYPHAKEYFILE=/etc/tricolor/pki/typha-client.key',
+    '#FELIX_TYPHACN=typha-server',
+    '',
   ].join('\n');
 }
 

@@ -12,8 +12,9 @@ Run Typha: watch the datastore once per syncer type (felix, bgp, proxy) and serv
 then the deltas to every agent that connects (agents use it when FELIX_TYPHAADDR is set).
 
 Options:
-      --host HOST                 listen address (default 127.0.0.1; 0.0.0.0 for all)
-      --port PORT                 listen port (default 5473, Calico's)
+      --host HOST                 listen address (default $TYPHA_SERVERHOST, else 127.0.0.1;
+                                  0.0.0.0 for all)
+      --port PORT                 listen port (default $TYPHA_SERVERPORT, else 5473, Calico's)
       --max-connections N         shed connections beyond N (default 10000)
       --ping-interval DUR         default 10s
       --pong-timeout DUR          default 60s
@@ -64,7 +65,11 @@ export const command: Command = {
     const { parseDurationMs } = await import('../../controllers/index.ts');
     const { TYPHA_DEFAULTS, TYPHA_SELECTIONS, typhaServerTLSFromEnv } = await import('../../typha/index.ts');
     const { TyphaServer } = await import('../../typha/io/index.ts');
-    const port = intFlag(p, 'port', TYPHA_DEFAULTS.port, 0, 65535);
+    const envPort = ctx.env['TYPHA_SERVERPORT'];
+    if (envPort !== undefined && envPort !== '' && (!/^\d+$/.test(envPort) || Number(envPort) > 65535)) {
+      throw new TricolorError('ERR_VALIDATION', `TYPHA_SERVERPORT: ${quote(envPort)} is not a port number (0–65535)`, { field: 'TYPHA_SERVERPORT', value: envPort });
+    }
+    const port = intFlag(p, 'port', envPort !== undefined && envPort !== '' ? Number(envPort) : TYPHA_DEFAULTS.port, 0, 65535);
     const maxConnections = intFlag(p, 'max-connections', TYPHA_DEFAULTS.maxConnections, 1, 1_000_000);
     const metricsPort = intFlag(p, 'metrics-port', TYPHA_DEFAULTS.metricsPort, 0, 65535);
     const dur = (name: string, dflt: number): number => {
@@ -97,7 +102,7 @@ export const command: Command = {
     const server = new TyphaServer({
       backend,
       selections: TYPHA_SELECTIONS,
-      host: flagString(p, 'host') ?? '127.0.0.1',
+      host: flagString(p, 'host') ?? (ctx.env['TYPHA_SERVERHOST'] || '127.0.0.1'),
       port,
       maxConnections,
       pingIntervalMs,
