@@ -194,9 +194,15 @@ export class FlowStore {
         pending_action TEXT NOT NULL, node TEXT NOT NULL,
         packets_in INTEGER NOT NULL, packets_out INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL,
         started INTEGER NOT NULL, json TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS flows_end ON flows (end_s);
-      CREATE INDEX IF NOT EXISTS flows_src_ns ON flows (src_ns, end_s);
-      CREATE INDEX IF NOT EXISTS flows_dst_ns ON flows (dst_ns, end_s);
+      -- Covering indexes: a filter over the indexed columns counts its matches (totalResults) from
+      -- the index alone, never reading the wide rows (the JSON is ~1 kB): at 1M flows an all-time
+      -- filtered count is an index scan, not a table scan. By time, and by either namespace.
+      DROP INDEX IF EXISTS flows_end;
+      DROP INDEX IF EXISTS flows_src_ns;
+      DROP INDEX IF EXISTS flows_dst_ns;
+      CREATE INDEX IF NOT EXISTS flows_scan ON flows (end_s, start_s, action, pending_action, reporter, proto, dst_port, node, src_type, src_ns, src_name, dst_type, dst_ns, dst_name);
+      CREATE INDEX IF NOT EXISTS flows_src_ns_scan ON flows (src_ns, end_s, start_s, action, pending_action, reporter, proto, dst_port, src_name, dst_ns, dst_name);
+      CREATE INDEX IF NOT EXISTS flows_dst_ns_scan ON flows (dst_ns, end_s, start_s, action, pending_action, reporter, proto, dst_port, dst_name, src_ns, src_name);
     `);
     this.getJson = this.db.prepare('SELECT json FROM flows WHERE id = ?');
     this.upsert = this.db.prepare(`INSERT INTO flows VALUES (?,?,?,?, ?,?,?, ?,?,?, ?,?,?,?, ?,?, ?,?,?,?, ?,?)
