@@ -4,6 +4,9 @@
 
 import { renderPeerTable } from '../bgp/index.ts';
 import type { BGPPeerStatus } from '../bgp/index.ts';
+import type { PodMtuState } from './mtu-plan.ts';
+import type { WireGuardStatus } from './wireguard-status.ts';
+import { renderWireGuardStatusText } from './wireguard-status.ts';
 
 export const STATUS_FILE_NAME = 'status.json';
 
@@ -61,6 +64,10 @@ export interface AgentStatus {
     readonly vxlanPeers: number;
     readonly waiting: readonly string[];
   };
+  /** WireGuard: device, peers (key, endpoint, handshake, bytes), plaintext and blocked nodes. */
+  readonly wireguard?: WireGuardStatus;
+  /** The pod MTU written for the CNI plugin, and IPIP pools this node cannot serve. */
+  readonly podMtu?: PodMtuState | undefined;
 }
 
 export interface StatusView {
@@ -132,5 +139,11 @@ export function renderBGPStatusText(s: AgentStatus, running: boolean, peers: rea
     lines.push(`  Agent routes:      ${r.agentRoutes} (blackholes and remote VXLAN blocks, proto 80)`);
     for (const w of r.waiting.slice(0, 5)) lines.push(`    waiting: ${w}`);
   }
+  const m = s.podMtu;
+  if (m !== undefined && running) {
+    lines.push(`  Pod MTU:           ${m.podMtu} (host ${m.hostMtu}${m.encaps.length > 0 ? `; ${m.encaps.join(', ')}` : ''})${m.file === null ? '' : ` in ${m.file}`}`);
+    if (m.ipipNotServed.length > 0) lines.push(`  IPIP:              pools ${m.ipipNotServed.join(', ')} NOT served on this node: ${m.ipipReason ?? ''}`);
+  }
+  if (running) lines.push(renderWireGuardStatusText(s.wireguard).trimEnd());
   return lines.join('\n') + '\n';
 }

@@ -31,6 +31,19 @@ export const FELIX_FIELDS_IN_EFFECT: ReadonlySet<string> = new Set([
   'vxlanVNI',
   'vxlanPort',
   'vxlanMTU',
+  // WireGuard (wireguard-plan.ts); wireguardHostEncryptionEnabled, wireguardThreadingEnabled and the V6 fields are not acted on
+  'wireguardEnabled',
+  'wireguardListeningPort',
+  'wireguardInterfaceName',
+  'wireguardMTU',
+  'wireguardRoutingRulePriority',
+  'wireguardKeepAlive',
+  'routeTableRange',
+  'routeTableRanges',
+  // pod MTU (mtu-plan.ts)
+  'mtuIfacePattern',
+  'ipipMTU',
+  'ipipEnabled',
 ]);
 
 /** Values validation fills in on every stored FelixConfiguration (api/config-specs.ts): not the user's. */

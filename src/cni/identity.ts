@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { TricolorError, quote } from '../base/index.ts';
-import { DEFAULT_MTU_FILE, type NetConf } from './netconf.ts';
+import type { NetConf } from './netconf.ts';
 
 export interface K8sIdentity {
   readonly namespace: string;
@@ -49,7 +49,7 @@ export async function resolveNodeName(conf: NetConf): Promise<string> {
 }
 
 /** Pod MTU: config, else the agent's MTU file, else undefined (kernel default). */
-export async function resolveMtu(conf: NetConf, mtuFile = DEFAULT_MTU_FILE): Promise<number | undefined> {
+export async function resolveMtu(conf: NetConf, mtuFile = conf.mtuFile): Promise<number | undefined> {
   if (conf.mtu > 0) return conf.mtu;
   const text = await readTrimmed(mtuFile);
   if (text === undefined) {

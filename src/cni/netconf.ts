@@ -28,6 +28,8 @@ export interface NetConf {
   readonly ipam: IpamConf;
   readonly mtu: number;
   readonly requireMtuFile: boolean;
+  /** Where the node agent writes the pod MTU (Tricolor's `mtu_file`; Calico: /var/lib/calico/mtu). */
+  readonly mtuFile: string;
   readonly numQueues: number;
   readonly deviceType: 'veth';
   readonly nodename: string | undefined;
@@ -217,6 +219,7 @@ export function parseNetConf(o: Obj): NetConf {
     ipam: parseIpamConf(o),
     mtu: int(o, 'mtu', '', 0, 0, 65535),
     requireMtuFile: bool(o, 'require_mtu_file', '', false),
+    mtuFile: str(o, 'mtu_file', '') ?? DEFAULT_MTU_FILE,
     numQueues: int(o, 'num_queues', '', 1, 1, 1024),
     // netkit is accepted and falls back to veth, as Calico does where netkit is unavailable.
     deviceType: 'veth',

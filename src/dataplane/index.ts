@@ -75,3 +75,19 @@ export {
   type RulesetFingerprint,
 } from './nft/nft-delta.ts';
 export { TABLE_FAMILY, TABLE_NAME, type NftCommand, type NftBatch, type NftExpr } from './nft/nft-json.ts';
+export {
+  generatePrivateKey,
+  publicKeyOf,
+  isWireGuardKey,
+  keyToHex,
+  hexToKey,
+  renderUAPISet,
+  parseUAPIGet,
+  uapiErrno,
+  UAPI_GET,
+  WIREGUARD_KEY_PATTERN,
+  type UAPISet,
+  type UAPIPeerSet,
+  type UAPIPeerState,
+  type UAPIDeviceState,
+} from './wireguard-uapi.ts';

@@ -251,6 +251,9 @@ void describe('what lab up seeds and how pods are plugged', () => {
     assert.deepEqual(kinds(docs), ['IPPool/default-ipv4-ippool', 'FelixConfiguration/default', 'BGPConfiguration/default', 'Node/node-1', 'Node/node-2']);
     assert.deepEqual((docs[0] as { spec: unknown }).spec, { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()' });
     assert.equal((docs[2] as { spec: { nodeToNodeMeshEnabled: boolean } }).spec.nodeToNodeMeshEnabled, true);
+    assert.deepEqual((docs[1] as { spec: unknown }).spec, {});
+    const wg = labSeedDocuments(planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', routeReflector: undefined, wireguard: true }));
+    assert.deepEqual((wg[1] as { spec: unknown }).spec, { wireguardEnabled: true });
   });
 
   void it('a reflector lab with a tor: the mesh is off, the reflector is labelled, both peers exist', () => {
@@ -274,13 +277,14 @@ void describe('what lab up seeds and how pods are plugged', () => {
     assert.equal(conf['datastore_type'], 'embedded');
     assert.equal(conf['datastore_path'], s.datastorePath);
     assert.equal(conf['nodename_file'], `${n.runDir}/nodename`);
-    assert.equal(conf['mtu'], 1450);
+    assert.equal(conf['mtu'], 0, 'the agent computes the pod MTU');
+    assert.equal(conf['mtu_file'], `${n.runDir}/mtu`);
+    assert.equal(conf['require_mtu_file'], true);
     const e = planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', routeReflector: undefined, datastore: 'etcdv3' });
     const ce = JSON.parse(renderCniNetconf(e, n)) as Record<string, unknown>;
     assert.equal(ce['datastore_type'], 'etcdv3');
     assert.equal(ce['etcd_endpoints'], e.etcd?.endpoint);
     assert.equal(ce['etcd_cert_file'], `${e.etcd?.pki ?? ''}/cni.crt`);
-    assert.equal(ce['mtu'], 1500);
   });
 
   void it('CNI_ARGS and pod servers', () => {

@@ -108,6 +108,8 @@ export interface LabState {
   /** nft (absent) or bpf: FelixConfiguration bpfEnabled, no nft service proxy, a bpffs per node. */
   readonly dataplane?: LabDataplane;
   readonly encap: Encap;
+  /** WireGuard between nodes (FelixConfiguration wireguardEnabled); absent in older state files. */
+  readonly wireguard?: boolean;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly underlayNetns: string;
@@ -199,6 +201,7 @@ export function planLab(opts: {
   tor?: boolean;
   externals?: number;
   dataplane?: LabDataplane;
+  wireguard?: boolean;
   root?: string;
   now?: Date;
 }): LabState {
@@ -239,6 +242,7 @@ export function planLab(opts: {
     createdAt: (opts.now ?? new Date()).toISOString(),
     ...(dataplane === 'bpf' ? { dataplane } : {}),
     encap: opts.encap,
+    wireguard: opts.wireguard === true,
     podCidr: opts.podCidr,
     serviceCidr: opts.serviceCidr ?? DEFAULT_SERVICE_CIDR,
     underlayNetns: `${prefix}underlay`,
@@ -515,7 +519,7 @@ export function cniBinDir(n: Pick<LabNode, 'runDir'>): string {
 // ---- what lab up writes to the datastore -------------------------------------------------------
 
 /** The documents `lab up` applies: the pool, default Felix and BGP configuration, one Node per node, the peers. */
-export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeReflector' | 'nodes' | 'tor' | 'dataplane'>): unknown[] {
+export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeReflector' | 'nodes' | 'tor' | 'dataplane' | 'wireguard'>): unknown[] {
   const docs: unknown[] = [
     {
       apiVersion: 'projectcalico.org/v3',
@@ -523,7 +527,7 @@ export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeR
       metadata: { name: 'default-ipv4-ippool' },
       spec: { cidr: s.podCidr, blockSize: 26, ipipMode: 'Never', vxlanMode: s.encap === 'vxlan' ? 'Always' : 'Never', natOutgoing: true, nodeSelector: 'all()' },
     },
-    { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: s.dataplane === 'bpf' ? { bpfEnabled: true } : {} },
+    { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { ...(s.dataplane === 'bpf' ? { bpfEnabled: true } : {}), ...(s.wireguard === true ? { wireguardEnabled: true } : {}) } },
     {
       apiVersion: 'projectcalico.org/v3',
       kind: 'BGPConfiguration',
@@ -552,9 +556,9 @@ export function labSeedDocuments(s: Pick<LabState, 'podCidr' | 'encap' | 'routeR
   return docs;
 }
 
-/** Pod MTU: the underlay's 1500, less VXLAN's 50-byte header when the pool encapsulates. */
-export function labPodMtuBytes(s: Pick<LabState, 'encap'>): number {
-  return s.encap === 'vxlan' ? 1450 : 1500;
+/** Where a node's agent writes the pod MTU (underlay less VXLAN's 50 / WireGuard's 60 bytes) for the CNI plugin. */
+export function labMtuFile(n: Pick<LabNode, 'runDir'>): string {
+  return `${n.runDir}/mtu`;
 }
 
 // ---- CNI calls and pod servers -------------------------------------------------------------------
@@ -565,7 +569,7 @@ export function cniArgs(p: { namespace: string; name: string; containerId: strin
 }
 
 /** The network config a runtime hands the `calico`-compatible plugin on stdin, for one node. */
-export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd' | 'encap'>, n: Pick<LabNode, 'name' | 'runDir'>): string {
+export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath' | 'etcd'>, n: Pick<LabNode, 'name' | 'runDir'>): string {
   return JSON.stringify({
     cniVersion: '1.0.0',
     name: 'k8s-pod-network',
@@ -573,7 +577,10 @@ export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath'
     ...(s.datastore === 'etcdv3' && s.etcd !== undefined ? { datastore_type: 'etcdv3', etcd_endpoints: s.etcd.endpoint, ...cniEtcdTls(s.etcd) } : { datastore_type: 'embedded', datastore_path: s.datastorePath }),
     nodename: n.name,
     nodename_file: `${n.runDir}/nodename`,
-    mtu: labPodMtuBytes(s),
+    // 0: the MTU the node's agent computed from the underlay and the encapsulations, as Calico's CNI reads it
+    mtu: 0,
+    mtu_file: labMtuFile(n),
+    require_mtu_file: true,
     ipam: { type: 'tricolor-ipam' },
     policy: { type: 'k8s' },
   });
@@ -611,6 +618,8 @@ export interface LabUpOptions {
   readonly monitoring?: boolean | undefined;
   /** nft (default) or bpf. */
   readonly dataplane?: LabDataplane | undefined;
+  /** Encrypt node-to-node traffic with WireGuard (wireguard-go per node). */
+  readonly wireguard?: boolean | undefined;
   readonly readyTimeoutMs?: number;
   readonly progress: Progress;
 }

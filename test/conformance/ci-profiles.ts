@@ -12,4 +12,9 @@ export interface ConformanceProfile {
 
 export const CI_PROFILES: readonly ConformanceProfile[] = [
   { name: 'nft', args: [] },
+  // pods on two nodes talking through wireguard.cali: allow, deny, namespaces, CIDRs, the external host, tiers
+  {
+    name: 'wireguard',
+    args: ['--wireguard', '--only', "^(k8s: (no policies: everything connects|default-deny-all policy|allow only from a different namespace by namespaceSelector|named UDP port|egress to a server in a CIDR block)|calico: (tier Pass hands the decision to the default tier|GlobalNetworkSet egress to the external host))$"],
+  },
 ];

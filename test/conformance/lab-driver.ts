@@ -93,8 +93,9 @@ export class LabDriver {
     for (const c of this.children) if (c.pid !== undefined) c.kill('SIGTERM');
   }
 
-  async up(nodes: number, dataplane: 'nft' | 'bpf' = 'nft'): Promise<LabView> {
-    await this.cliOk(['lab', 'up', '--name', this.name, '--nodes', String(nodes), '--dataplane', dataplane]);
+  /** `extra`: more `lab up` flags of a variant (e.g. `--wireguard`). */
+  async up(nodes: number, dataplane: 'nft' | 'bpf' = 'nft', extra: readonly string[] = []): Promise<LabView> {
+    await this.cliOk(['lab', 'up', '--name', this.name, '--nodes', String(nodes), '--dataplane', dataplane, ...extra]);
     const v = await this.status();
     this.datastorePath = v.datastorePath;
     return v;

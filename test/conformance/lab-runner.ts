@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly nodes: number;
   /** The lab's dataplane (`lab up --dataplane`): nft (default) or bpf. */
   readonly dataplane?: 'nft' | 'bpf';
+  /** More `lab up` flags of a variant (`--wireguard`). */
+  readonly labUpArgs?: readonly string[];
   readonly placement: Placement;
   /** Probe timeout for the first pass of a matrix (a denied pair costs this much). */
   readonly probeTimeoutMs: number;
@@ -109,7 +111,7 @@ export class LabRunner {
     const t0 = performance.now();
     const out = this.o.out;
     out(`lab ${this.driver.name}: ${this.o.nodes} node(s)`);
-    this.view = await this.driver.up(this.o.nodes, this.o.dataplane ?? 'nft');
+    this.view = await this.driver.up(this.o.nodes, this.o.dataplane ?? 'nft', this.o.labUpArgs ?? []);
     for (const ns of NAMESPACES) await this.driver.nsAdd(ns, baseNamespaceLabels(ns));
     await this.driver.apply(NAMESPACES.flatMap((ns) => PODS.map((p) => serviceAccountDoc(ns, serviceAccountOf(p), {}))));
     const spread = this.o.placement !== 'one' && this.lab.nodes.length > 1;

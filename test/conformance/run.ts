@@ -8,7 +8,7 @@
 // spread over the nodes when cross-node pod traffic connects, else all on node-1),
 // --probe-timeout-ms MS (default 1000), --converge-ms MS (default 20000), --settle-ms MS (default
 // 3000), --keep (leave the lab up), --verbose (timings per step and matrix), --figures FILE
-// (write run figures as JSON, for bench/).
+// (write run figures as JSON, for bench/), --wireguard (the lab encrypts node-to-node traffic).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     figures: { type: 'string' },
+    wireguard: { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -72,6 +73,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'tricolor-conformance-cc-'));
 const runner = new LabRunner(`cf${randomBytes(4).toString('hex')}`, {
   nodes: num('nodes', values.nodes, 1, 10),
   dataplane,
+  labUpArgs: values.wireguard ? ['--wireguard'] : [],
   placement,
   probeTimeoutMs: num('probe-timeout-ms', values['probe-timeout-ms'], 50, 60_000),
   convergeMs: num('converge-ms', values['converge-ms'], 0, 600_000),

@@ -16,6 +16,7 @@ import { localUpdateSource } from '../../datastore/index.ts';
 import type { ConnectionState, DatastoreBackend, StoredUpdate, SyncStatus, UpdateSource } from '../../datastore/index.ts';
 import { dataplaneFields, mergeFelixSpecs, poolInfos, resolveAgentSettings } from '../agent-config.ts';
 import { fieldsNotInEffect } from '../felix-fields-in-effect.ts';
+import { registerWireGuardMetrics } from '../wireguard-status.ts';
 import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
 import { APPLY_BUCKETS_S, MetricsRegistry, registerProcessMetrics } from '../metrics.ts';
@@ -29,6 +30,8 @@ import { NodeTunnelWriter } from './node-tunnel-writer.ts';
 import { HttpEndpoint } from './http-endpoint.ts';
 import { RouteManager } from './route-manager.ts';
 import { writeStatusFile } from './status-file.ts';
+import { PodMtuWriter } from './pod-mtu-writer.ts';
+import { WireGuardManager } from './wireguard-manager.ts';
 
 export interface NodeAgentOptions extends AgentFlags {
   /** An open datastore backend; the agent closes it on stop. */
@@ -52,6 +55,10 @@ export interface NodeAgentOptions extends AgentFlags {
   readonly birdPath?: string;
   /** Quiet time before a changed BIRD configuration is applied (default 200 ms). */
   readonly bgpDebounceMs?: number;
+  /** The wireguard-go executable (default: on PATH). */
+  readonly wireguardGoPath?: string;
+  /** Where the pod MTU goes for the CNI plugin (Calico: /var/lib/calico/mtu; default: not written). */
+  readonly mtuFile?: string | null;
 }
 
 const SYNC_STATE_NUMBER: Readonly<Record<SyncStatus, number>> = { WaitForDatastore: 1, ResyncInProgress: 2, InSync: 3 };
@@ -96,6 +103,8 @@ export class NodeAgent {
   readonly bgp: BGPManager;
   readonly routing: NodeRoutingManager;
   readonly tunnelWriter: NodeTunnelWriter;
+  readonly wireguard: WireGuardManager;
+  readonly podMtu: PodMtuWriter;
   private readonly invalid = new Map<string, string>();
   private configDirty = true;
   private lastConfig: DataplaneConfig | undefined;
@@ -130,6 +139,16 @@ export class NodeAgent {
       onChange: () => this.scheduleStatus(),
     });
     this.tunnelWriter = new NodeTunnelWriter({ nodeName: opts.nodeName, backend: this.backend, log: (m) => this.log(m), onError: (m) => this.recordError(m) });
+    this.wireguard = new WireGuardManager({
+      nodeName: opts.nodeName,
+      backend: this.backend,
+      stateDir: join(this.settings.runDir, 'wireguard'),
+      ...(opts.wireguardGoPath === undefined ? {} : { binary: opts.wireguardGoPath }),
+      log: (m) => this.log(m),
+      onError: (m) => this.recordError(m),
+      onChange: () => this.scheduleStatus(),
+    });
+    this.podMtu = new PodMtuWriter({ file: opts.mtuFile ?? null, log: (m) => this.log(m), onError: (m) => this.recordError(m) });
     this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
     this.source = opts.updateSource ?? localUpdateSource(this.backend, AGENT_SELECTION);
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
@@ -201,6 +220,9 @@ export class NodeAgent {
         return [...by].map(([state, v]) => [{ state }, v] as const);
       },
     });
+    r.gauge('tricolor_ipip_pools_not_served', 'IPIP pools in use that this node cannot serve (the kernel has no ipip device).', () => this.podMtu.state?.ipipNotServed.length ?? 0);
+    r.gauge('tricolor_pod_mtu_bytes', 'The pod MTU written for the CNI plugin.', () => this.podMtu.state?.podMtu ?? 0);
+    registerWireGuardMetrics(r, () => this.wireguard.state);
     return {
       // Felix exports the apply time as a summary (the dashboard's p99 panel reads {quantile="0.99"});
       // the histogram stays, under our own name, because histograms aggregate across nodes.
@@ -252,6 +274,7 @@ export class NodeAgent {
     await this.bgp.stop();
     await this.routing.settle().catch(() => undefined);
     await this.tunnelWriter.settle().catch(() => undefined);
+    await this.wireguard.stop();
     // let an apply in progress finish so the kernel is never left mid-way through our bookkeeping
     await this.dataplane?.flush().catch(() => undefined);
     this.dataplane?.dispose();
@@ -416,11 +439,18 @@ export class NodeAgent {
     const dp = this.inSyncSeen ? this.selectDataplane(this.felixSpec()) : undefined;
     if (dp === undefined) return;
     const msgs: CalcMessage[] = this.calc.flush();
+    // WireGuard's peers come from the calc graph's host messages; its settings from FelixConfiguration
+    let wireguardDirty = this.wireguard.onMessages(msgs);
     if (this.bgpDirty) {
       this.bgpDirty = false;
       this.updateBGP();
+      this.updatePodMtu();
+      wireguardDirty = true;
     }
-    if (msgs.length === 0) return;
+    if (msgs.length === 0) {
+      if (wireguardDirty) this.updateWireGuard();
+      return;
+    }
     this.m.calcOutput.inc(msgs.length);
     dp.onMessages(msgs);
     if (this.routing.onMessages(msgs)) void this.routing.reconcile();
@@ -437,6 +467,7 @@ export class NodeAgent {
       this.routes.setDesired(this.workloads.values(), (this.lastConfig ?? DEFAULT_DATAPLANE_CONFIG).interfacePrefixes);
       if (this.calcInSyncSent) this.reconcileRoutes();
     }
+    if (wireguardDirty || workloadsChanged) this.updateWireGuard();
   }
 
   /** What every dataplane of this agent is made with. */
@@ -501,6 +532,31 @@ export class NodeAgent {
     } else {
       this.bgp.setDesired(undefined, decision.reason);
     }
+  }
+
+  /** The pod MTU follows FelixConfiguration, the IP pools and this namespace's links. */
+  private updatePodMtu(): void {
+    if (this.stopped) return;
+    this.podMtu.setInputs({ felix: this.felixSpec(), pools: [...this.pools.values()] });
+    void this.podMtu.reconcile();
+  }
+
+  /** WireGuard takes the calc graph's host messages plus the local workload addresses (throw routes). */
+  private updateWireGuard(): void {
+    if (this.stopped || !this.inSyncSeen) return;
+    const localWorkloadIPs = [...this.workloads.values()].flatMap((w) => w.ipv4Nets.map((n) => n.split('/')[0] ?? ''));
+    this.wireguard.setInputs({ felix: this.felixSpec(), pools: [...this.pools.values()], localWorkloadIPs, invalidNodes: this.invalidNodeNames() });
+    void this.wireguard.reconcile();
+  }
+
+  /** Nodes whose stored value does not validate (their last good WireGuard key stays in use). */
+  private invalidNodeNames(): ReadonlySet<string> {
+    const out = new Set<string>();
+    for (const key of this.invalid.keys()) {
+      const m = /\/nodes\/([^/]+)$/.exec(key);
+      if (m?.[1] !== undefined) out.add(m[1]);
+    }
+    return out;
   }
 
   // ---- dataplane ---------------------------------------------------------------------------
@@ -588,6 +644,8 @@ export class NodeAgent {
       if (this.inSyncSeen && this.dataplane !== undefined) {
         void this.routing.reconcile();
         this.tunnelWriter.check();
+        void this.wireguard.reconcile();
+        void this.podMtu.reconcile();
       }
       this.scheduleRouteRefresh();
     }, this.settings.routeRefreshMs);
@@ -655,6 +713,8 @@ export class NodeAgent {
       bgp: this.bgp.state.running ? (this.bgp.state.peers ?? []) : undefined,
       bird: { running: this.bgp.state.running, pid: this.bgp.state.pid, restarts: this.bgp.state.restarts, reason: this.bgp.state.reason, socket: this.bgp.socketPath },
       routing: this.routing.state,
+      wireguard: this.wireguard.state,
+      podMtu: this.podMtu.state,
     };
   }
 

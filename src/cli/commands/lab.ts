@@ -8,7 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf] [--wireguard]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -20,7 +20,7 @@ const HELP = `Usage:
   tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
   tricolor lab probe --all --port PORT [--protocol tcp|udp] [--timeout-ms MS] -o json
   tricolor lab exec NS/POD -- CMD [ARGS...]
-  tricolor lab demo [quickstart] [--name NAME] [--same-node] [--dataplane nft|bpf]
+  tricolor lab demo [quickstart] [--name NAME] [--same-node] [--dataplane nft|bpf] [--wireguard]
 
 A lab is a cluster built from network namespaces on this host (never touching the host's own
 network): an underlay bridge, N nodes each running the Tricolor agent and service proxy, pods
@@ -52,6 +52,8 @@ lab up options:
                          free port; \`lab status\` shows it). dashboards/tricolor.json reads it
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
+  --wireguard            encrypt node-to-node traffic (FelixConfiguration wireguardEnabled: true;
+                         a wireguard-go per node); \`tricolor node status --name NODE\` shows the peers
 `;
 
 const FLAGS = [
@@ -79,6 +81,7 @@ const FLAGS = [
   { name: 'no-controllers' },
   { name: 'flow-logs' },
   { name: 'monitoring' },
+  { name: 'wireguard' },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -164,6 +167,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         flowLogs: flagBool(p, 'flow-logs'),
         monitoring: flagBool(p, 'monitoring'),
         dataplane: dataplaneFlag(p, lab),
+        wireguard: flagBool(p, 'wireguard'),
         progress,
       });
       const ext = lab.labExternals(state);
@@ -289,7 +293,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       if (more.length > 0) throw usage(`unexpected argument ${quote(more[0])}`);
       const name = lab.validateLabName(flagString(p, 'name') ?? 'demo');
       // nginx and access on different nodes unless --same-node (--spread, the old opt-in, is the default now)
-      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: !flagBool(p, 'same-node'), dataplane: dataplaneFlag(p, lab) });
+      const r = await lab.runQuickstartDemo({ name, out: (t) => void ctx.stdout.write(t), spread: !flagBool(p, 'same-node'), dataplane: dataplaneFlag(p, lab), wireguard: flagBool(p, 'wireguard') });
       return r.mismatches === 0 ? 0 : 1;
     }
     default:

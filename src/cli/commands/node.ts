@@ -34,6 +34,10 @@ Options (run):
                              (default <run-dir>/cni.sock; "none" = off)
       --nodename-file PATH   where the node name is written for the CNI plugin, as calico-node
                              does (default $CALICO_NODENAME_FILE, else /var/lib/calico/nodename)
+      --mtu-file PATH        where the pod MTU goes for the CNI plugin (default /var/lib/calico/mtu,
+                             or <run-dir>/mtu when --run-dir is given; "none" = not written)
+      --wireguard-go PATH    the wireguard-go executable (default $TRICOLOR_WIREGUARD_GO, else
+                             wireguard-go on PATH)
   -c, --config FILE          CalicoAPIConfig file (else the environment)
 Typha (environment, Calico's names): FELIX_TYPHAADDR=host:port[,host:port…] makes the agent read
 from Typha instead of watching the datastore (writes still go to the datastore); with TLS also
@@ -71,6 +75,13 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** --mtu-file, else <run-dir>/mtu when a run dir is given (several agents on one host), else Calico's path. */
+function mtuFileOf(flag: string | undefined, runDir: string | undefined, cwd: string, resolve: (...p: string[]) => string): string | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) return resolve(cwd, flag);
+  return runDir === undefined ? '/var/lib/calico/mtu' : resolve(cwd, runDir, 'mtu');
+}
+
 async function runAgent(args: readonly string[], ctx: CliContext): Promise<number> {
   const p = parseArgs(args, [
     CONFIG_FLAG,
@@ -85,6 +96,8 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     { name: 'bgp', value: true },
     { name: 'cni-socket', value: true },
     { name: 'nodename-file', value: true },
+    { name: 'mtu-file', value: true },
+    { name: 'wireguard-go', value: true },
   ]);
   if (flagBool(p, 'help')) {
     ctx.stdout.write(HELP);
@@ -121,6 +134,8 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ...optional('nftRefreshMs', intFlag(p, 'nft-refresh-ms', 0, 86_400_000)),
     ...optional('routeRefreshMs', intFlag(p, 'route-refresh-ms', 0, 86_400_000)),
     bgpMode,
+    ...optional('wireguardGoPath', flagString(p, 'wireguard-go') ?? ctx.env['TRICOLOR_WIREGUARD_GO']),
+    mtuFile: mtuFileOf(flagString(p, 'mtu-file'), flagString(p, 'run-dir'), ctx.cwd, (...x) => path.resolve(...x)),
   });
   // CNI calls are served next to the agent, on the same open backend (docs/design/cni.md).
   const cniSocketFlag = flagString(p, 'cni-socket') ?? path.join(flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR, CNI_SOCKET_NAME);

@@ -57,3 +57,19 @@ export {
   type AgentRoute,
   type ReconcileCounts,
 } from './vxlan-driver.ts';
+export {
+  WireGuardGo,
+  uapiRequest,
+  socketAnswers,
+  findExecutable,
+  ensurePersistentTun,
+  configureLink,
+  deleteLinkIfExists,
+  reconcileWireGuardTable,
+  reconcileWireGuardRule,
+  wireGuardRuleExists,
+  flushWireGuardTable,
+  type WireGuardGoOptions,
+  type WireGuardTableRoute,
+  type WireGuardRuleSpec,
+} from './wireguard-driver.ts';

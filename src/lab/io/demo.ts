@@ -87,6 +87,8 @@ export interface DemoOptions {
   readonly spread?: boolean;
   /** nft (default) or bpf. */
   readonly dataplane?: LabDataplane;
+  /** Run the demo over WireGuard-encrypted node-to-node traffic. */
+  readonly wireguard?: boolean;
 }
 
 export interface DemoResult {
@@ -122,7 +124,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     await labDown(o.name);
   }
   out('Starting the lab:\n');
-  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, progress, ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }) });
+  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, wireguard: o.wireguard === true, progress, ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }) });
   out('\nWorkloads:\n');
   await nsAdd(lab, 'quickstart', {});
   progress('namespace quickstart');

@@ -4,7 +4,8 @@
 
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
-import { cniBinDir, labDatastoreEnv, labPodMtuBytes, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { cniBinDir, labDatastoreEnv, labMtuFile, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
 import { datastoreEnv } from './datastore.ts';
 import { REPO, TRICOLOR_BIN } from './paths.ts';
 import { pidAlive, startDetached, waitFor } from './processes.ts';
@@ -31,9 +32,18 @@ export async function installNodeCni(s: LabState, n: LabNode): Promise<void> {
     repoRoot: REPO,
     env: datastoreEnvOf(labDatastoreEnv(s, 'cni')),
     nodename: n.name,
-    mtuBytes: labPodMtuBytes(s),
     agentSocket: join(n.runDir, 'cni.sock'),
   });
+}
+
+/** The node's WireGuard runs, has its key published and an encrypted peer for every other node. */
+function wireguardReady(runDir: string, peers: number): boolean {
+  try {
+    const wg = (JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8')) as { wireguard?: { device?: { running?: boolean; error?: string }; peers?: unknown[]; plaintext?: unknown[] } }).wireguard;
+    return wg?.device?.running === true && wg.device.error === undefined && (wg.peers?.length ?? 0) >= peers && (wg.plaintext?.length ?? 1) === 0;
+  } catch {
+    return false;
+  }
 }
 
 export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
@@ -91,7 +101,9 @@ export async function waitForNodesReady(s: LabState, timeoutMs: number, progress
           ready = false;
         }
         const proxyReady = readProxyStatus(n)?.inSync === true;
-        if (ready && proxyReady) notReady.delete(n.name);
+        // pods take their MTU from the file the agent writes; with WireGuard, every node also has
+        // its peers before the lab counts as up (else the first packets would go in plaintext)
+        if (ready && proxyReady && existsSync(labMtuFile(n)) && (s.wireguard !== true || wireguardReady(n.runDir, s.nodes.length - 1))) notReady.delete(n.name);
       }
       const done = s.nodes.length - notReady.size;
       if (done !== lastShown) {

@@ -29,6 +29,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     tor: o.tor === true,
     ...(o.externals === undefined ? {} : { externals: o.externals }),
     ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }),
+    wireguard: o.wireguard === true,
   });
   const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
@@ -80,7 +81,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   });
   writePointer(state);
 
-  // FelixConfiguration default is rewritten whole below: keep the eBPF selection in it
+  // FelixConfiguration default is rewritten whole below: keep the eBPF selection and WireGuard in it
   const felix: Record<string, unknown> = {};
   if (o.flowLogs === true) {
     const flows = await startLabFlows(state);
@@ -102,6 +103,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   }
   if (Object.keys(felix).length > 0) {
     if (state.dataplane === 'bpf') felix['bpfEnabled'] = true;
+    if (state.wireguard === true) felix['wireguardEnabled'] = true;
     await withLabClient(state, async (c) => {
       await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: felix });
     });
