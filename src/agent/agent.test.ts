@@ -85,7 +85,7 @@ void describe('tunnel address write-back decision', () => {
   const encap = (vxlanEnabled: boolean): EncapsulationUpdate => ({ type: 'EncapsulationUpdate', vxlanEnabled, vxlanPools: vxlanEnabled ? ['p'] : [], ipipEnabled: false, vxlanVNI: 4096, vxlanPort: 4789, vxlanMTU: undefined });
   const me = (addr?: string, mac?: string): HostMetadataUpdate => ({
     type: 'HostMetadataUpdate', name: 'n1', local: true, ipv4: '10.0.0.1', ipv4Network: '10.0.0.0/24', ipv6: undefined,
-    vxlanTunnelAddr: addr, vxlanTunnelMAC: mac, ipipTunnelAddr: undefined, wireguardTunnelAddr: undefined, wireguardPublicKey: undefined, blocks: [],
+    vxlanTunnelAddr: addr, vxlanTunnelMAC: mac, ipipTunnelAddr: undefined, wireguardTunnelAddr: undefined, wireguardPublicKey: undefined, blocks: [], borrowed: [],
   });
   const cases: [string, EncapsulationUpdate | undefined, HostMetadataUpdate | undefined, ReturnType<typeof tunnelAddressAction>][] = [
     ['VXLAN on, no address: allocate', encap(true), me(), 'allocate'],

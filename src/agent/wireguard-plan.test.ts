@@ -143,6 +143,15 @@ void test('tunnel addresses join the allowed IPs; settings follow FelixConfigura
   assert.equal(p.table, 5);
 });
 
+void test("borrowed addresses (a remote workload outside its node's blocks) join that peer's allowed IPs", () => {
+  const workloads = new Map([['WorkloadEndpoint/ns/b', { node: 'node-3', addrs: ['10.244.2.9/32'] }]]);
+  const { hosts } = inputs();
+  const p = desiredWireGuard({ ...inputs(), hosts: resolveHosts({ nodeName: 'node-1', nodes: [node(1), node(2), node(3)], affinities: [aff(1, '10.244.1.0/26'), aff(2, '10.244.2.0/26'), aff(3, '10.244.3.0/26')], workloads }) });
+  assert.equal(hosts.get('node-3')?.borrowed.length, 0);
+  assert.deepEqual(p.peers.find((x) => x.node === 'node-3')?.allowedIPs, ['10.244.2.9/32', '10.244.3.0/26']);
+  assert.deepEqual(p.routes.filter((r) => r.dst === '10.244.2.9/32'), devAndGuard('10.244.2.9/32'));
+});
+
 void test('the table is the first of routeTableRanges the kernel does not own', () => {
   assert.equal(wireguardTableIndex({}), 1);
   assert.equal(wireguardTableIndex({ routeTableRanges: [{ min: 253, max: 300 }] }), 256);

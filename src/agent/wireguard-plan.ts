@@ -4,7 +4,8 @@
 // whose public key is known, and the WireGuard routing table with its rule — Calico's scheme
 // (felix/wireguard) plus Tricolor's no-plaintext guard:
 //
-// - a peer with a usable key: `<cidr> dev <device>` for its blocks and tunnel addresses, AND
+// - a peer with a usable key: `<cidr> dev <device>` for its blocks, its workloads' addresses
+//   outside them (borrowed) and its tunnel addresses, AND
 //   `unreachable <cidr> metric GUARD_METRIC` underneath. The device route wins while the device
 //   exists; if the device disappears (wireguard-go killed, TUN deleted) the kernel drops the
 //   device routes and the guard is all that is left, so the traffic is refused instead of falling
@@ -183,12 +184,12 @@ export function desiredWireGuard(i: WireGuardInputs, defaultHostMtu = 1460): Wir
     address: me.wireguardTunnelAddr,
   };
 
-  // Each remote node's CIDRs: its confirmed IPv4 blocks and its tunnel addresses.
+  // Each remote node's CIDRs: its confirmed IPv4 blocks, borrowed addresses and tunnel addresses.
   const local: CIDR[] = me.blocks.map((b) => tryParseCIDR(b)).filter((c): c is CIDR => c?.family === 4);
   const cidrsOf = new Map<string, CIDR[]>();
   for (const h of i.hosts.values()) {
     if (h.name === i.nodeName) continue;
-    const cidrs = [...h.blocks.map((b) => tryParseCIDR(b)), hostCIDR(h.wireguardTunnelAddr), hostCIDR(h.vxlanTunnelAddr), hostCIDR(h.ipipTunnelAddr)].filter(
+    const cidrs = [...h.blocks.map((b) => tryParseCIDR(b)), ...h.borrowed.map((b) => tryParseCIDR(b)), hostCIDR(h.wireguardTunnelAddr), hostCIDR(h.vxlanTunnelAddr), hostCIDR(h.ipipTunnelAddr)].filter(
       (c): c is CIDR => c?.family === 4,
     );
     if (cidrs.length > 0) cidrsOf.set(h.name, cidrs);

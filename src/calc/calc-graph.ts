@@ -202,6 +202,11 @@ export class CalcGraph {
     const candidates = this.ipsetHints.candidates(labels, new Set(this.entityIPSets.get(key) ?? []));
     for (const id of candidates) this.updateMembership(id, key, e, labels);
 
+    if (key.startsWith('WorkloadEndpoint/')) {
+      // the routing side needs every workload's addresses for the borrowed ones (HostMetadataUpdate)
+      const addrs = e?.node === undefined ? [] : e.cidrs.filter(isHostCIDR).map((c) => c.text);
+      this.routing.onWorkload(key, e?.node === undefined || addrs.length === 0 ? undefined : { node: e.node, addrs });
+    }
     const isLocal = e !== undefined && (e.kind === 'WorkloadEndpoint' || e.kind === 'HostEndpoint') && e.node === this.hostname;
     const before = this.localEndpoints.get(key);
     if (!isLocal && before === undefined) return;

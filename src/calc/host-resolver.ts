@@ -1,15 +1,18 @@
 // What a dataplane needs to know about every node (node contract §2.13, §4.16; WireGuard needs the
 // public key from the Node's status): addresses, tunnel addresses, VXLAN MAC as stored, and the
-// node's confirmed blocks — a pure function of the routing inputs.
+// node's confirmed blocks, and its workloads' addresses outside them (borrowed) — a pure function
+// of the routing inputs.
 
-import { formatCIDR, tryParseCIDR } from '../net/index.ts';
+import { cidrContainsCIDR, formatCIDR, tryParseCIDR } from '../net/index.ts';
+import type { CIDR } from '../net/index.ts';
 import type { HostMetadataUpdate } from './messages.ts';
 import { addressOnly, isConfirmed, nodeAddresses } from './routing-model.ts';
 import type { RoutingInputs } from './routing-model.ts';
 
 /** One HostMetadataUpdate per Node, keyed by name. */
-export function resolveHosts(i: Pick<RoutingInputs, 'nodeName' | 'nodes' | 'affinities'>): Map<string, HostMetadataUpdate> {
+export function resolveHosts(i: Pick<RoutingInputs, 'nodeName' | 'nodes' | 'affinities' | 'workloads'>): Map<string, HostMetadataUpdate> {
   const blocks = new Map<string, Set<string>>();
+  const parsed = new Map<string, CIDR[]>();
   for (const a of i.affinities) {
     if (!isConfirmed(a)) continue;
     const c = tryParseCIDR(a.cidr);
@@ -17,6 +20,20 @@ export function resolveHosts(i: Pick<RoutingInputs, 'nodeName' | 'nodes' | 'affi
     let s = blocks.get(a.host);
     if (s === undefined) blocks.set(a.host, (s = new Set()));
     s.add(formatCIDR(c));
+    let l = parsed.get(a.host);
+    if (l === undefined) parsed.set(a.host, (l = []));
+    l.push(c);
+  }
+  const borrowed = new Map<string, Set<string>>();
+  for (const w of i.workloads?.values() ?? []) {
+    const own = parsed.get(w.node) ?? [];
+    for (const text of w.addrs) {
+      const c = tryParseCIDR(text);
+      if (c === undefined || own.some((b) => cidrContainsCIDR(b, c))) continue;
+      let s = borrowed.get(w.node);
+      if (s === undefined) borrowed.set(w.node, (s = new Set()));
+      s.add(formatCIDR(c));
+    }
   }
   const out = new Map<string, HostMetadataUpdate>();
   for (const n of i.nodes) {
@@ -34,6 +51,7 @@ export function resolveHosts(i: Pick<RoutingInputs, 'nodeName' | 'nodes' | 'affi
       wireguardTunnelAddr: addressOnly(spec.wireguard?.interfaceIPv4Address, 4),
       wireguardPublicKey: key === undefined || key === '' ? undefined : key,
       blocks: [...(blocks.get(name) ?? [])].sort(),
+      borrowed: [...(borrowed.get(name) ?? [])].sort(),
     });
   }
   return out;

@@ -63,6 +63,7 @@ export {
   type BlockAffinityEntry,
   type FelixFields,
   type RoutingInputs,
+  type WorkloadAddresses,
 } from './routing-model.ts';
 export { bgpDecision, agentBlackholes, remoteBlockRoutes, resolveRoutes, type BGPDecision } from './route-resolver.ts';
 export { resolveEncapsulation, resolveVTEPs } from './vxlan-resolver.ts';

@@ -166,6 +166,11 @@ export interface HostMetadataUpdate {
   readonly wireguardPublicKey: string | undefined;
   /** Confirmed affine blocks (IPv4 and IPv6), sorted. */
   readonly blocks: readonly string[];
+  /**
+   * Addresses of the node's workload endpoints outside its confirmed blocks (borrowed from
+   * another node's block), as /32 or /128, sorted: WireGuard's allowed IPs need them.
+   */
+  readonly borrowed: readonly string[];
 }
 
 export interface HostMetadataRemove {

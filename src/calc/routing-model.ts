@@ -27,6 +27,14 @@ export interface RoutingInputs {
   readonly bgpConfigurations: readonly BGPConfiguration[];
   readonly felix: FelixFields;
   readonly bgpMode: BGPMode;
+  /** Workload endpoint addresses per endpoint (host CIDRs) with their node: borrowed addresses. */
+  readonly workloads?: ReadonlyMap<string, WorkloadAddresses>;
+}
+
+/** One workload endpoint's node and addresses (/32 or /128 texts), as the routing side sees it. */
+export interface WorkloadAddresses {
+  readonly node: string;
+  readonly addrs: readonly string[];
 }
 
 /** Felix's VXLANVNI and VXLANPort defaults. */

@@ -158,9 +158,34 @@ void describe('host facts', () => {
       wireguardTunnelAddr: '10.244.2.1',
       wireguardPublicKey: 'k2=',
       blocks: ['10.244.2.0/26'],
+      borrowed: [],
     } satisfies HostMetadataUpdate);
     assert.equal(hosts.get('n1')?.local, true);
     assert.equal(hosts.get('n1')?.vxlanTunnelMAC, undefined);
+  });
+
+  void it("borrowed: a workload's address outside its node's confirmed blocks, per node", () => {
+    const workloads = new Map([
+      ['WorkloadEndpoint/ns/a', { node: 'n2', addrs: ['10.244.2.5/32'] }], // inside n2's block
+      ['WorkloadEndpoint/ns/b', { node: 'n2', addrs: ['10.244.1.9/32', 'fd00:1::9/128'] }], // in n1's block: borrowed
+      ['WorkloadEndpoint/ns/c', { node: 'n1', addrs: ['10.244.1.7/32'] }],
+    ]);
+    const hosts = resolveHosts(inputs({ workloads }));
+    assert.deepEqual(hosts.get('n2')?.borrowed, ['10.244.1.9/32', 'fd00:1::9/128']);
+    assert.deepEqual(hosts.get('n1')?.borrowed, []);
+  });
+
+  void it('through the graph: only a borrowed workload resolves the hosts again; its node hears of it', () => {
+    const g = new CalcGraph({ hostname: 'n1', bgpMode: 'disabled' });
+    g.onRoutingUpdates([R('n1', node('n1', '10.0.0.1/24')), R('n2', node('n2', '10.0.0.2/24')), A(aff('n1', '10.244.1.0/26')), A(aff('n2', '10.244.2.0/26'))]);
+    g.flush();
+    g.routing.onWorkload('WorkloadEndpoint/ns/a', { node: 'n2', addrs: ['10.244.2.5/32'] });
+    assert.deepEqual(g.flush(), [], 'inside its block: nothing to send');
+    g.routing.onWorkload('WorkloadEndpoint/ns/b', { node: 'n2', addrs: ['10.244.1.9/32'] });
+    const m = g.flush();
+    assert.deepEqual(m.map((x) => (x.type === 'HostMetadataUpdate' ? [x.name, x.borrowed] : x.type)), [['n2', ['10.244.1.9/32']]]);
+    g.routing.onWorkload('WorkloadEndpoint/ns/b', undefined);
+    assert.deepEqual(g.flush().map((x) => (x.type === 'HostMetadataUpdate' ? [x.name, x.borrowed] : x.type)), [['n2', []]]);
   });
 });
 

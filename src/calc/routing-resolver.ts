@@ -1,5 +1,6 @@
 // The calc graph's routing node: holds the routing inputs (Nodes, IP pools, block affinities,
-// BGPConfiguration, the merged FelixConfiguration), and on each flush after they changed resolves
+// BGPConfiguration, the merged FelixConfiguration, and the workload endpoints' addresses for the
+// borrowed ones), and on each flush after they changed resolves
 // encapsulation, hosts, VXLAN tunnels and routes (route-resolver.ts, vxlan-resolver.ts,
 // host-resolver.ts) and queues only what differs from what was queued before into the event
 // sequencer. Quiet until its first input, so a graph without routing inputs emits nothing here.
@@ -10,7 +11,10 @@ import { resolveHosts } from './host-resolver.ts';
 import type { CalcMessage } from './messages.ts';
 import { bgpDecision, resolveRoutes } from './route-resolver.ts';
 import type { BGPDecision } from './route-resolver.ts';
-import type { BGPMode, BlockAffinityEntry, FelixFields, RoutingInputs } from './routing-model.ts';
+import { isConfirmed } from './routing-model.ts';
+import type { BGPMode, BlockAffinityEntry, FelixFields, RoutingInputs, WorkloadAddresses } from './routing-model.ts';
+import { cidrContainsCIDR, tryParseCIDR } from '../net/index.ts';
+import type { CIDR } from '../net/index.ts';
 import { resolveEncapsulation, resolveVTEPs } from './vxlan-resolver.ts';
 
 /** A routing input: a resource by name (undefined: deleted), or a block affinity by its key. */
@@ -31,6 +35,11 @@ export class RoutingResolver {
   private readonly pools = new Map<string, IPPool>();
   private readonly affinities = new Map<string, BlockAffinityEntry>();
   private readonly bgpConfigs = new Map<string, BGPConfiguration>();
+  private readonly workloads = new Map<string, WorkloadAddresses>();
+  /** Confirmed blocks per host, rebuilt after an affinity change (is an address borrowed?). */
+  private blocksByHost: Map<string, CIDR[]> | undefined;
+  /** A routing input (not only workloads) has arrived: until then the resolver stays quiet. */
+  private started = false;
   private felix: FelixFields = {};
   private felixText = '{}';
   private dirty = false;
@@ -60,10 +69,46 @@ export class RoutingResolver {
         break;
       case 'BlockAffinity':
         set(this.affinities, u.key, u.value);
+        this.blocksByHost = undefined;
         break;
     }
+    this.started = true;
     this.dirty = true;
     this.decision = undefined;
+  }
+
+  /**
+   * A workload endpoint's node and addresses (undefined: gone). Only a change that involves an
+   * address outside its node's confirmed blocks (borrowed) makes the hosts resolve again, so pod
+   * churn inside blocks costs one comparison per address.
+   */
+  onWorkload(key: string, w: WorkloadAddresses | undefined): void {
+    const before = this.workloads.get(key);
+    if (before === undefined && w === undefined) return;
+    if (before !== undefined && w !== undefined && before.node === w.node && before.addrs.length === w.addrs.length && before.addrs.every((a, k) => a === w.addrs[k])) return;
+    if (w === undefined) this.workloads.delete(key);
+    else this.workloads.set(key, w);
+    if (this.started && ((before !== undefined && this.hasBorrowed(before)) || (w !== undefined && this.hasBorrowed(w)))) this.dirty = true;
+  }
+
+  private hasBorrowed(w: WorkloadAddresses): boolean {
+    if (this.blocksByHost === undefined) {
+      const m = new Map<string, CIDR[]>();
+      for (const a of this.affinities.values()) {
+        if (!isConfirmed(a)) continue;
+        const c = tryParseCIDR(a.cidr);
+        if (c === undefined) continue;
+        const l = m.get(a.host);
+        if (l === undefined) m.set(a.host, [c]);
+        else l.push(c);
+      }
+      this.blocksByHost = m;
+    }
+    const own = this.blocksByHost.get(w.node) ?? [];
+    return w.addrs.some((t) => {
+      const c = tryParseCIDR(t);
+      return c !== undefined && !own.some((b) => cidrContainsCIDR(b, c));
+    });
   }
 
   /** FelixConfiguration `default` merged with `node.<name>` (VXLAN/IPIP switches and settings). */
@@ -72,6 +117,7 @@ export class RoutingResolver {
     if (text === this.felixText) return;
     this.felix = felix;
     this.felixText = text;
+    this.started = true;
     this.dirty = true;
   }
 
@@ -88,6 +134,7 @@ export class RoutingResolver {
       bgpConfigurations: [...this.bgpConfigs.values()],
       felix: this.felix,
       bgpMode: this.bgpMode,
+      workloads: this.workloads,
     };
   }
 
