@@ -92,6 +92,7 @@ export class WireGuardManager {
   #tunnelWork: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stats: NodeJS.Timeout | undefined;
+  /** Keepalive resets after a kick, and publication retries: cleared on stop. */
   #kickTimers = new Set<NodeJS.Timeout>();
   readonly #kicked = new Set<string>();
   #stopped = false;
@@ -417,8 +418,12 @@ export class WireGuardManager {
       .then(() => this.#o.log(publicKey === undefined ? 'WireGuard: public key removed from the Node' : `WireGuard: public key ${publicKey} published in Node ${this.#o.nodeName}`))
       .catch((e: unknown) => {
         this.#o.onError(`WireGuard: cannot publish the public key: ${(e as Error).message} (retrying)`);
-        const t = setTimeout(() => void this.reconcile(), 2000 + Math.random() * 2000);
+        const t = setTimeout(() => {
+          this.#kickTimers.delete(t);
+          void this.reconcile();
+        }, 2000 + Math.random() * 2000);
         t.unref();
+        this.#kickTimers.add(t);
       })
       .finally(() => (this.#publishWork = undefined));
   }
