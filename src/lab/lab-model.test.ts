@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { TricolorError, isTricolorError } from '../base/index.ts';
 import {
   MAX_EXTERNALS,
+  labTyphaAddr,
   TOR_ADDRESS,
   findExternal,
   labExternals,
@@ -111,6 +112,12 @@ void describe('lab plan', () => {
     assert.match(cfg, /^ {2}etcdEndpoints: unixs:\/\/\/tmp\/r\/x\/etcd\/etcd:2379$/m);
     assert.match(cfg, /^ {2}etcdCertFile: \/tmp\/r\/x\/etcd\/pki\/cli\.crt$/m);
     assert.throws(() => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'redis' as 'etcdv3' }), usageError);
+  });
+  void it('typha: N replicas in the first N nodes, every agent told all of them; more replicas than nodes is refused', () => {
+    assert.equal(labTyphaAddr(planLab({ name: 'x', nodes: 3, encap: 'none', podCidr: '10.244.0.0/16' })), undefined);
+    const s = planLab({ name: 'x', nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', typha: 2 });
+    assert.equal(labTyphaAddr(s), `${s.nodes[0]?.address}:5473,${s.nodes[1]?.address}:5473`);
+    assert.throws(() => planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', typha: 3 }), (e: unknown) => isTricolorError(e) && /--typha: "3"/.test(e.message));
   });
   void it('tor: a prefixed namespace past every node address, AS 64513, one eBGP neighbour per node', () => {
     const s = planLab({ name: 'x', nodes: 200, encap: 'none', podCidr: '10.244.0.0/16', tor: true });

@@ -104,6 +104,8 @@ export interface LabState {
   readonly tor?: LabTor | undefined;
   /** Prometheus (`lab up --monitoring`). */
   readonly monitoring?: LabMonitoring | undefined;
+  /** Typha replicas (`lab up --typha N`): one in each of the first N nodes; agents read through them. */
+  readonly typha?: number | undefined;
   readonly createdAt: string;
   /** nft (absent) or bpf: FelixConfiguration bpfEnabled, no nft service proxy, a bpffs per node. */
   readonly dataplane?: LabDataplane;
@@ -202,6 +204,7 @@ export function planLab(opts: {
   externals?: number;
   dataplane?: LabDataplane;
   wireguard?: boolean;
+  typha?: number;
   root?: string;
   now?: Date;
 }): LabState {
@@ -215,6 +218,10 @@ export function planLab(opts: {
   }
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > MAX_NODES) {
     throw usage(`--nodes: ${quote(String(opts.nodes))} is not a number from 1 to ${MAX_NODES}`, '--nodes', opts.nodes);
+  }
+  const typha = opts.typha ?? 0;
+  if (!Number.isInteger(typha) || typha < 0 || typha > opts.nodes) {
+    throw usage(`--typha: ${quote(String(typha))} is not a number from 0 to the number of nodes (${opts.nodes}): each replica runs in its own node`, '--typha', typha);
   }
   const prefix = labPrefix(opts.name);
   const runDir = labRunDir(opts.name, opts.root);
@@ -241,6 +248,7 @@ export function planLab(opts: {
     tor: opts.tor === true ? { netns: `${prefix}tor`, address: TOR_ADDRESS, asNumber: TOR_AS, uplink: 'tor0', configPath: `${runDir}/tor/gobgpd.toml` } : undefined,
     createdAt: (opts.now ?? new Date()).toISOString(),
     ...(dataplane === 'bpf' ? { dataplane } : {}),
+    ...(typha > 0 ? { typha } : {}),
     encap: opts.encap,
     wireguard: opts.wireguard === true,
     podCidr: opts.podCidr,
@@ -438,7 +446,19 @@ function cniEtcdTls(e: LabEtcd): Record<string, string> {
 }
 
 /** The components that get a client certificate of their own for the lab's etcd. */
-export const LAB_ETCD_CLIENTS = ['lab', 'cli', 'agent', 'cni', 'proxy', 'controllers'] as const;
+export const LAB_ETCD_CLIENTS = ['lab', 'cli', 'agent', 'cni', 'proxy', 'controllers', 'typha'] as const;
+
+/** Typha's port in the lab (Calico's). */
+export const LAB_TYPHA_PORT = 5473;
+
+/** The nodes running a Typha replica, and the FELIX_TYPHAADDR value every agent gets. */
+export function labTyphaNodes(s: Pick<LabState, 'typha' | 'nodes'>): readonly LabNode[] {
+  return s.nodes.slice(0, s.typha ?? 0);
+}
+export function labTyphaAddr(s: Pick<LabState, 'typha' | 'nodes'>): string | undefined {
+  const ns = labTyphaNodes(s);
+  return ns.length === 0 ? undefined : ns.map((n) => `${n.address}:${LAB_TYPHA_PORT}`).join(',');
+}
 export type LabEtcdClient = (typeof LAB_ETCD_CLIENTS)[number];
 
 /** CA, certificate and key files of one component's etcd client identity. */
@@ -616,6 +636,8 @@ export interface LabUpOptions {
   readonly flowLogs?: boolean | undefined;
   /** Debian's Prometheus in a lab namespace, scraping every agent, the controllers and the flow aggregator. */
   readonly monitoring?: boolean | undefined;
+  /** Typha replicas (default 0: every agent watches the datastore itself). */
+  readonly typha?: number | undefined;
   /** nft (default) or bpf. */
   readonly dataplane?: LabDataplane | undefined;
   /** Encrypt node-to-node traffic with WireGuard (wireguard-go per node). */

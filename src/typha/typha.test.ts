@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makePKI, type TestPKI } from '../../test/support/certs.ts';
+import { checkNoLeaks } from '../../test/support/leak-check.ts';
 import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
 import { until } from '../../test/support/wait.ts';
 import { MetricsRegistry, parseMetricsText } from '../base/index.ts';
@@ -183,6 +184,24 @@ void describe('typha', { concurrency: false }, () => {
     assert.deepEqual(healthy.sink.connection, [], 'the healthy client was never disconnected');
     assert.deepEqual(healthyPinged.sink.connection, [], 'a client that answers pings is never disconnected');
     mute.destroy();
+  });
+
+  void test('a server and a client (through a loss and a retry) leave nothing open once stopped', { timeout: 60_000 }, async () => {
+    await checkNoLeaks('Typha server and client', async () => {
+      const own = new EtcdBackend({ endpoints: [etcd.endpoints] });
+      const s = new TyphaServer({ backend: own, selections: { felix: TYPHA_SELECTIONS.felix }, port: 0, pingIntervalMs: 100 });
+      await s.start();
+      const { source } = typhaUpdateSource({ addresses: [addr(s)], readTimeoutMs: 30_000, writeTimeoutMs: 10_000 }, AGENT_SELECTION, { syncerType: 'felix', retryDelayMs: 50 });
+      const sink = new Collector();
+      source.start(sink);
+      await until('in sync', () => Promise.resolve(sink.inSync ? true : undefined), 20_000, 20);
+      await new Promise((r) => setTimeout(r, 300)); // a few pings and pongs
+      await s.stop();
+      await until('the loss seen', () => Promise.resolve(sink.connection.length > 0 ? true : undefined), 20_000, 20);
+      await new Promise((r) => setTimeout(r, 200)); // a retry or two against the closed port
+      await source.dispose();
+      await own.close();
+    });
   });
 
   void test('failover: the client moves to the other replica and gets only the difference, never leaving InSync', { timeout: 60_000 }, async () => {

@@ -4,7 +4,8 @@
 // `N passed, N failed`. The lab is taken down on success, failure, SIGINT and SIGTERM (unless
 // --keep). Exit status 0 only when every scenario passed.
 //
-// Options: --only REGEX, --nodes N (default 2), --dataplane nft|bpf (default nft), --placement auto|one|spread (default auto: pods
+// Options: --only REGEX, --nodes N (default 2), --dataplane nft|bpf (default nft), --typha N (default 0: agents
+// watch the datastore; N: the lab runs N Typha replicas and the agents read through them), --placement auto|one|spread (default auto: pods
 // spread over the nodes when cross-node pod traffic connects, else all on node-1),
 // --probe-timeout-ms MS (default 1000), --converge-ms MS (default 20000), --settle-ms MS (default
 // 3000), --keep (leave the lab up), --verbose (timings per step and matrix), --figures FILE
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     nodes: { type: 'string', default: '2' },
     dataplane: { type: 'string', default: 'nft' },
+    typha: { type: 'string', default: '0' },
     placement: { type: 'string', default: 'auto' },
     'probe-timeout-ms': { type: 'string', default: '1000' },
     'converge-ms': { type: 'string', default: '20000' },
@@ -67,13 +69,14 @@ if (dataplane !== 'nft' && dataplane !== 'bpf') {
   process.stderr.write(`conformance: --dataplane: ${JSON.stringify(dataplane)} is not nft or bpf\n`);
   process.exit(2);
 }
+const typha = num('typha', values.typha, 0, 10);
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const scenarios = [...K8S_SCENARIOS, ...CALICO_SCENARIOS].filter((s) => only === undefined || only.test(`${s.source}: ${s.name}`));
 const cacheDir = mkdtempSync(join(tmpdir(), 'tricolor-conformance-cc-'));
 const runner = new LabRunner(`cf${randomBytes(4).toString('hex')}`, {
   nodes: num('nodes', values.nodes, 1, 10),
   dataplane,
-  labUpArgs: values.wireguard ? ['--wireguard'] : [],
+  labUpArgs: [...(values.wireguard ? ['--wireguard'] : []), ...(typha > 0 ? ['--typha', String(typha)] : [])],
   placement,
   probeTimeoutMs: num('probe-timeout-ms', values['probe-timeout-ms'], 50, 60_000),
   convergeMs: num('converge-ms', values['converge-ms'], 0, 600_000),

@@ -8,7 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf] [--wireguard]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf] [--wireguard] [--typha N]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -50,6 +50,9 @@ lab up options:
                          every agent's Felix metrics, the controllers and the flow aggregator every 2 s,
                          data under the run directory; reached from the host on 127.0.0.1:9090 (or a
                          free port; \`lab status\` shows it). dashboards/tricolor.json reads it
+  --typha N              run N Typha replicas (one in each of the first N nodes, on the node's address
+                         :5473, metrics :9093); every agent gets FELIX_TYPHAADDR naming all of them
+                         and reads through Typha instead of watching the datastore (default 0)
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
   --wireguard            encrypt node-to-node traffic (FelixConfiguration wireguardEnabled: true;
@@ -82,6 +85,7 @@ const FLAGS = [
   { name: 'flow-logs' },
   { name: 'monitoring' },
   { name: 'wireguard' },
+  { name: 'typha', value: true },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -166,6 +170,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         controllers: !flagBool(p, 'no-controllers'),
         flowLogs: flagBool(p, 'flow-logs'),
         monitoring: flagBool(p, 'monitoring'),
+        typha: intFlag(p, 'typha', 0, 0, lab.MAX_NODES),
         dataplane: dataplaneFlag(p, lab),
         wireguard: flagBool(p, 'wireguard'),
         progress,

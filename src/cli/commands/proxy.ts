@@ -41,10 +41,19 @@ export const command: Command = {
     const { loadDatastoreConfig } = await import('../connection.ts');
     const { openBackend } = await import('../../datastore/index.ts');
     const { ServiceProxy } = await import('../../proxy/index.ts');
+    const { typhaClientConfigFromEnv } = await import('../../typha/index.ts');
+    const typha = typhaClientConfigFromEnv(ctx.env);
     const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
+    // with FELIX_TYPHAADDR the proxy reads Typha's `proxy` syncer, as the agent reads `felix`
+    const { PROXY_SELECTION } = await import('../../proxy/index.ts');
+    const typhaSource =
+      typha === undefined
+        ? undefined
+        : (await import('../../typha/io/index.ts')).typhaUpdateSource(typha, PROXY_SELECTION, { syncerType: 'proxy', hostname: nodeName, log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`) }).source;
     const proxy = new ServiceProxy({
       nodeName,
       backend,
+      ...(typhaSource !== undefined ? { updateSource: typhaSource } : {}),
       runDir,
       ...(dataplane === 'bpf' ? { natWriter: new (await import('../../dataplane/io/index.ts')).BpfNatDriver(flagString(p, 'bpffs') ?? `${runDir}/bpf`) } : {}),
       log: (line) => ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${line}\n`),

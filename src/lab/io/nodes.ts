@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { cniBinDir, labDatastoreEnv, labMtuFile, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
+import { LAB_TYPHA_PORT, cniBinDir, labDatastoreEnv, labMtuFile, labTyphaAddr, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
 import { datastoreEnv } from './datastore.ts';
 import { REPO, TRICOLOR_BIN } from './paths.ts';
 import { pidAlive, startDetached, waitFor } from './processes.ts';
@@ -47,14 +47,33 @@ function wireguardReady(runDir: string, peers: number): boolean {
 }
 
 export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
+  const typha = labTyphaAddr(s);
   return startDetached(
     ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename')],
     join(logsDir(s), `${n.name}-agent.log`),
-    { ...datastoreEnv(s, 'agent'), NODENAME: n.name },
+    { ...datastoreEnv(s, 'agent'), NODENAME: n.name, ...(typha !== undefined ? { FELIX_TYPHAADDR: typha } : {}) },
   );
 }
 
-export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s, 'proxy')): Promise<number> {
+/** The proxy's environment: the datastore, and Typha when the lab runs it (syncer `proxy`). */
+function proxyEnv(s: LabState): NodeJS.ProcessEnv {
+  const typha = labTyphaAddr(s);
+  return { ...datastoreEnv(s, 'proxy'), ...(typha !== undefined ? { FELIX_TYPHAADDR: typha } : {}) };
+}
+
+/**
+ * A Typha replica in a node's namespace, as a Deployment's pod would land on a node: listening on
+ * the node's underlay address (every agent reaches it over the underlay), metrics on :9093 there.
+ */
+export function spawnTypha(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s, 'typha')): Promise<number> {
+  return startDetached(
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'typha', 'run', '--host', n.address, '--port', String(LAB_TYPHA_PORT), '--metrics-host', n.address, '--metrics-port', '9093'],
+    join(logsDir(s), `${n.name}-typha.log`),
+    env,
+  );
+}
+
+export function spawnProxy(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = proxyEnv(s)): Promise<number> {
   // eBPF labs: the proxy programs the node's BPF NAT maps instead of its nft table
   const bpf = s.dataplane === 'bpf' ? ['--dataplane', 'bpf', '--bpffs', nodeBpffsDir(n)] : [];
   return startDetached(

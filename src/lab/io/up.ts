@@ -6,14 +6,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { TricolorError, quote } from '../../base/index.ts';
 import { mountBpffs } from '../../dataplane/io/index.ts';
-import { UNDERLAY_GATEWAY, describeLabDatastore, labExternals, labSeedDocuments, logsDir, nodeBpffsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
+import { LAB_TYPHA_PORT, UNDERLAY_GATEWAY, describeLabDatastore, labTyphaNodes, labExternals, labSeedDocuments, logsDir, nodeBpffsDir, planLab, podsDir, type LabState, type LabUpOptions } from '../lab-model.ts';
 import { startLabEtcd, waitForEtcd, withLabClient } from './datastore.ts';
 import { startExternalServers, startTor } from './externals.ts';
 import { LAB_FLOWS_FLUSH_INTERVAL, labFlowLogFields, startLabFlows } from './flows.ts';
 import { planMonitoring } from '../monitoring-model.ts';
 import { startLabMonitoring } from './monitoring.ts';
 import { ensureNamespace } from './namespaces.ts';
-import { installNodeCni, spawnAgent, spawnControllers, spawnProxy, waitForNodesReady } from './nodes.ts';
+import { installNodeCni, spawnAgent, spawnControllers, spawnProxy, spawnTypha, waitForNodesReady } from './nodes.ts';
 import { mapLimit } from './processes.ts';
 import { writeLabState, writePointer } from './state.ts';
 import { addNodeNamespace, addUnderlay, labNetnsNames } from './topology.ts';
@@ -30,6 +30,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     ...(o.externals === undefined ? {} : { externals: o.externals }),
     ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }),
     wireguard: o.wireguard === true,
+    ...(o.typha === undefined ? {} : { typha: o.typha }),
   });
   const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
@@ -107,6 +108,13 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     await withLabClient(state, async (c) => {
       await c.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: felix });
     });
+  }
+
+  const typhaNodes = labTyphaNodes(state);
+  if (typhaNodes.length > 0) {
+    o.progress(`starting ${typhaNodes.length} Typha replica(s) (${typhaNodes.map((n) => `${n.name} ${n.address}:${LAB_TYPHA_PORT}`).join(', ')}); the agents read through them`);
+    for (const n of typhaNodes) state.pids.push(await spawnTypha(state, n));
+    writeLabState(state);
   }
 
   const bpf = state.dataplane === 'bpf';
