@@ -16,6 +16,8 @@ export const CONFIG_KINDS: ReadonlyArray<readonly [ApiVersion, ResourceKind]> = 
   ['projectcalico.org/v3', 'BGPConfiguration'],
   ['projectcalico.org/v3', 'BGPPeer'],
   ['projectcalico.org/v3', 'BGPFilter'],
+  // flow logs name the service a connection was sent to before DNAT (Felix's service lookup cache)
+  ['v1', 'Service'],
 ];
 
 const refs = (list: ReadonlyArray<readonly [ApiVersion, ResourceKind]>): KindRef[] => list.map(([apiVersion, kind]) => ({ apiVersion, kind }));

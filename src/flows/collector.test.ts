@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { FlowCollector } from './collector.ts';
 import type { ConntrackEntry } from './collector.ts';
 import { RuleIdLookup } from './rule-id.ts';
+import { ServiceIndex } from './service-index.ts';
 import { API, PG, WEB, demoModels } from './test-support.ts';
 
 const T = 1_800_000_000;
@@ -59,6 +60,41 @@ void describe('flow collector (verdict log + conntrack)', () => {
     assert.equal(r?.policies.enforced[0]?.kind, 'Profile');
     assert.equal(r?.policies.pending[0]?.name, 'deny-all');
     assert.equal(r?.policies.pending[0]?.action, 'deny');
+    assert.equal(r?.service, undefined, 'no service index given: no service');
+  });
+
+  void it('names the service a DNATed connection was sent to (the pre-DNAT destination), and only that one', () => {
+    const services = new ServiceIndex();
+    services.update('db', 'postgres', { metadata: { name: 'postgres', namespace: 'db' }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'pg', port: 5432, targetPort: 5432, protocol: 'TCP' }] } });
+    const c = new FlowCollector({ node: 'node-2' });
+    c.addVerdict({ prefix: 'ARI0|kns.db', group: 1, srcIP: WEB, dstIP: PG, proto: 6, srcPort: 40002, dstPort: 5432, timeS: T });
+    c.addVerdict({ prefix: 'ARI0|kns.db', group: 1, srcIP: WEB, dstIP: PG, proto: 6, srcPort: 40003, dstPort: 5432, timeS: T });
+    c.updateConntrack([ct(WEB, 40002, PG, 5432, 3, 3, 'ESTABLISHED', '10.96.0.10', 5432), ct(WEB, 40003, PG, 5432, 2, 2)], T + 1);
+    const rs = c.flush(T + 2, models, lookup(), services);
+    assert.equal(rs.length, 2, 'the service is part of the flow key');
+    const viaService = rs.find((r) => r.service !== undefined);
+    assert.deepEqual(viaService?.service, { namespace: 'db', name: 'postgres', portName: 'pg', port: 5432 });
+    assert.equal(viaService?.stats.packetsIn, 3);
+    assert.equal(rs.find((r) => r.service === undefined)?.stats.packetsIn, 2, 'the direct connection names no service');
+  });
+
+  void it('holds an allowed connection back until conntrack has seen it (bounded), so its first record has the service', () => {
+    const services = new ServiceIndex();
+    services.update('db', 'postgres', { metadata: { name: 'postgres', namespace: 'db' }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] } });
+    const c = new FlowCollector({ node: 'node-2', conntrackGraceS: 6 });
+    c.addVerdict({ prefix: 'ARI0|kns.db', group: 1, srcIP: WEB, dstIP: PG, proto: 6, srcPort: 40010, dstPort: 5432, timeS: T });
+    c.addVerdict({ prefix: 'ARI0|kns.db', group: 1, srcIP: WEB, dstIP: PG, proto: 6, srcPort: 40011, dstPort: 5432, timeS: T });
+    assert.deepEqual(c.flush(T + 2, models, lookup(), services), [], 'not in conntrack yet: held back');
+    c.updateConntrack([ct(WEB, 40010, PG, 5432, 2, 2, 'ESTABLISHED', '10.96.0.10', 5432)], T + 4);
+    const [first, ...rest] = c.flush(T + 5, models, lookup(), services);
+    assert.equal(rest.length, 0, 'the one conntrack never showed is still held');
+    assert.equal(first?.service?.name, 'postgres');
+    assert.equal(first?.stats.started, 1);
+    // past the grace, a connection conntrack never showed is reported all the same
+    c.updateConntrack([ct(WEB, 40010, PG, 5432, 2, 2, 'ESTABLISHED', '10.96.0.10', 5432)], T + 6);
+    const late = c.flush(T + 7, models, lookup(), services).filter((r) => r.stats.started === 1);
+    assert.equal(late.length, 1);
+    assert.equal(late[0]?.service, undefined);
   });
 
   void it('holds at most maxConnections', () => {

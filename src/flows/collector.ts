@@ -10,7 +10,7 @@
 // completed; a denied connection never gets a confirmed conntrack entry, so it lives from the log
 // alone and ages out after `ageTimeoutS`.
 
-import type { FlowAction, FlowRecord, FlowStats, PolicyHit, Reporter } from './flow.ts';
+import type { FlowAction, FlowRecord, FlowService, FlowStats, PolicyHit, Reporter } from './flow.ts';
 import { flowKey, mergeFlows } from './flow.ts';
 import { buildFlowRecord } from './enrich.ts';
 import type { TraceModels } from './policy-trace.ts';
@@ -87,12 +87,23 @@ function actionOfPrefix(p: string): FlowAction | undefined {
   return c === 'A' ? 'allow' : c === 'D' ? 'deny' : c === 'P' ? 'pass' : undefined;
 }
 
+/** Pre-DNAT destination → Service (the agent's ServiceIndex). */
+export interface ServiceLookup {
+  lookup(proto: string, ip: string, port: number | undefined): FlowService | undefined;
+}
+
 export interface CollectorOptions {
   readonly node: string;
   /** How long a connection with no conntrack entry (denied) is kept after its last event. */
   readonly ageTimeoutS?: number;
   /** Cap on connections held (a flood of new connections cannot grow memory without bound). */
   readonly maxConnections?: number;
+  /**
+   * How long an allowed connection not yet seen in conntrack is held back from a flush (one
+   * conntrack poll, 5 s, and a little): its first record then carries conntrack's counters and
+   * the service before DNAT, instead of a record without them followed by one with them.
+   */
+  readonly conntrackGraceS?: number;
 }
 
 export interface CollectorStats {
@@ -108,7 +119,7 @@ export class FlowCollector {
   readonly stats: CollectorStats = { verdicts: 0, dropped: 0, flushed: 0 };
 
   constructor(opts: CollectorOptions) {
-    this.opts = { ageTimeoutS: 10, maxConnections: 200_000, ...opts };
+    this.opts = { ageTimeoutS: 10, maxConnections: 200_000, conntrackGraceS: 6, ...opts };
   }
 
   get size(): number {
@@ -176,16 +187,18 @@ export class FlowCollector {
   }
 
   /** Flow records for the window since the last flush; forgets finished connections. */
-  flush(nowS: number, models: TraceModels, lookup: RuleIdLookup): FlowRecord[] {
+  flush(nowS: number, models: TraceModels, lookup: RuleIdLookup, services?: ServiceLookup): FlowRecord[] {
     const windowStart = this.lastFlushS ?? nowS - 1;
     this.lastFlushS = nowS;
     const out = new Map<string, FlowRecord>();
     for (const [k, c] of this.conns) {
+      const allowed = actionOfPrefix(c.prefixes[c.prefixes.length - 1] ?? '') === 'allow';
+      if (allowed && !c.inConntrack && !c.startedReported && nowS - c.firstS < this.opts.conntrackGraceS) continue;
       const stats = this.delta(c);
       const expired = !c.inConntrack && nowS - c.lastS >= this.opts.ageTimeoutS;
       const changed = !c.startedReported || stats.packetsIn + stats.packetsOut > 0 || (c.done && !c.completedReported);
       if (changed || (!c.done && c.inConntrack)) {
-        const r = this.record(c, stats, Math.min(Math.max(windowStart, c.firstS), nowS), nowS, models, lookup);
+        const r = this.record(c, stats, Math.min(Math.max(windowStart, c.firstS), nowS), nowS, models, lookup, services);
         if (r !== undefined) {
           const fk = flowKey(r);
           const prev = out.get(fk);
@@ -216,9 +229,12 @@ export class FlowCollector {
     };
   }
 
-  private record(c: Conn, stats: FlowStats, start: number, end: number, models: TraceModels, lookup: RuleIdLookup): FlowRecord | undefined {
+  private record(c: Conn, stats: FlowStats, start: number, end: number, models: TraceModels, lookup: RuleIdLookup, services: ServiceLookup | undefined): FlowRecord | undefined {
     const proto = PROTO_NAMES[c.proto] ?? String(c.proto);
+    // The service before DNAT: conntrack's original destination, when it differs from the real one.
+    const service = c.origDst === undefined ? undefined : services?.lookup(proto, c.origDst, c.origDport);
     const base = buildFlowRecord(models, {
+      ...(service === undefined ? {} : { service }),
       tuple: { srcIP: c.srcIP, dstIP: c.dstIP, proto, ...(c.dstPort === undefined ? {} : { dstPort: c.dstPort }), ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }) },
       reporter: c.reporter,
       node: this.opts.node,

@@ -10,3 +10,4 @@ export * from './suggest-policy.ts';
 export * from './enrich.ts';
 export * from './collector.ts';
 export * from './rule-lookup.ts';
+export * from './service-index.ts';

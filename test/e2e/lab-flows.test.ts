@@ -124,6 +124,17 @@ spec:
     await until('the counters to grow', async () => ((await sum()) > before ? true : undefined), BOUND_MS, 1000);
   });
 
+  void it('a connection to a service names the service it was sent to before DNAT', async () => {
+    await triOk(['lab', 'svc', 'add', 'demo/web-svc', '--selector', 'app=web', '--port', '8080:80'], lab);
+    await until('the service to answer', async () => ((await probe(lab, 'demo/client', 'demo/web-svc', 8080, ['--timeout-ms', '1000'])) ? true : undefined), BOUND_MS, 1000);
+    // The client's node DNATs the cluster IP: its source-side record carries the service.
+    const f = await until('the flow through the service', async () => (await list({ dest_ports: [80], reporters: ['src'] })).find((x) => x.service !== undefined), BOUND_MS, 1000);
+    assert.deepEqual(f.service, { namespace: 'demo', name: 'web-svc', portName: 'tcp-8080', port: 8080 });
+    assert.equal(f.dst.name, 'web');
+    assert.equal(f.node, 'node-2');
+    assert.match(await triOk(['flows', '--port', '80', '--reporter', 'src', '-o', 'wide'], lab), / service=demo\/web-svc:8080/);
+  });
+
   void it('plain `tricolor flows` finds the lab aggregator and shows the deny rule', async () => {
     const text = await triOk(['flows', '--action', 'deny', '--since', '10m', '-o', 'wide'], lab);
     assert.match(text, /demo\/client -> demo\/web {2}TCP\/81 {2}DENY {3}tier default: end of tier deny \(default-deny\)/);

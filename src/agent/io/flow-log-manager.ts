@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { MetricsRegistry } from '../../base/index.ts';
 import { PolicyModel } from '../../calc/index.ts';
 import type { ClusterState } from '../../calc/index.ts';
-import { FlowCollector, RuleIdLookup, ruleLookupFromState, traceModels } from '../../flows/index.ts';
+import { FlowCollector, RuleIdLookup, ServiceIndex, ruleLookupFromState, traceModels } from '../../flows/index.ts';
 import type { FlowRecord } from '../../flows/index.ts';
 import { FlowPusher, FlowSources } from '../../flows/io/index.ts';
 
@@ -55,6 +55,8 @@ export class FlowLogManager {
   private built: { version: number; models: ReturnType<typeof traceModels>; lookup: RuleIdLookup } | undefined;
   private readonly ruleHits = new Map<string, { labels: Record<string, string>; n: number }>();
   private flushed = 0;
+  /** Kubernetes Services by cluster IP and port: the service a flow was sent to before DNAT. */
+  readonly services = new ServiceIndex();
 
   constructor(opts: FlowLogManagerOptions) {
     this.opts = opts;
@@ -64,6 +66,7 @@ export class FlowLogManager {
     });
     r.counter('felix_nflog_parse_errors', 'Verdict log lines that did not parse.', { collect: () => this.sources?.parseErrors ?? 0 });
     r.gauge('felix_collector_epstats', 'Connections the flow collector holds.', () => this.collector?.size ?? 0);
+    r.gauge('felix_collector_lookupcache_services', 'Services the flow collector can name a pre-DNAT destination after.', () => this.services.size);
     r.counter('tricolor_flows_flushed_total', 'Flow records sent towards the aggregator.', { collect: () => this.flushed });
     r.counter('tricolor_flows_push_dropped_total', 'Flow records dropped (aggregator unreachable or refusing).', { collect: () => this.pusher?.dropped ?? 0 });
     r.counter('tricolor_policy_rule_hits_total', 'New connections decided by each policy rule (flow logs on).', {
@@ -114,7 +117,7 @@ export class FlowLogManager {
     const { models, lookup } = this.models();
     let flows: FlowRecord[];
     try {
-      flows = collector.flush(Math.floor(Date.now() / 1000), models, lookup);
+      flows = collector.flush(Math.floor(Date.now() / 1000), models, lookup, this.services);
     } catch (e) {
       this.opts.log?.(`flow logs: flush failed: ${(e as Error).message}`);
       return [];

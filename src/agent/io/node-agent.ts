@@ -341,6 +341,7 @@ export class NodeAgent {
         this.invalid.delete(u.key);
       }
       if (isCalcUpdate(u)) calcUpdates.push(calcUpdateOf(u));
+      else if (u.info.kind === 'Service') this.flowLogs.services.update(u.namespace ?? '', u.name, u.value);
       else this.onConfigValue(u.info.kind, u.key, u.name, u.value);
     }
     if (calcUpdates.length > 0) {

@@ -163,7 +163,8 @@ export function renderFlowLine(f: FlowRecord, wide: boolean): string {
     const pendingLast = f.policies.pending[f.policies.pending.length - 1];
     const pend = pendingLast === undefined ? '-' : `${pendingLast.action}${pendingLast.action === f.action ? '' : ` by ${hitText(pendingLast)}`}`;
     line += `  reporter=${f.reporter} node=${f.node} src=${f.src.ips.join(',') || '-'} dst=${f.dst.ips.join(',') || '-'}` +
-      ` pending=${pend} pkts=${f.stats.packetsIn}/${f.stats.packetsOut} bytes=${f.stats.bytesIn}/${f.stats.bytesOut} conns=${f.stats.started}`;
+      ` pending=${pend} pkts=${f.stats.packetsIn}/${f.stats.packetsOut} bytes=${f.stats.bytesIn}/${f.stats.bytesOut} conns=${f.stats.started}` +
+      (f.service === undefined ? '' : ` service=${f.service.namespace}/${f.service.name}:${f.service.port}`);
   }
   return line;
 }
