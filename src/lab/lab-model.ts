@@ -715,6 +715,8 @@ export interface LabStatusView {
   readonly flows?: { readonly url: string } | null;
   /** The lab's Prometheus (`lab up --monitoring`), or null. */
   readonly monitoring?: { readonly url: string; readonly netns: string; readonly address: string } | null;
+  /** Typha replicas (`lab up --typha N`): host:port each, the value the agents get in FELIX_TYPHAADDR. */
+  readonly typha?: readonly string[];
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly external: { readonly netns: string; readonly ip: string };
@@ -742,6 +744,7 @@ export function renderLabStatus(v: LabStatusView): string {
   if (v.routeReflector !== null) out.push(`  route reflector ${v.routeReflector}`);
   if (v.flows !== undefined && v.flows !== null) out.push(`  flows ${v.flows.url}/ (tricolor flows, or open it in a browser)`);
   if (v.monitoring !== undefined && v.monitoring !== null) out.push(`  prometheus ${v.monitoring.url}/ (namespace ${v.monitoring.netns}; dashboards/tricolor.json)`);
+  if (v.typha !== undefined && v.typha.length > 0) out.push(`  typha ${v.typha.join(', ')} (agents and proxies read through it)`);
   out.push('', 'NODES');
   for (const n of v.nodes) {
     out.push(`  ${n.name.padEnd(10)} ${n.address.padEnd(15)} agent ${n.agent.running ? (n.agent.ready ? 'ready' : 'NOT ready') : 'NOT running'} (${n.agent.endpoints} endpoints, ${n.agent.policies} policies)  proxy ${n.proxy.running ? 'running' : 'NOT running'}`);

@@ -4,7 +4,7 @@
 import { labFlowsUrl } from './flows.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeLabDatastore, labExternals, type LabBGPSession, type LabNode, type LabState, type LabStatusView } from '../lab-model.ts';
+import { describeLabDatastore, labExternals, labTyphaAddr, type LabBGPSession, type LabNode, type LabState, type LabStatusView } from '../lab-model.ts';
 import { kind, withLabClient } from './datastore.ts';
 import { torStatus } from './externals.ts';
 import { mapLimit, pidAlive } from './processes.ts';
@@ -72,6 +72,7 @@ export async function labStatus(s: LabState): Promise<LabStatusView> {
     tor: (await torStatus(s)) ?? null,
     flows: ((u) => (u === undefined ? null : { url: u }))(labFlowsUrl(s)),
     monitoring: s.monitoring?.url === undefined ? null : { url: s.monitoring.url, netns: s.monitoring.netns, address: s.monitoring.address },
+    typha: (labTyphaAddr(s) ?? '').split(',').filter((a) => a !== ''),
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     external: { netns: s.externalNetns, ip: s.externalIP },
