@@ -13,6 +13,7 @@ import { DecodingUpdateSource, selectionPrefixes } from '../datastore/index.ts';
 import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 import { tunnelAddressAction } from './io/node-tunnel-writer.ts';
 import type { EncapsulationUpdate, HostMetadataUpdate } from '../calc/index.ts';
+import { sleep } from '../base/index.ts';
 
 const felix = (name: string, spec: Record<string, unknown>): FelixConfiguration =>
   ({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec });
@@ -123,15 +124,15 @@ void describe('ThrottledRunner', () => {
     let runs = 0;
     const t = new ThrottledRunner(() => runs++, { delayMs: 1, minIntervalMs: 5 });
     for (let i = 0; i < 100; i++) t.schedule();
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     assert.equal(runs, 1);
     t.schedule();
     t.schedule();
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
     assert.equal(runs, 2);
     t.schedule();
     t.dispose();
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     assert.equal(runs, 2);
   });
 });

@@ -3,10 +3,11 @@
 // SIGKILL mid-run, orphaned handles and a deleted node with pods → exactly the leaked addresses
 // are released (after the grace period), none of a live pod, and `ipam check` is clean.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
+import { before, describe, test } from 'node:test';
+import { etcdForSuite } from '../../test/support/etcd-suite.ts';
 import { until } from '../../test/support/wait.ts';
-import { EtcdBackend } from '../datastore/index.ts';
+import { sleep } from '../base/index.ts';
+import type { EtcdBackend } from '../datastore/index.ts';
 import { IPAMClient, checkIPAM, ensureTunnelAddress, ipAt, loadCheckInputs } from '../ipam/index.ts';
 import { formatIP } from '../net/index.ts';
 import { putNode, putPool, putWEP, runWorker } from '../ipam/test-support/ipam-suite.ts';
@@ -15,18 +16,12 @@ import { Controllers } from './index.ts';
 
 const WEPS = '/calico/resources/v3/projectcalico.org/workloadendpoints/';
 const strip = (s: string): string => s.split('/')[0] ?? s;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 void describe('controllers', { concurrency: false }, () => {
-  let etcd: RunningEtcd;
+  const fx = etcdForSuite();
   let be: EtcdBackend;
-  before(async () => {
-    etcd = await startEtcd();
-    be = new EtcdBackend({ endpoints: [etcd.endpoints] });
-  });
-  after(async () => {
-    await be.close();
-    await etcd.stop();
+  before(() => {
+    be = fx.backend;
   });
 
   const fast = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
@@ -86,7 +81,7 @@ void describe('controllers', { concurrency: false }, () => {
     for (let i = 0; i < 6; i++) await addPod(i % 2 === 0 ? 'n1' : 'n2', true);
     const orphaned = [await addPod('n1', false), await addPod('n2', false), await addPod('n2', false)];
     // a CNI killed with SIGKILL in the middle of its ADDs: allocations without endpoints
-    const killed = await runWorker({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints }, 'n2', 200, 'k8s-pod-network.killed', 15);
+    const killed = await runWorker({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: fx.etcd.endpoints }, 'n2', 200, 'k8s-pod-network.killed', 15);
     assert.equal(killed.signal, 'SIGKILL');
     // it may have allocated more than it reported before the kill: every allocation on its
     // handles is a leak

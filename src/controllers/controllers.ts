@@ -8,7 +8,7 @@
 //
 // Pass timing follows Calico: a full pass every leakGracePeriod / 2 (15 min → 7.5 min).
 
-import { type MetricsRegistry, TricolorError, quote } from '../base/index.ts';
+import { type IDisposable, type MetricsRegistry, MutableDisposable, TricolorError, quote, timeout } from '../base/index.ts';
 import type { DatastoreBackend } from '../datastore/index.ts';
 import { IPAMClient, IpamMetricsExporter, LeakDetector } from '../ipam/index.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -81,7 +81,7 @@ export class Controllers {
   readonly #reclaimed: { inc(by?: number): void } | undefined;
   readonly #candidates: { set(v: number): void } | undefined;
   #detector: LeakDetector;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new MutableDisposable<IDisposable>();
   #pass: Promise<unknown> = Promise.resolve();
   #stopped = false;
   /** Completed passes while leading. */
@@ -137,15 +137,14 @@ export class Controllers {
       this.#pass = this.runPass()
         .catch((e: unknown) => this.#o.log?.(`controllers: pass failed: ${(e as Error).message}`))
         .finally(() => {
-          if (!this.#stopped && this.#elector.isLeader) this.#timer = setTimeout(tick, this.intervalMs);
+          if (!this.#stopped && this.#elector.isLeader) this.#timer.value = timeout(tick, this.intervalMs);
         });
     };
     tick();
   }
 
   #follow(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.clear();
   }
 
   /** One pass of every controller (also callable directly, e.g. by the benchmark). */

@@ -10,6 +10,7 @@
 // its last successful renewal steps down before the others may take over (renew deadline <
 // lease duration), so there is never a moment with two leaders acting.
 
+import { MutableDisposable, timeout, type IDisposable } from '../base/index.ts';
 import type { DatastoreBackend, KeyValue } from '../datastore/index.ts';
 
 /** Where the controllers' lease lives (outside Calico's key space: Calico keeps it in Kubernetes). */
@@ -49,7 +50,7 @@ function parseLease(v: string): LeaseRecord | undefined {
 
 export class LeaderElector {
   readonly #o: Required<Omit<LeaderElectorOptions, 'log'>> & { log: (line: string) => void };
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new MutableDisposable<IDisposable>();
   #stopped = false;
   #leading = false;
   /** Revision of the lease as last observed, and when (our clock) it was first seen at that revision. */
@@ -79,7 +80,7 @@ export class LeaderElector {
       this.#running = this.#round()
         .catch((e: unknown) => this.#o.log(`leader election: ${(e as Error).message}`))
         .finally(() => {
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.retryPeriodMs);
+          if (!this.#stopped) this.#timer.value = timeout(tick, this.#o.retryPeriodMs);
         });
     };
     tick();
@@ -133,7 +134,7 @@ export class LeaderElector {
   /** Stop campaigning; a leader gives the lease up (empty holder) so another takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer.dispose();
     await this.#running;
     if (this.#leading) {
       const kv = await this.#o.backend.get(this.#o.key).catch(() => undefined);

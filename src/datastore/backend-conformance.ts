@@ -8,12 +8,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { isTricolorError, type ErrorCode } from '../base/index.ts';
+import { isTricolorError, sleep, withoutDatastoreEnv, type ErrorCode } from '../base/index.ts';
+import { exec } from '../base/io/index.ts';
 import type { DatastoreBackend, TxnOp, WatchEvent, WatchHandlers } from './backend.ts';
-import type { DatastoreConfig } from './open.ts';
+import { datastoreEnvOf, type DatastoreConfig } from './open.ts';
 import { batchFailures, ResourceClient } from './resource-client.ts';
 
 export interface BackendUnderTest {
@@ -85,41 +85,31 @@ export function record(backend: DatastoreBackend, prefix: string, fromRevision: 
 export const eventKey = (e: WatchEvent): string => (e.type === 'put' ? e.kv.key : e.key);
 export const eventRevision = (e: WatchEvent): number => (e.type === 'put' ? e.kv.modRevision : e.revision);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function envFor(cfg: DatastoreConfig): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATASTORE_TYPE: cfg.type };
-  if (cfg.type === 'embedded') env['TRICOLOR_DATASTORE_PATH'] = cfg.path;
-  else {
-    env['ETCD_ENDPOINTS'] = cfg.endpoints.join(',');
-    if (cfg.caCertFile !== undefined) env['ETCD_CA_CERT_FILE'] = cfg.caCertFile;
-    if (cfg.certFile !== undefined) env['ETCD_CERT_FILE'] = cfg.certFile;
-    if (cfg.keyFile !== undefined) env['ETCD_KEY_FILE'] = cfg.keyFile;
-  }
-  return env;
+  return { ...withoutDatastoreEnv(process.env), ...datastoreEnvOf(cfg) };
 }
 
-/** Run a child script that is meant to kill itself; resolves with the signal that ended it. */
-function runChildExpectingKill(cfg: DatastoreConfig, script: string, args: string[]): Promise<string> {
+const CHILD_TIMEOUT_MS = 120_000;
+
+/**
+ * Run a child script that is meant to kill itself; resolves with the signal that ended it. No
+ * kill-on-timeout here (it would look like the child's own SIGKILL): the suite's timeout bounds it.
+ */
+async function runChildExpectingKill(cfg: DatastoreConfig, script: string, args: string[]): Promise<string> {
   const file = join(import.meta.dirname, '..', '..', 'test', 'support', script);
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [file, ...args], { env: envFor(cfg), timeout: 120_000 }, () => undefined);
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => (signal !== null ? resolve(signal) : reject(new Error(`${script} exited ${code} without being killed:\n${stderr}`))));
-  });
+  const r = await exec([process.execPath, file, ...args], { env: envFor(cfg) });
+  // exec reports a death by signal n as 128 + n, as a shell does
+  const signal = ({ 137: 'SIGKILL', 143: 'SIGTERM', 134: 'SIGABRT', 139: 'SIGSEGV' } as Record<number, string>)[r.status];
+  if (signal !== undefined) return signal;
+  throw new Error(`${script} exited ${r.status} without being killed:\n${r.stderr}`);
 }
 
 /** Run a test-support child script with the datastore env; resolves with its stdout. */
-export function runChild(cfg: DatastoreConfig, script: string, args: string[]): Promise<string> {
+export async function runChild(cfg: DatastoreConfig, script: string, args: string[]): Promise<string> {
   const file = join(import.meta.dirname, '..', '..', 'test', 'support', script);
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file, ...args], { env: envFor(cfg), timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${script} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+  const r = await exec([process.execPath, file, ...args], { env: envFor(cfg), timeoutMs: CHILD_TIMEOUT_MS });
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status}):\n${r.stderr}`);
+  return r.stdout;
 }
 
 export function runBackendConformance(name: string, makeBackend: () => Promise<BackendUnderTest>): void {

@@ -11,6 +11,7 @@ import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
 import { eventRevision, record, rejectsWith, runBackendConformance } from './backend-conformance.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { datastoreConfigFromEnv, openBackend } from './open.ts';
+import { sleep } from '../base/index.ts';
 
 /** A port with nothing listening on it. */
 async function deadPort(): Promise<number> {
@@ -165,13 +166,13 @@ void describe('etcdv3: restarts, failover, unreachable', { timeout: 120_000 }, (
         child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
         child.once('exit', () => reject(new Error('listener exited')));
       });
-      await new Promise((r) => setTimeout(r, 200)); // let its event loop block
+      await sleep(200); // let its event loop block
       for (let i = 0; i < 4; i++) {
         const s = connect({ host: '127.0.0.1', port });
         s.on('error', () => undefined);
         fillers.push(s);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       return { backend: new EtcdBackend({ endpoints: [`http://127.0.0.1:${port}`], dialTimeoutMs: 300 }), port };
     })();
     try {

@@ -21,7 +21,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { TricolorError, quote } from '../base/index.ts';
+import { Backoff, MutableDisposable, TricolorError, quote, timeout, type IDisposable } from '../base/index.ts';
 import type {
   DatastoreBackend,
   KeyValue,
@@ -622,8 +622,9 @@ class EtcdWatch {
   private next: number;
   private closed = false;
   private req: ClientRequest | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = WATCH_BACKOFF_MIN_MS;
+  private readonly retryTimer = new MutableDisposable<IDisposable>();
+  /** Watch reconnects: 50 ms doubling to 2 s, reset once a watch is established. */
+  private readonly backoff = new Backoff({ initialMs: WATCH_BACKOFF_MIN_MS, maxMs: WATCH_BACKOFF_MAX_MS });
   private connected = false;
 
   constructor(t: EtcdTransport, prefix: string, fromRevision: number, handlers: WatchHandlers, onEnd: () => void) {
@@ -704,7 +705,7 @@ class EtcdWatch {
     if (r.canceled === true) return false;
     if (r.created === true) {
       if (this.next === 0) this.next = int(r.header?.revision) + 1;
-      this.backoffMs = WATCH_BACKOFF_MIN_MS;
+      this.backoff.reset();
       if (!this.connected) {
         this.connected = true;
         this.safely(() => this.handlers.onConnectionState?.('connected'));
@@ -741,12 +742,10 @@ class EtcdWatch {
       this.connected = false;
       this.safely(() => this.handlers.onConnectionState?.('disconnected'));
     }
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(WATCH_BACKOFF_MAX_MS, this.backoffMs * 2);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    this.retryTimer.value = timeout(() => {
+      this.retryTimer.clear();
       this.start();
-    }, delay);
+    }, this.backoff.next());
   }
 
   private safely(fn: () => void): void {
@@ -761,8 +760,7 @@ class EtcdWatch {
 
   private finish(): void {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retryTimer.dispose();
     const req = this.req;
     this.req = undefined;
     req?.destroy();

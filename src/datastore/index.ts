@@ -13,7 +13,7 @@ export type {
 } from './backend.ts';
 export { SQLiteBackend, DEFAULT_DATASTORE_PATH, DEFAULT_RETAIN_REVISIONS, type SQLiteBackendOptions } from './sqlite-backend.ts';
 export { EtcdBackend, type EtcdBackendOptions } from './etcd-backend.ts';
-export { datastoreConfigFromEnv, openBackend, DATASTORE_TYPES, type DatastoreConfig } from './open.ts';
+export { datastoreConfigFromEnv, datastoreEnvOf, openBackend, DATASTORE_TYPES, type DatastoreConfig } from './open.ts';
 export { prefixEnd } from './kv-errors.ts';
 export * from './resource-client.ts';
 export { Syncer, SYNC_STATUSES, type SyncStatus, type SyncerCallbacks, type SyncerOptions } from './syncer.ts';
@@ -47,18 +47,4 @@ export {
   type RawUpdateStream,
   type LocalUpdateSourceOptions,
 } from './update-source.ts';
-export {
-  IPAM_PREFIX,
-  IPAM_CONFIG_KEY,
-  HANDLE_PREFIX,
-  HOST_PREFIX,
-  cidrKeyPart,
-  blockPrefix,
-  blockKey,
-  hostAffinityPrefix,
-  affinityKey,
-  handleKey,
-  cidrFromKey,
-  parseAffinityKey,
-  type ParsedAffinityKey,
-} from './ipam-keys.ts';
+export * from './ipam-keys.ts';

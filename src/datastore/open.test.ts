@@ -1,9 +1,10 @@
-// datastoreConfigFromEnv: the env → config table, including the errors a user sees.
+// datastoreConfigFromEnv: the env → config table, including the errors a user sees; and
+// datastoreEnvOf, its inverse.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTricolorError } from '../base/index.ts';
-import { datastoreConfigFromEnv, type DatastoreConfig } from './open.ts';
+import { datastoreConfigFromEnv, datastoreEnvOf, type DatastoreConfig } from './open.ts';
 
 void test('datastoreConfigFromEnv: valid environments', () => {
   const cases: [NodeJS.ProcessEnv, DatastoreConfig][] = [
@@ -16,7 +17,11 @@ void test('datastoreConfigFromEnv: valid environments', () => {
       { type: 'etcdv3', endpoints: ['https://a:2379', 'https://b:2379'], caCertFile: '/ca', certFile: '/c', keyFile: '/k' },
     ],
   ];
-  for (const [env, want] of cases) assert.deepEqual(datastoreConfigFromEnv(env), want, JSON.stringify(env));
+  for (const [env, want] of cases) {
+    assert.deepEqual(datastoreConfigFromEnv(env), want, JSON.stringify(env));
+    // and back: the environment datastoreEnvOf gives names the same datastore
+    assert.deepEqual(datastoreConfigFromEnv(datastoreEnvOf(want)), want, JSON.stringify(want));
+  }
 });
 
 void test('datastoreConfigFromEnv: errors name the variable and quote the value', () => {

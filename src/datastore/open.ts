@@ -3,7 +3,7 @@
 // TRICOLOR_DATASTORE_PATH for the embedded store). The defaults live here, next to the code
 // that owns them.
 
-import { TricolorError, quote } from '../base/index.ts';
+import { TricolorError, quote, type DatastoreEnvKey } from '../base/index.ts';
 import type { DatastoreBackend } from './backend.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { DEFAULT_DATASTORE_PATH, SQLiteBackend } from './sqlite-backend.ts';
@@ -61,6 +61,18 @@ export function datastoreConfigFromEnv(env: NodeJS.ProcessEnv): DatastoreConfig 
     field: 'DATASTORE_TYPE',
     value: type,
   });
+}
+
+/** The environment that names cfg (datastoreConfigFromEnv's inverse), for a child process to use. */
+export function datastoreEnvOf(cfg: DatastoreConfig): Partial<Record<DatastoreEnvKey, string>> {
+  if (cfg.type === 'embedded') return { DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: cfg.path };
+  return {
+    DATASTORE_TYPE: 'etcdv3',
+    ETCD_ENDPOINTS: cfg.endpoints.join(','),
+    ...(cfg.caCertFile === undefined ? {} : { ETCD_CA_CERT_FILE: cfg.caCertFile }),
+    ...(cfg.certFile === undefined ? {} : { ETCD_CERT_FILE: cfg.certFile }),
+    ...(cfg.keyFile === undefined ? {} : { ETCD_KEY_FILE: cfg.keyFile }),
+  };
 }
 
 export async function openBackend(cfg: DatastoreConfig): Promise<DatastoreBackend> {

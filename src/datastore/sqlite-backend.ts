@@ -14,7 +14,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, watch as watchFile, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { TricolorError, isTricolorError, quote } from '../base/index.ts';
+import { MutableDisposable, TricolorError, isTricolorError, quote, timeout } from '../base/index.ts';
 import type {
   DatastoreBackend,
   KeyValue,
@@ -154,7 +154,7 @@ export class SQLiteBackend implements DatastoreBackend {
   private readonly retain: number;
   private readonly stmts = new Map<string, StatementSync>();
   private readonly watchers = new Set<WatcherState>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = new MutableDisposable();
   private immediate: NodeJS.Immediate | undefined;
   private pollMs = POLL_MIN_MS;
   private walWatcher: FSWatcher | undefined;
@@ -439,8 +439,7 @@ export class SQLiteBackend implements DatastoreBackend {
   private stopTimer(): void {
     this.walWatcher?.close();
     this.walWatcher = undefined;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.clear();
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
   }
@@ -457,9 +456,8 @@ export class SQLiteBackend implements DatastoreBackend {
 
   private schedule(): void {
     if (this.closed || this.watchers.size === 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.timer.value = timeout(() => {
+      this.timer.clear();
       this.poll();
     }, this.pollMs);
   }

@@ -13,6 +13,7 @@ import type { DatastoreBackend, Watch, WatchHandlers } from './backend.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { SQLiteBackend } from './sqlite-backend.ts';
 import { Syncer, type SyncStatus } from './syncer.ts';
+import { sleep } from '../base/index.ts';
 
 /** Delegates to a real backend, but lets the test cut every watch and resume it later. */
 function pausable(b: DatastoreBackend): { backend: DatastoreBackend; pause(): Promise<void>; resume(): void; compactions: () => number } {
@@ -91,7 +92,7 @@ function syncerSuite(name: string, make: () => Promise<Harness>): void {
         const deadline = Date.now() + 15_000;
         while (!pred()) {
           if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify([...state])}`);
-          await new Promise((r) => setTimeout(r, 20));
+          await sleep(20);
         }
       };
       syncer.start();
@@ -178,7 +179,7 @@ void describe('etcdv3: Syncer across an etcd outage', { timeout: 60_000 }, () =>
         const deadline = Date.now() + 20_000;
         while (!pred()) {
           if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify({ connection, statuses })}`);
-          await new Promise((r) => setTimeout(r, 20));
+          await sleep(20);
         }
       };
       syncer.start();

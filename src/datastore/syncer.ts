@@ -5,6 +5,7 @@
 // prefix has completed its first list). Consumers decide existence from `value` being
 // undefined or not, as Calico's do.
 
+import { MutableDisposable, timeout, type IDisposable } from '../base/index.ts';
 import type { DatastoreBackend, Watch, WatchEvent } from './backend.ts';
 import { KVSnapshot, type SyncUpdate } from './kv-snapshot.ts';
 
@@ -39,7 +40,8 @@ interface PrefixState {
   watch: Watch | undefined;
   listed: boolean;
   lastResyncAt: number;
-  timer: NodeJS.Timeout | undefined;
+  /** A resync put off (spacing, or a retry after a failure). */
+  readonly timer: MutableDisposable<IDisposable>;
   /** Bumped on every resync; events from an older watch are ignored. */
   generation: number;
   /** False while this prefix's list or watch cannot reach the datastore. */
@@ -67,7 +69,7 @@ export class Syncer {
       watch: undefined,
       listed: false,
       lastResyncAt: -Infinity,
-      timer: undefined,
+      timer: new MutableDisposable(),
       generation: 0,
       reachable: true,
     }));
@@ -87,9 +89,8 @@ export class Syncer {
 
   private later(s: PrefixState, ms: number): void {
     if (this.stopped) return;
-    if (s.timer) clearTimeout(s.timer);
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
+    s.timer.value = timeout(() => {
+      s.timer.clear();
       void this.resync(s);
     }, ms);
   }
@@ -161,8 +162,7 @@ export class Syncer {
     this.stopped = true;
     await Promise.all(
       this.states.map(async (s) => {
-        if (s.timer) clearTimeout(s.timer);
-        s.timer = undefined;
+        s.timer.dispose();
         s.generation++;
         const w = s.watch;
         s.watch = undefined;

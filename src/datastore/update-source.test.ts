@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { SQLiteBackend } from './sqlite-backend.ts';
 import { DecodingUpdateSource, localUpdateSource, type StoredUpdate, type UpdateSelection, type UpdateSourceStatus } from './update-source.ts';
 import { POLICY_METADATA_ANNOTATION } from './resource-codec.ts';
+import { sleep } from '../base/index.ts';
 
 const SEL: UpdateSelection = {
   kinds: [
@@ -84,12 +85,12 @@ void describe('localUpdateSource on SQLite', () => {
       assert.deepEqual(got.sort(), ['put GlobalNetworkPolicy a', 'put affinity 10.0.1.0/26']);
       got.length = 0;
       await backend.delete(gnpKey('default.a'));
-      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && got.length === 0; i++) await sleep(10);
       assert.deepEqual(got, ['del GlobalNetworkPolicy a']);
       await src.dispose();
       got.length = 0;
       await backend.put(gnpKey('b'), gnp('b'));
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       assert.deepEqual(got, []);
     } finally {
       await backend.close();

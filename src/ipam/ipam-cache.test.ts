@@ -4,14 +4,16 @@
 // a stale entry only costs a retried compare-and-swap, and a compacted watch re-lists and
 // recovers deletions it missed.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
+import { before, describe, test } from 'node:test';
+import { startEtcd } from '../../test/support/etcd.ts';
 import { EtcdBackend } from '../datastore/index.ts';
+import { etcdForSuite } from '../../test/support/etcd-suite.ts';
 import { until } from '../../test/support/wait.ts';
 import { IPAMCache, IPAMClient, blockKey, hostAffinityPrefix } from './index.ts';
 import { parseCIDR } from '../net/index.ts';
 import { ipamSuite, putNode, putPool } from './test-support/ipam-suite.ts';
 import { wipe } from './test-support/wipe.ts';
+import { sleep } from '../base/index.ts';
 
 ipamSuite(
   'etcd, workers allocating through the watch cache',
@@ -32,15 +34,10 @@ ipamSuite(
 );
 
 void describe('IPAM watch cache', { concurrency: false }, () => {
-  let etcd: RunningEtcd;
+  const fx = etcdForSuite();
   let be: EtcdBackend;
-  before(async () => {
-    etcd = await startEtcd();
-    be = new EtcdBackend({ endpoints: [etcd.endpoints] });
-  });
-  after(async () => {
-    await be.close();
-    await etcd.stop();
+  before(() => {
+    be = fx.backend;
   });
 
   void test('two cached allocators on one block: stale entries cost a retry, never a duplicate; allocation reads nothing', async () => {
@@ -101,9 +98,9 @@ void describe('IPAM watch cache', { concurrency: false }, () => {
     try {
       assert.ok(cache.get(key) !== undefined);
       // kill etcd, so the watch is down while the key is deleted and history compacted
-      await etcd.kill();
-      await new Promise((r) => setTimeout(r, 1500)); // the watch's reconnect back-off grows meanwhile
-      await etcd.restart();
+      await fx.etcd.kill();
+      await sleep(1500); // the watch's reconnect back-off grows meanwhile
+      await fx.etcd.restart();
       await be.delete(key);
       for (let i = 0; i < 5; i++) await be.put('/calico/ipam/v2/config-noise', String(i));
       await be.compact(await be.revision());

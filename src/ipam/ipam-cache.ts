@@ -21,6 +21,7 @@
 
 import type { DatastoreBackend, KeyValue, TxnCompare, TxnOp, TxnResult, Watch } from '../datastore/index.ts';
 import type { CIDR } from '../net/index.ts';
+import { MutableDisposable, timeout } from '../base/index.ts';
 import { IPAM_CONFIG_KEY, HOST_PREFIX } from './keys.ts';
 import { type IPAMResourceSource, backendResourceSource, nodeFromKV, poolsFromKVs, reservationsFromKVs } from './sources.ts';
 import type { IPAMPool } from './pools.ts';
@@ -47,6 +48,8 @@ export class IPAMCache {
   readonly #entries = new Map<string, Entry>();
   readonly #watches = new Map<string, Watch>();
   #closed = false;
+  /** A pending re-list retry per prefix, dropped on close. */
+  readonly #retries = new Map<string, MutableDisposable<ReturnType<typeof timeout>>>();
   /** Parsed pools and reservations, rebuilt only when their keys change. */
   #pools: IPAMPool[] | undefined;
   #reservations: CIDR[] | undefined;
@@ -89,7 +92,12 @@ export class IPAMCache {
         this.#watches.delete(prefix);
         const retry = (): void => {
           if (this.#closed) return;
-          this.#sync(prefix).catch(() => setTimeout(retry, RELIST_BACKOFF_MS).unref());
+          this.#sync(prefix).catch(() => {
+            if (this.#closed) return;
+            const slot = this.#retries.get(prefix) ?? new MutableDisposable();
+            this.#retries.set(prefix, slot);
+            slot.value = timeout(retry, RELIST_BACKOFF_MS, { unref: true });
+          });
         };
         retry();
       },
@@ -175,6 +183,8 @@ export class IPAMCache {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const r of this.#retries.values()) r.dispose();
+    this.#retries.clear();
     const ws = [...this.#watches.values()];
     this.#watches.clear();
     await Promise.all(ws.map((w) => w.close()));

@@ -3,6 +3,7 @@
 // through the BirdSupervisor (which restarts it when it dies), and polls its BGP sessions for
 // the status file. BIRD runs in the agent's own network namespace, with its files in the run dir.
 
+import { MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
 import { BirdSupervisor } from '../../bgp/index.ts';
 import type { BGPPeerStatus, BirdEvent } from '../../bgp/index.ts';
 
@@ -35,8 +36,9 @@ export class BGPManager {
   /** What BIRD last successfully got (undefined: stopped / never started; null: failed). */
   private applied: string | undefined | null;
   private reason = 'not decided yet';
-  private timer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  /** The quiet time before a changed configuration is applied: every change restarts it. */
+  private readonly debounce: RunOnceScheduler;
+  private readonly pollTimer = new MutableDisposable();
   private chain: Promise<void> = Promise.resolve();
   private peers: BGPPeerStatus[] | undefined;
   private lastPeersJSON = '';
@@ -45,6 +47,7 @@ export class BGPManager {
 
   constructor(opts: BGPManagerOptions) {
     this.opts = opts;
+    this.debounce = new RunOnceScheduler(() => void this.enqueue(() => this.applyNow()), { delayMs: opts.debounceMs ?? 200 });
   }
 
   /** The configuration BIRD should run (undefined: no BIRD), applied after the debounce. */
@@ -53,13 +56,9 @@ export class BGPManager {
     const changedReason = reason !== this.reason;
     this.reason = reason;
     if (changedReason) this.opts.onChange();
-    if (text === this.desired && (text === this.applied || this.timer !== undefined)) return;
+    if (text === this.desired && (text === this.applied || this.debounce.pending)) return;
     this.desired = text;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.enqueue(() => this.applyNow());
-    }, this.opts.debounceMs ?? 200);
+    this.debounce.reschedule();
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -114,12 +113,7 @@ export class BGPManager {
 
   private schedulePoll(delayMs: number): void {
     if (this.stopped) return;
-    if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(() => {
-      this.pollTimer = undefined;
-      void this.poll();
-    }, delayMs);
-    this.pollTimer.unref();
+    this.pollTimer.value = timeout(() => void this.poll(), delayMs, { unref: true });
   }
 
   private async poll(): Promise<void> {
@@ -154,8 +148,8 @@ export class BGPManager {
   /** Stop BIRD (the kernel keeps its routes: the kernel protocol is `persist`). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
+    this.debounce.dispose();
+    this.pollTimer.dispose();
     await this.chain;
     const s = this.supervisor;
     this.supervisor = undefined;

@@ -7,6 +7,7 @@
 // While off nothing runs (and the dataplane renders no log rule).
 
 import { join } from 'node:path';
+import { MutableDisposable, interval } from '../../base/index.ts';
 import type { MetricsRegistry } from '../../base/index.ts';
 import { PolicyModel } from '../../calc/index.ts';
 import type { ClusterState } from '../../calc/index.ts';
@@ -51,7 +52,9 @@ export class FlowLogManager {
   private sources: FlowSources | undefined;
   private collector: FlowCollector | undefined;
   private pusher: FlowPusher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = new MutableDisposable();
+  /** Flow sources being stopped (ulogd exiting). */
+  private stopping: Promise<void> = Promise.resolve();
   private built: { version: number; models: ReturnType<typeof traceModels>; lookup: RuleIdLookup } | undefined;
   private readonly ruleHits = new Map<string, { labels: Record<string, string>; n: number }>();
   private flushed = 0;
@@ -96,7 +99,7 @@ export class FlowLogManager {
       ...(this.opts.log === undefined ? {} : { log: this.opts.log }),
     });
     this.sources.start();
-    this.timer = setInterval(() => this.flush(), cfg.flushIntervalS * 1000);
+    this.timer.value = interval(() => this.flush(), cfg.flushIntervalS * 1000);
     this.opts.log?.(`flow logs on: pushing to ${cfg.server} every ${cfg.flushIntervalS}s`);
   }
 
@@ -138,14 +141,21 @@ export class FlowLogManager {
     return flows;
   }
 
+  /** Turn flow logs off (ulogd is stopped in the background; dispose() waits for it). */
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    this.sources?.stop();
+    this.timer.clear();
+    const sources = this.sources;
+    if (sources !== undefined) this.stopping = Promise.all([this.stopping, sources.stop()]).then(() => undefined);
     this.sources = undefined;
     this.collector = undefined;
     this.pusher = undefined;
     if (this.cfg !== undefined) this.opts.log?.('flow logs off');
     this.cfg = undefined;
+  }
+
+  /** Turn flow logs off and wait until ulogd and the conntrack polls are gone. */
+  async dispose(): Promise<void> {
+    this.stop();
+    await this.stopping;
   }
 }

@@ -1,9 +1,10 @@
 // `tricolor install-units`: writes the systemd units and, unless one exists (it holds the
-// user's settings), the environment file. Files are written to a temp name and renamed.
+// user's settings), the environment file. Files are written atomically (base's writeFileAtomic).
 
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../base/io/index.ts';
 import { UNITS, renderEnvFile, renderUnit } from '../systemd-units.ts';
 
 export interface InstallUnitsOptions {
@@ -15,10 +16,7 @@ export interface InstallUnitsOptions {
 
 async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
+  writeFileAtomic(path, text, { mode });
 }
 
 /** Returns what was written, and the environment file when it was kept as it was. */

@@ -20,6 +20,7 @@ import { registerWireGuardMetrics } from '../wireguard-status.ts';
 import type { AgentFlags, AgentSettings, FelixSpec } from '../agent-config.ts';
 import type { AgentStatus } from '../agent-status.ts';
 import { APPLY_BUCKETS_S, MetricsRegistry, registerProcessMetrics } from '../metrics.ts';
+import { DisposableStore, MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
 import { conntrackFill, linkStat, openFds } from './node-metrics.ts';
 import { FlowLogManager, flowLogConfig } from './flow-log-manager.ts';
 import { ThrottledRunner } from '../throttled-runner.ts';
@@ -90,7 +91,7 @@ export class NodeAgent {
   private settings: AgentSettings;
   private syncStatus: SyncStatus = 'WaitForDatastore';
   /** undefined while the datastore is reachable; else since when (ISO) and why not. */
-  private datastoreLost: { since: string; detail: string; timer: NodeJS.Timeout | undefined } | undefined;
+  private datastoreLost: { since: string; detail: string } | undefined;
   private inSyncSeen = false;
   private readonly startedAt = new Date();
   private readonly pools = new Map<string, IPPool>();
@@ -112,9 +113,13 @@ export class NodeAgent {
   private failingSince: number | undefined;
   private errorCount = 0;
   private readonly recentErrors: { at: string; message: string }[] = [];
-  private routeTimer: NodeJS.Timeout | undefined;
-  private routeRetry: NodeJS.Timeout | undefined;
-  private statusTimer: NodeJS.Timeout | undefined;
+  /** Every timer and scheduler the agent owns, disposed together on stop. */
+  private readonly store = new DisposableStore();
+  private readonly routeTimer = this.store.add(new MutableDisposable());
+  private readonly routeRetry = this.store.add(new MutableDisposable());
+  private readonly nftTimer = this.store.add(new MutableDisposable());
+  private readonly datastoreLostTimer = this.store.add(new MutableDisposable());
+  private readonly statusWriter = this.store.add(new RunOnceScheduler(() => this.writeStatus(), { delayMs: 100 }));
   private stopped = false;
   private readonly m;
 
@@ -149,7 +154,7 @@ export class NodeAgent {
       onChange: () => this.scheduleStatus(),
     });
     this.podMtu = new PodMtuWriter({ file: opts.mtuFile ?? null, log: (m) => this.log(m), onError: (m) => this.recordError(m) });
-    this.flusher = new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 });
+    this.flusher = this.store.add(new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 }));
     this.source = opts.updateSource ?? localUpdateSource(this.backend, AGENT_SELECTION);
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
     this.metricsServer = new HttpEndpoint((path) =>
@@ -266,10 +271,8 @@ export class NodeAgent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.flusher.dispose();
-    this.flowLogs.stop();
-    for (const t of [this.routeTimer, this.routeRetry, this.statusTimer, this.datastoreLost?.timer]) if (t !== undefined) clearTimeout(t);
-    if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
+    this.store.dispose();
+    await this.flowLogs.dispose();
     await this.source.dispose();
     await this.bgp.stop();
     await this.routing.settle().catch(() => undefined);
@@ -296,15 +299,14 @@ export class NodeAgent {
   private onDatastoreConnection(state: ConnectionState): void {
     if (!state.connected) {
       if (this.datastoreLost !== undefined) return;
-      const lost = { since: new Date().toISOString(), detail: state.detail, timer: undefined as NodeJS.Timeout | undefined };
-      lost.timer = setTimeout(() => {
-        lost.timer = undefined;
+      const lost = { since: new Date().toISOString(), detail: state.detail };
+      this.datastoreLostTimer.value = timeout(() => {
         if (this.datastoreLost === lost) this.recordError(`datastore unreachable since ${lost.since}: ${lost.detail}; the last programmed state stays in force, reconnecting`);
       }, 1000);
       this.datastoreLost = lost;
       this.log(`datastore connection lost: ${lost.detail}`);
     } else if (this.datastoreLost !== undefined) {
-      if (this.datastoreLost.timer !== undefined) clearTimeout(this.datastoreLost.timer);
+      this.datastoreLostTimer.clear();
       this.log(`datastore connection restored (lost since ${this.datastoreLost.since})`);
       this.datastoreLost = undefined;
     }
@@ -596,14 +598,10 @@ export class NodeAgent {
     }
   }
 
-  private nftTimer: NodeJS.Timeout | undefined;
-
   private scheduleNftRefresh(): void {
-    if (this.nftTimer !== undefined) clearTimeout(this.nftTimer);
-    this.nftTimer = undefined;
+    this.nftTimer.clear();
     if (this.stopped || this.settings.nftRefreshMs <= 0) return;
-    this.nftTimer = setTimeout(() => {
-      this.nftTimer = undefined;
+    this.nftTimer.value = timeout(() => {
       this.resyncNow()
         .catch((e: unknown) => this.recordError(`${this.dataplaneLabel} resync failed: ${(e as Error).message}`))
         .finally(() => this.scheduleNftRefresh());
@@ -623,10 +621,10 @@ export class NodeAgent {
       .reconcile()
       .then((r) => {
         for (const e of r.errors) this.recordError(`routes: ${e}`);
-        if (r.waiting > 0 && this.routeRetry === undefined && !this.stopped) {
+        if (r.waiting > 0 && this.routeRetry.value === undefined && !this.stopped) {
           // an endpoint arrived before its interface: look again soon
-          this.routeRetry = setTimeout(() => {
-            this.routeRetry = undefined;
+          this.routeRetry.value = timeout(() => {
+            this.routeRetry.clear();
             this.reconcileRoutes();
           }, 1000);
         }
@@ -636,11 +634,9 @@ export class NodeAgent {
   }
 
   private scheduleRouteRefresh(): void {
-    if (this.routeTimer !== undefined) clearTimeout(this.routeTimer);
-    this.routeTimer = undefined;
+    this.routeTimer.clear();
     if (this.stopped || this.settings.routeRefreshMs <= 0) return;
-    this.routeTimer = setTimeout(() => {
-      this.routeTimer = undefined;
+    this.routeTimer.value = timeout(() => {
       if (this.calcInSyncSent) this.reconcileRoutes();
       if (this.inSyncSeen && this.dataplane !== undefined) {
         void this.routing.reconcile();
@@ -720,11 +716,7 @@ export class NodeAgent {
   }
 
   private scheduleStatus(): void {
-    if (this.statusTimer !== undefined || this.stopped) return;
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      this.writeStatus();
-    }, 100);
+    if (!this.stopped) this.statusWriter.schedule();
   }
 
   private writeStatus(): void {

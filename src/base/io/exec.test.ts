@@ -1,5 +1,6 @@
 // The exec helper against real programs: output, status, stdin, env, a missing program, a
-// timeout, detached start with a log file, and stopping by pid.
+// timeout, a supervised child (lines, stop with TERM then KILL), detached start with a log file,
+// and stopping by pid.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isTricolorError } from '../errors.ts';
 import { waitFor } from '../async.ts';
-import { exec, execOk, pidAlive, spawnDetached, stopPids } from './exec.ts';
+import { exec, execOk, pidAlive, spawnDetached, startChild, stopPids } from './exec.ts';
 
 void describe('exec', () => {
   void it('collects stdout, stderr and the status; feeds stdin; passes env', async () => {
@@ -43,5 +44,22 @@ void describe('exec', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  void it('a supervised child: its output line by line, its exit, a stop that escalates to SIGKILL', async () => {
+    const lines: string[] = [];
+    const c = await startChild(['sh', '-c', 'echo one; echo two >&2; printf three'], { onLine: (l, s) => lines.push(`${s}:${l}`) });
+    assert.deepEqual(await c.exited, { code: 0, signal: null });
+    assert.equal(c.running, false);
+    assert.deepEqual(lines.sort(), ['stderr:two', 'stdout:one', 'stdout:three']);
+    // ignores SIGTERM: stop() must kill it after the grace period
+    let ready = false;
+    const stubborn = await startChild(['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done'], { onLine: (l) => (ready ||= l === 'ready') });
+    assert.equal(await waitFor(() => (ready ? true : undefined), 5000, 10), true);
+    assert.ok(stubborn.running && pidAlive(stubborn.pid));
+    await stubborn.stop(100);
+    assert.equal((await stubborn.exited).signal, 'SIGKILL');
+    await stubborn.dispose(); // idempotent
+    await assert.rejects(startChild(['/nonexistent/tricolor-no-such-program']), (e: unknown) => isTricolorError(e, 'ERR_IO') && /cannot start/.test(e.message));
   });
 });

@@ -1,14 +1,17 @@
 // The one way Tricolor runs other programs: run to completion collecting output (optionally with
-// stdin, an environment, inside a network namespace given by path), run and require success, or
-// start a long-lived program detached with its output appended to a log file; plus the pid
-// helpers that go with detached programs (alive?, stop with TERM then KILL).
+// stdin, an environment, inside a network namespace given by path), run and require success,
+// supervise a long-lived child of ours (its output line by line, stopped with TERM then KILL, and
+// killed as a last resort when this process exits), or start a long-lived program detached with
+// its output appended to a log file; plus the pid helpers that go with detached programs
+// (alive?, stop with TERM then KILL).
 // `ip -n` only accepts names under /var/run/netns, so a namespace given as a path (CNI passes
 // /var/run/netns/X or /proc/PID/ns/net) goes through `nsenter --net=PATH`.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { BugError, TricolorError } from '../errors.ts';
-import { sleep } from '../async.ts';
+import { sleep, timeout } from '../async.ts';
+import type { IAsyncDisposable } from '../lifecycle.ts';
 
 export interface ExecOptions {
   /** Text written to the child's stdin (e.g. an `ip -batch -` script or a JSON request). */
@@ -100,6 +103,122 @@ export function execError(argv: readonly string[], r: ExecResult, o: Pick<ExecOp
   const msg = r.stderr.trim().replace(/\s+/g, ' ');
   return new TricolorError('ERR_IO', `${argv.join(' ')}${where} failed (exit ${r.status}): ${msg}`, {
     detail: { argv, status: r.status, stderr: r.stderr },
+  });
+}
+
+export interface ChildOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Each non-empty line the child writes (stdout and stderr), as it comes; output is discarded when omitted. */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A long-lived child of ours. dispose() = stop(). */
+export interface ChildHandle extends IAsyncDisposable {
+  readonly pid: number;
+  /** Not exited yet. */
+  readonly running: boolean;
+  /** Resolves when it has exited (and its exit was read: no zombie, no handle left). */
+  readonly exited: Promise<ChildExit>;
+  /** Send it a signal (nothing if it has exited). */
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM, SIGKILL after graceMs (default 3 s); resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Synchronous last resort: a process that dies without stopping its children must not leave them behind. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/**
+ * Start a long-lived program as our child (no stdin; its output to onLine, split into lines).
+ * Resolves once it has been spawned; a program that cannot start is ERR_IO. A child that
+ * execs in place (`ip netns exec`, `nsenter`) keeps the pid, so `pid` is the program's own.
+ */
+export function startChild(argv: readonly string[], o: ChildOptions = {}): Promise<ChildHandle> {
+  const [file, args] = fullArgv(argv, undefined);
+  installExitHook();
+  const piped = o.onLine !== undefined;
+  const child = spawn(file, args, { stdio: ['ignore', piped ? 'pipe' : 'ignore', piped ? 'pipe' : 'ignore'], env: o.env ?? process.env, ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
+  children.add(child);
+  const exited = new Promise<ChildExit>((resolve) => {
+    // 'close' (not 'exit'): the output pipes are drained and closed too, so nothing is left open
+    child.once('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  if (o.onLine !== undefined) {
+    const onLine = o.onLine;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let partial = '';
+      const s = child[stream];
+      s?.on('data', (b: Buffer) => {
+        const lines = (partial + b.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '') onLine(line, stream);
+      });
+      s?.on('end', () => {
+        if (partial.trim() !== '') onLine(partial, stream);
+        partial = '';
+      });
+    }
+  }
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const stop = async (graceMs = 3000): Promise<void> => {
+    if (running()) {
+      child.kill('SIGTERM');
+      const killer = timeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      killer.dispose();
+    } else {
+      await exited;
+    }
+  };
+  return new Promise((resolve, reject) => {
+    child.once('error', (e) => {
+      children.delete(child);
+      reject(new TricolorError('ERR_IO', `cannot start ${JSON.stringify(file)}: ${e.message}`, { cause: e }));
+    });
+    child.once('spawn', () => {
+      if (child.pid === undefined) {
+        reject(new TricolorError('ERR_IO', `cannot start ${JSON.stringify(file)}`));
+        return;
+      }
+      const pid = child.pid;
+      resolve({
+        pid,
+        get running() {
+          return running();
+        },
+        exited,
+        kill: (sig) => {
+          if (running()) child.kill(sig);
+        },
+        stop,
+        dispose: () => stop(),
+      });
+    });
   });
 }
 

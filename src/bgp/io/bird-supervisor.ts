@@ -2,13 +2,13 @@
 // alive, and feeds it configuration: a new text is checked with `bird -p` first, written, and
 // applied with `configure` over the control socket only when it differs from the running one.
 // If BIRD dies it is restarted with exponential backoff. Every BIRD started here is killed on
-// stop()/dispose and, as a last resort, when this process exits.
+// stop()/dispose and, as a last resort, when this process exits (base's startChild).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Backoff, BugError, MutableDisposable, sleep, timeout, TricolorError } from '../../base/index.ts';
+import { startChild, type ChildHandle } from '../../base/io/index.ts';
 import type { BGPPeerStatus } from '../bird-status.ts';
 import { birdCommand, checkBirdConfig, showBGPPeers } from './bird-control.ts';
 
@@ -36,29 +36,12 @@ export interface BirdSupervisorOptions {
   readonly onEvent?: (e: BirdEvent) => void;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Synchronous last resort: a crashed agent must not leave BIRD behind.
-  process.on('exit', () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 export class BirdSupervisor implements AsyncDisposable {
   readonly configPath: string;
   readonly socketPath: string;
   readonly pidPath: string;
   readonly #opts: BirdSupervisorOptions;
-  #child: ChildProcess | undefined;
+  #child: ChildHandle | undefined;
   /** A BIRD an earlier owner of this run dir left running, kept because its config is ours. */
   #adopted: number | undefined;
   #adoptTimer: ReturnType<typeof setInterval> | undefined;
@@ -89,7 +72,7 @@ export class BirdSupervisor implements AsyncDisposable {
 
   /** PID of the running BIRD, if any. */
   get pid(): number | undefined {
-    return this.#child?.exitCode === null ? this.#child.pid : this.#adopted;
+    return this.#child?.running === true ? this.#child.pid : this.#adopted;
   }
 
   get #running(): boolean {
@@ -212,40 +195,23 @@ export class BirdSupervisor implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
-    installExitHook();
     await this.#killStale();
     await rm(this.socketPath, { force: true });
-    const [file, ...args] = this.#argv();
-    const child = spawn(file ?? 'bird', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = this.#argv();
+    let child: ChildHandle;
+    try {
+      child = await startChild(argv, { onLine: (line) => this.#emit({ kind: 'log', line }) });
+    } catch (e) {
+      throw new TricolorError('ERR_IO', `BIRD: ${(e as Error).message}`, { cause: e });
+    }
     this.#child = child;
-    live.add(child);
-    let resolveExit: () => void = () => undefined;
-    this.#exited = new Promise((r) => (resolveExit = r));
-    const onLine = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') this.#emit({ kind: 'log', line });
-    };
-    child.stdout?.on('data', onLine);
-    child.stderr?.on('data', onLine);
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    child.on('exit', (code, signal) => {
-      live.delete(child);
-      resolveExit();
+    this.#exited = child.exited.then(({ code, signal }) => {
       this.#stableTimer.clear();
-      this.#emit({ kind: 'exited', pid: child.pid ?? -1, code, signal });
+      this.#emit({ kind: 'exited', pid: child.pid, code, signal });
       if (this.#child === child) this.#child = undefined;
       if (!this.#stopping) this.#scheduleRestart();
     });
-    try {
-      await spawned;
-    } catch (e) {
-      live.delete(child);
-      this.#child = undefined;
-      throw new TricolorError('ERR_IO', `cannot start BIRD (${file}): ${(e as Error).message}`, { cause: e });
-    }
-    this.#emit({ kind: 'started', pid: child.pid ?? -1 });
+    this.#emit({ kind: 'started', pid: child.pid });
     await this.#waitForSocket(child);
     this.#stableTimer.value = timeout(() => this.#backoff.reset(), this.#opts.stableAfterMs ?? 10_000, { unref: true });
   }
@@ -286,11 +252,12 @@ export class BirdSupervisor implements AsyncDisposable {
     }
   }
 
-  async #waitForSocket(child: ChildProcess): Promise<void> {
+  async #waitForSocket(child: ChildHandle): Promise<void> {
     const deadline = Date.now() + (this.#opts.startTimeoutMs ?? 10_000);
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new TricolorError('ERR_IO', `BIRD exited during start-up (${child.exitCode ?? child.signalCode}); see its log`);
+      if (!child.running) {
+        const e = await child.exited;
+        throw new TricolorError('ERR_IO', `BIRD exited during start-up (${e.code ?? e.signal}); see its log`);
       }
       try {
         await birdCommand(this.socketPath, 'show status', 1000);
@@ -363,11 +330,9 @@ export class BirdSupervisor implements AsyncDisposable {
       }
     }
     const child = this.#child;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = timeout(() => child.kill('SIGKILL'), graceMs);
+    if (child !== undefined) {
+      await child.stop(graceMs);
       await this.#exited;
-      killer.dispose();
     }
     this.#child = undefined;
     await rm(this.socketPath, { force: true });

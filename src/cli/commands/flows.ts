@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TricolorError, quote } from '../../base/index.ts';
+import { TricolorError, interval, quote, type IDisposable } from '../../base/index.ts';
 import { CONFIG_FLAG, flagBool, flagString, flagStrings, parseArgs, usage } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 import type { FlowFilter, FlowRecord, PolicyHit } from '../../flows/index.ts';
@@ -331,7 +331,7 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
     log: (l) => ctx.stderr.write(l + '\n'),
   });
   // The cluster-scope ipam_* series (calico-kube-controllers' names) are served here too.
-  let ipamTimer: NodeJS.Timeout | undefined;
+  let ipamTimer: IDisposable | undefined;
   let closeBackend: (() => Promise<void>) | undefined;
   if (policySource !== undefined) {
     const { loadDatastoreConfig } = await import('../connection.ts');
@@ -344,22 +344,21 @@ async function runServe(args: readonly string[], ctx: CliContext): Promise<numbe
       exporter.refresh().catch((e: unknown) => ctx.stderr.write(`ipam metrics: ${(e as Error).message}\n`));
     };
     refresh();
-    ipamTimer = setInterval(refresh, 15_000);
+    ipamTimer = interval(refresh, 15_000);
   }
   await agg.start();
   ctx.stdout.write(`flow aggregator and UI on ${agg.url}/\n`);
   const urlFile = flagString(p, 'url-file');
   if (urlFile !== undefined) {
-    const { writeFileSync, renameSync } = await import('node:fs');
-    writeFileSync(`${urlFile}.tmp`, JSON.stringify({ url: agg.url, pid: process.pid }) + '\n');
-    renameSync(`${urlFile}.tmp`, urlFile);
+    const { writeJsonAtomic } = await import('../../base/io/index.ts');
+    writeJsonAtomic(urlFile, { url: agg.url, pid: process.pid }, { compact: true });
   }
   await new Promise<void>((resolveStop) => {
     const stop = (): void => resolveStop();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  if (ipamTimer !== undefined) clearInterval(ipamTimer);
+  ipamTimer?.dispose();
   await agg.stop();
   await closeBackend?.();
   return 0;

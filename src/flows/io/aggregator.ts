@@ -14,7 +14,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, extname, normalize } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
-import { MetricsRegistry, TricolorError, isTricolorError, quote, registerProcessMetrics, type ErrorCode } from '../../base/index.ts';
+import { DisposableStore, MetricsRegistry, TricolorError, interval, isTricolorError, quote, registerProcessMetrics, type ErrorCode } from '../../base/index.ts';
 import type { PolicyModel, ExplainResult } from '../../calc/index.ts';
 import { explain } from '../../calc/index.ts';
 import { parseFlowBatch } from '../batch.ts';
@@ -141,8 +141,8 @@ export class FlowAggregator {
   private unixServer: Server | undefined;
   private readonly streams = new Set<Stream>();
   private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
-  private pruneTimer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  /** The prune and stream keep-alive intervals. */
+  private readonly timers = new DisposableStore();
   private readonly m;
   private boundPort = 0;
 
@@ -203,12 +203,16 @@ export class FlowAggregator {
     const a = server.address();
     this.boundPort = typeof a === 'object' && a !== null ? a.port : this.opts.port;
     this.server = server;
-    this.pruneTimer = setInterval(() => this.prune(), BUCKET_S * 1000);
-    this.pruneTimer.unref();
-    this.heartbeat = setInterval(() => {
-      for (const s of this.streams) s.res.write(': keep-alive\n\n');
-    }, 15_000);
-    this.heartbeat.unref();
+    this.timers.add(interval(() => this.prune(), BUCKET_S * 1000, { unref: true }));
+    this.timers.add(
+      interval(
+        () => {
+          for (const s of this.streams) s.res.write(': keep-alive\n\n');
+        },
+        15_000,
+        { unref: true },
+      ),
+    );
     this.log(`serving on ${this.url} (history ${this.opts.historyPath}, retention ${this.opts.retentionS}s)`);
   }
 
@@ -218,8 +222,7 @@ export class FlowAggregator {
   }
 
   async stop(): Promise<void> {
-    if (this.pruneTimer !== undefined) clearInterval(this.pruneTimer);
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.timers.clear();
     for (const s of this.streams) s.res.end();
     this.streams.clear();
     for (const srv of [this.server, this.unixServer]) {

@@ -6,11 +6,11 @@
 // killed when flow logs are turned off or the agent stops. Also the pusher that POSTs batches to
 // the aggregator.
 
-import { spawn, execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { Backoff, DisposableStore, MutableDisposable, interval, timeout } from '../../base/index.ts';
+import { exec, startChild, type ChildHandle } from '../../base/io/index.ts';
 import type { ConntrackEntry, VerdictEvent } from '../collector.ts';
 import type { FlowRecord } from '../flow.ts';
 import { NFLOG_GROUP_EGRESS, NFLOG_GROUP_INGRESS } from '../rule-id.ts';
@@ -114,12 +114,17 @@ const MAX_JSON_BYTES = 4 * 1024 * 1024;
 /** ulogd + conntrack polling for one network namespace (the calling process's). */
 export class FlowSources {
   private readonly opts: FlowSourcesOptions;
-  private child: ChildProcess | undefined;
+  private child: ChildHandle | undefined;
   private stopped = false;
-  private restartMs = 500;
-  private tailTimer: NodeJS.Timeout | undefined;
-  private ctTimer: NodeJS.Timeout | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
+  /** ulogd restarts: 500 ms doubling to 30 s, reset once a run lasted 30 s. */
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  /** The tail and conntrack intervals and a pending ulogd restart. */
+  private readonly store = new DisposableStore();
+  private readonly restartTimer = this.store.add(new MutableDisposable());
+  /** ulogd starting or running (stop() waits for it). */
+  private ulogd: Promise<void> = Promise.resolve();
+  /** sysctl and conntrack runs not finished yet (stop() waits for them too). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly offsets = new Map<number, number>();
   private readonly partial = new Map<number, string>();
   restarts = 0;
@@ -143,9 +148,12 @@ export class FlowSources {
         this.opts.log?.(`flow logs: cannot enable conntrack accounting: ${(e as Error).message}`);
       }
     } else {
-      execFile('ip', ['netns', 'exec', this.opts.netns, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_acct=1'], (err) => {
-        if (err !== null) this.opts.log?.(`flow logs: cannot enable conntrack accounting: ${err.message}`);
-      });
+      this.track(exec(['ip', 'netns', 'exec', this.opts.netns, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_acct=1']).then(
+        (r) => {
+          if (r.status !== 0) this.opts.log?.(`flow logs: cannot enable conntrack accounting: ${r.stderr.trim()}`);
+        },
+        (e: unknown) => this.opts.log?.(`flow logs: cannot enable conntrack accounting: ${(e as Error).message}`),
+      ));
     }
     for (const g of [NFLOG_GROUP_INGRESS, NFLOG_GROUP_EGRESS]) {
       const f = this.file(g);
@@ -154,12 +162,17 @@ export class FlowSources {
     }
     writeFileSync(join(this.opts.dir, 'ulogd.conf'), ulogdConfig(this.opts.dir));
     this.spawnUlogd();
-    this.tailTimer = setInterval(() => this.tail(), 250);
-    this.ctTimer = setInterval(() => this.pollConntrack(), this.opts.conntrackPollMs ?? 5000);
+    this.store.add(interval(() => this.tail(), 250));
+    this.store.add(interval(() => this.pollConntrack(), this.opts.conntrackPollMs ?? 5000));
   }
 
-  private argv(file: string, args: readonly string[]): [string, string[]] {
-    return this.opts.netns === undefined ? [file, [...args]] : ['ip', ['netns', 'exec', this.opts.netns, file, ...args]];
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private argv(file: string, args: readonly string[]): string[] {
+    return this.opts.netns === undefined ? [file, ...args] : ['ip', 'netns', 'exec', this.opts.netns, file, ...args];
   }
 
   get pid(): number | undefined {
@@ -173,20 +186,22 @@ export class FlowSources {
   private spawnUlogd(): void {
     if (this.stopped) return;
     const startedAt = Date.now();
-    const [file, args] = this.argv(this.opts.ulogdPath ?? 'ulogd', ['-c', join(this.opts.dir, 'ulogd.conf')]);
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child = child;
-    child.stderr?.on('data', (d: Buffer) => this.opts.log?.(`ulogd: ${d.toString().trim()}`));
-    child.once('error', (e) => this.opts.log?.(`ulogd: ${e.message}`));
-    child.once('exit', (code, sig) => {
-      if (this.child === child) this.child = undefined;
-      if (this.stopped) return;
-      if (Date.now() - startedAt > 30_000) this.restartMs = 500;
-      this.opts.log?.(`ulogd exited (${code ?? sig}); restarting in ${this.restartMs} ms`);
-      this.restarts++;
-      this.restartTimer = setTimeout(() => this.spawnUlogd(), this.restartMs);
-      this.restartMs = Math.min(this.restartMs * 2, 30_000);
-    });
+    const argv = this.argv(this.opts.ulogdPath ?? 'ulogd', ['-c', join(this.opts.dir, 'ulogd.conf')]);
+    this.ulogd = startChild(argv, { onLine: (line) => this.opts.log?.(`ulogd: ${line.trim()}`) }).then(
+      async (child) => {
+        this.child = child;
+        if (this.stopped) await child.stop();
+        const { code, signal } = await child.exited;
+        if (this.child === child) this.child = undefined;
+        if (this.stopped) return;
+        if (Date.now() - startedAt > 30_000) this.backoff.reset();
+        const delayMs = this.backoff.next();
+        this.opts.log?.(`ulogd exited (${code ?? signal}); restarting in ${delayMs} ms`);
+        this.restarts++;
+        this.restartTimer.value = timeout(() => this.spawnUlogd(), delayMs);
+      },
+      (e: unknown) => this.opts.log?.(`ulogd: ${(e as Error).message}`),
+    );
   }
 
   /** Read what ulogd appended; truncate the file when it grows large (ulogd appends, O_APPEND). */
@@ -229,25 +244,33 @@ export class FlowSources {
   }
 
   pollConntrack(): void {
-    const [file, args] = this.argv(this.opts.conntrackPath ?? 'conntrack', ['-L', '-o', 'extended']);
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (this.stopped) return;
-      if (err !== null && stdout === '') {
-        this.opts.log?.(`conntrack -L: ${err.message.split('\n')[0]}`);
-        return;
-      }
-      const entries = parseConntrack(stdout);
-      this.conntrackEntries = entries.length;
-      this.opts.onConntrack(entries);
-    });
+    const argv = this.argv(this.opts.conntrackPath ?? 'conntrack', ['-L', '-o', 'extended']);
+    this.track(exec(argv).then(
+      ({ status, stdout, stderr }) => {
+        if (this.stopped) return;
+        if (status !== 0 && stdout === '') {
+          this.opts.log?.(`conntrack -L: ${stderr.trim().split('\n')[0] ?? `exit ${status}`}`);
+          return;
+        }
+        const entries = parseConntrack(stdout);
+        this.conntrackEntries = entries.length;
+        this.opts.onConntrack(entries);
+      },
+      (e: unknown) => {
+        if (!this.stopped) this.opts.log?.(`conntrack -L: ${(e as Error).message}`);
+      },
+    ));
   }
 
-  stop(): void {
+  /** Stop polling and ulogd (TERM, then KILL); resolves once ulogd has exited. */
+  async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of [this.tailTimer, this.ctTimer]) if (t !== undefined) clearInterval(t);
-    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
-    this.child?.kill('SIGTERM');
+    this.store.dispose();
+    const child = this.child;
     this.child = undefined;
+    await child?.stop();
+    await this.ulogd;
+    await Promise.all([...this.inFlight]);
   }
 }
 

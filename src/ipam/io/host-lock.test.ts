@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { acquireHostLock } from './host-lock.ts';
+import { sleep } from '../../base/index.ts';
 
 const unique = (): string => `tricolor-test-lock-${randomBytes(6).toString('hex')}`;
 
@@ -15,11 +16,11 @@ void test('one holder at a time; releasing wakes the next waiter', async () => {
   const pending = [1, 2, 3].map(async (i) => {
     const l = await acquireHostLock(name);
     order.push(`in${i}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     order.push(`out${i}`);
     await l.release();
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   assert.equal(order.length, 0, 'nobody enters while the lock is held');
   await a.release();
   await Promise.all(pending);
@@ -41,7 +42,7 @@ void test('a holder killed with SIGKILL releases the lock', async () => {
     second = true;
     await x.release();
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   assert.equal(second, false);
   await l.release();
   await s;

@@ -3,7 +3,7 @@
 // leak detection, and the multi-process concurrency and crash tests of issue 4.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startChild } from '../../base/io/index.ts';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isTricolorError } from '../../base/index.ts';
@@ -68,33 +68,33 @@ interface WorkerRun {
 
 const WORKER = join(import.meta.dirname, 'alloc-worker.ts');
 
-export function runWorker(env: Readonly<Record<string, string>>, node: string, count: number, prefix: string, killAfterLines?: number): Promise<WorkerRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, node, String(count), prefix], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const ips: { ip: string; handleId: string }[] = [];
-    let errors = 0;
-    let buf = '';
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === '') continue;
-        const o = JSON.parse(line) as { ip?: string; handleId?: string; done?: boolean; errors?: number };
-        if (o.done === true) errors = o.errors ?? 0;
-        else if (o.ip !== undefined && o.handleId !== undefined) ips.push({ ip: o.ip, handleId: o.handleId });
-        if (killAfterLines !== undefined && ips.length >= killAfterLines && child.exitCode === null) child.kill('SIGKILL');
+export async function runWorker(env: Readonly<Record<string, string>>, node: string, count: number, prefix: string, killAfterLines?: number): Promise<WorkerRun> {
+  const ips: { ip: string; handleId: string }[] = [];
+  let errors = 0;
+  let stderr = '';
+  // the kill must wait for the handle; lines can only arrive once it exists, but be safe
+  const killer: { kill?: () => void; due: boolean } = { due: false };
+  const child = await startChild([process.execPath, WORKER, node, String(count), prefix], {
+    env: { ...process.env, ...env },
+    onLine: (line, stream) => {
+      if (stream === 'stderr') {
+        stderr += `${line}\n`;
+        return;
       }
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (killAfterLines === undefined && (code !== 0 || errors > 0)) process.stderr.write(stderr);
-      resolve({ ips, errors, code, signal });
-    });
+      const o = JSON.parse(line) as { ip?: string; handleId?: string; done?: boolean; errors?: number };
+      if (o.done === true) errors = o.errors ?? 0;
+      else if (o.ip !== undefined && o.handleId !== undefined) ips.push({ ip: o.ip, handleId: o.handleId });
+      if (killAfterLines !== undefined && ips.length >= killAfterLines) {
+        killer.due = true;
+        killer.kill?.();
+      }
+    },
   });
+  killer.kill = () => child.kill('SIGKILL');
+  if (killer.due) killer.kill();
+  const { code, signal } = await child.exited;
+  if (killAfterLines === undefined && (code !== 0 || errors > 0)) process.stderr.write(stderr);
+  return { ips, errors, code, signal };
 }
 
 export interface SuiteOptions {
