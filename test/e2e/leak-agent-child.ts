@@ -1,10 +1,11 @@
 // Child of test/e2e/leak-check.test.ts, run inside a throwaway network namespace: under a leak
-// tracker, open the datastore named by the environment, run a node agent (with BIRD) and its CNI
-// socket server until the agent is ready and BIRD answers (health, metrics and refresh timers
-// exercised), stop both as `tricolor node run` does on SIGTERM, and print one JSON line:
-// { ready, birdRan, leftovers }.
+// tracker, open the datastore named by the environment, run a node agent (with BIRD and flow
+// logs' ulogd) and its CNI socket server until the agent is ready, BIRD answers and ulogd runs
+// (health, metrics and refresh timers exercised), stop both as `tricolor node run` does on
+// SIGTERM, and print one JSON line: { ready, birdRan, ulogdRan, ulogdLeft, leftovers }.
 // Usage: node leak-agent-child.ts RUN_DIR
 
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { CniServer, NodeAgent } from '../../src/agent/index.ts';
@@ -25,12 +26,28 @@ function get(port: number, path: string): Promise<number> {
   });
 }
 
+/** ulogd processes running on this run dir's configuration. */
+function ulogdPids(dir: string): number[] {
+  const conf = join(dir, 'flowlogs', 'ulogd.conf');
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(conf);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 const HEALTH_PORT = 9099;
 const METRICS_PORT = 9091;
 
 const tracker = LeakTracker.start();
 let ready = false;
 let birdRan: boolean;
+let ulogdRan = false;
 {
   const datastore = datastoreConfigFromEnv(process.env);
   const backend = await openBackend(datastore);
@@ -38,6 +55,8 @@ let birdRan: boolean;
   await client.initialise();
   // a BGP address and a pool without VXLAN: the agent runs BIRD too (and must stop it)
   await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'leak-node' }, spec: { bgp: { ipv4Address: '10.99.0.1/24' } } });
+  // flow logs on: the agent supervises ulogd and polls conntrack (nothing answers the server: no flows are pushed)
+  await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { flowLogsGoldmaneServer: `unix://${join(runDir, 'no-aggregator.sock')}`, flowLogsFlushInterval: '1s' } });
   await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'leak-pool' }, spec: { cidr: '10.244.0.0/24', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true } });
   const agent = new NodeAgent({
     nodeName: 'leak-node',
@@ -62,6 +81,10 @@ let birdRan: boolean;
   if ((await get(METRICS_PORT, '/metrics')) !== 200) throw new Error('metrics did not answer');
   for (let i = 0; i < 300 && agent.bgp.state.peers === undefined; i++) await new Promise((r) => setTimeout(r, 50));
   birdRan = agent.bgp.state.pid !== undefined && agent.bgp.state.peers !== undefined;
+  for (let i = 0; i < 100 && !ulogdRan; i++) {
+    ulogdRan = ulogdPids(runDir).length > 0;
+    if (!ulogdRan) await new Promise((r) => setTimeout(r, 50));
+  }
   // let the refresh timers fire and re-arm at least once
   await new Promise((r) => setTimeout(r, 300));
   await cni.stop();
@@ -69,4 +92,4 @@ let birdRan: boolean;
 }
 const leftovers = await tracker.leftovers();
 tracker.dispose();
-process.stdout.write(`${JSON.stringify({ ready, birdRan, leftovers })}\n`);
+process.stdout.write(`${JSON.stringify({ ready, birdRan, ulogdRan, ulogdLeft: ulogdPids(runDir), leftovers })}\n`);

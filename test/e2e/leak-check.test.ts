@@ -133,16 +133,18 @@ void describe('no timer, child or socket left behind after dispose', () => {
     });
   });
 
-  void it('the node agent with BIRD and its CNI socket, in a network namespace, on a real etcd', { skip: netnsSkipReason() }, async (t) => {
+  void it('the node agent with BIRD, flow logs (ulogd) and its CNI socket, in a network namespace, on a real etcd', { skip: netnsSkipReason() }, async (t) => {
     const ns = await createNetns(t, 'tri-lk-');
     const runDir = join(dir, 'agent');
     const r = await run(['ip', 'netns', 'exec', ns.name, process.execPath, join(REPO, 'test', 'e2e', 'leak-agent-child.ts'), runDir], {
       env: { PATH: process.env.PATH, DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints },
     });
     assert.equal(r.status, 0, `agent child failed:\n${r.stderr}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ready: boolean; birdRan: boolean; leftovers: Leftover[] };
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ready: boolean; birdRan: boolean; ulogdRan: boolean; ulogdLeft: number[]; leftovers: Leftover[] };
     assert.equal(out.ready, true, `the agent never became ready:\n${r.stderr}`);
     assert.equal(out.birdRan, true, `BIRD never answered:\n${r.stderr}`);
+    assert.equal(out.ulogdRan, true, `flow logs' ulogd never ran:\n${r.stderr}`);
+    assert.deepEqual(out.ulogdLeft, [], 'ulogd outlived the agent');
     assert.deepEqual(out.leftovers, [], formatLeaks('NodeAgent + CniServer', out.leftovers));
   });
 });
