@@ -39,6 +39,12 @@ void describe('lab monitoring model', () => {
     assert.deepEqual(jobs['tricolor_flows']?.metric_relabel_configs, [{ source_labels: ['__name__'], regex: 'ipam_.*', action: 'drop' }]);
   });
 
+  void it('scrapes every Typha replica when the lab runs them', () => {
+    const c = JSON.parse(renderPrometheusConfig({ nodes: lab.nodes, typhaNodes: lab.nodes.slice(0, 2), controllersAddress: undefined, flows: false }).replace(/^#.*\n/, '')) as Config;
+    const t = c.scrape_configs.find((j) => j.job_name === 'typha_metrics');
+    assert.deepEqual(t?.static_configs.map((s) => [s.targets[0], s.labels?.['node']]), lab.nodes.slice(0, 2).map((n) => [`${n.address}:9093`, n.name]));
+  });
+
   void it('leaves out what the lab does not run; the aggregator keeps ipam_* without controllers', () => {
     const none = JSON.parse(renderPrometheusConfig({ nodes: lab.nodes, controllersAddress: undefined, flows: false }).replace(/^#.*\n/, '')) as Config;
     assert.deepEqual(none.scrape_configs.map((j) => j.job_name), ['felix_metrics', 'prometheus']);

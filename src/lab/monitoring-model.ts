@@ -1,8 +1,8 @@
 // The lab's monitoring (`lab up --monitoring`), pure part: where Debian's Prometheus lives (a
 // namespace of its own on the underlay, so it reaches every node's agent the way a cluster's
 // Prometheus reaches Felix on each host), its data directory under the lab's run dir, and its
-// scrape configuration: every agent (job `felix_metrics`, Calico's name for Felix's job), the
-// controllers' ipam_* exporter, the flow aggregator when flow logs are on, and itself.
+// scrape configuration: every agent (job `felix_metrics`, Calico's name for Felix's job), Typha
+// replicas (`typha_metrics`), the controllers' ipam_* exporter, the flow aggregator when flow logs are on, and itself.
 
 import { UNDERLAY_PREFIX, type LabNode } from './lab-model.ts';
 
@@ -16,6 +16,8 @@ export const LAB_SCRAPE_INTERVAL_S = 2;
 export const LAB_AGENT_METRICS_PORT = 9091;
 /** calico-kube-controllers' metrics port, served by the lab's controllers on the first node's address. */
 export const LAB_CONTROLLERS_METRICS_PORT = 9094;
+/** Typha's metrics port (Calico's), served by each lab replica on its node address. */
+export const LAB_TYPHA_METRICS_PORT = 9093;
 /** Inside the monitoring namespace: a loopback bridge to the flow aggregator's unix socket (it listens on the host's loopback). */
 export const LAB_FLOWS_BRIDGE_PORT = 9095;
 /** How long the lab keeps samples: a lab lives hours, not weeks. */
@@ -54,6 +56,8 @@ interface ScrapeJob {
 export function renderPrometheusConfig(o: {
   readonly nodes: readonly Pick<LabNode, 'name' | 'address'>[];
   readonly controllersAddress?: string | undefined;
+  /** Nodes running a Typha replica (`lab up --typha N`): metrics on their address :9093. */
+  readonly typhaNodes?: readonly Pick<LabNode, 'name' | 'address'>[];
   readonly flows: boolean;
   readonly monitoringAddress?: string;
   readonly intervalS?: number;
@@ -62,6 +66,9 @@ export function renderPrometheusConfig(o: {
   const jobs: ScrapeJob[] = [
     { job_name: 'felix_metrics', static_configs: o.nodes.map((n) => ({ targets: [`${n.address}:${LAB_AGENT_METRICS_PORT}`], labels: { node: n.name } })) },
   ];
+  if ((o.typhaNodes ?? []).length > 0) {
+    jobs.push({ job_name: 'typha_metrics', static_configs: (o.typhaNodes ?? []).map((n) => ({ targets: [`${n.address}:${LAB_TYPHA_METRICS_PORT}`], labels: { node: n.name } })) });
+  }
   if (o.controllersAddress !== undefined) {
     jobs.push({ job_name: 'calico_kube_controllers', static_configs: [{ targets: [`${o.controllersAddress}:${LAB_CONTROLLERS_METRICS_PORT}`] }] });
   }

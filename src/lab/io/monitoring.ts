@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TricolorError } from '../../base/index.ts';
-import { logsDir, type LabState } from '../lab-model.ts';
+import { labTyphaNodes, logsDir, type LabState } from '../lab-model.ts';
 import { LAB_FLOWS_BRIDGE_PORT, LAB_PROMETHEUS_PORT, LAB_PROMETHEUS_RETENTION, prometheusSocketPath, renderPrometheusConfig, type LabMonitoring } from '../monitoring-model.ts';
 import { flowsSocketPath } from './flows.ts';
 import { startDetached, waitFor } from './processes.ts';
@@ -57,7 +57,7 @@ export async function startLabMonitoring(s: LabState, o: { readonly controllersA
   const dataDir = join(m.dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const config = join(m.dir, 'prometheus.yml');
-  writeFileSync(config, renderPrometheusConfig({ nodes: s.nodes, controllersAddress: o.controllersAddress, flows: o.flows, monitoringAddress: m.address }));
+  writeFileSync(config, renderPrometheusConfig({ nodes: s.nodes, typhaNodes: labTyphaNodes(s), controllersAddress: o.controllersAddress, flows: o.flows, monitoringAddress: m.address }));
   await addUnderlayHost(s, { netns: m.netns, uplink: m.uplink, address: m.address });
   const inNs = (argv: string[]): string[] => ['ip', 'netns', 'exec', m.netns, ...argv];
   const log = join(logs, 'prometheus.log');
