@@ -2,8 +2,9 @@
 // inside them, and always deleted again — through the test's `after` hook and, as a last
 // resort, a synchronous process 'exit' hook — so a failing test leaks nothing into the host.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { exec, type ExecResult } from '../../src/base/io/index.ts';
 
 const live = new Set<string>();
 let exitHookInstalled = false;
@@ -27,29 +28,11 @@ export function netnsSkipReason(): string | undefined {
   return undefined;
 }
 
-export interface ExecResult {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { ExecResult } from '../../src/base/io/index.ts';
 
-/** Run argv to completion; never throws for a non-zero exit. */
+/** Run argv to completion (base's exec); never throws for a non-zero exit. */
 export function run(argv: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new Error('run: empty argv');
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ status: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-    );
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
+  return exec(argv, { ...(options.input === undefined ? {} : { input: options.input }), ...(options.env === undefined ? {} : { env: options.env }) });
 }
 
 /** Run argv and throw (with its stderr) on a non-zero exit. */

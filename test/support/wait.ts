@@ -1,6 +1,8 @@
 // Polling for end-to-end tests: wait until `fn` yields a value. Errors thrown while the thing
 // under test is still coming up count as "not yet"; the last one is reported on timeout.
 
+import { sleep } from '../../src/base/index.ts';
+
 export async function until<T>(what: string | (() => string), fn: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
@@ -15,6 +17,6 @@ export async function until<T>(what: string | (() => string), fn: () => Promise<
       const detail = last === undefined ? '' : ` (${last instanceof Error ? last.message : JSON.stringify(last)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}${detail}`);
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
