@@ -13,6 +13,7 @@
 import type { FlowAction, FlowRecord, FlowService, FlowStats, PolicyHit, Reporter } from './flow.ts';
 import { flowKey, mergeFlows } from './flow.ts';
 import { buildFlowRecord } from './enrich.ts';
+import { TraceCache } from './policy-trace.ts';
 import type { TraceModels } from './policy-trace.ts';
 import { NFLOG_GROUP_INGRESS, hitOf } from './rule-id.ts';
 import type { RuleIdLookup } from './rule-id.ts';
@@ -191,6 +192,7 @@ export class FlowCollector {
     const windowStart = this.lastFlushS ?? nowS - 1;
     this.lastFlushS = nowS;
     const out = new Map<string, FlowRecord>();
+    const traces = new TraceCache(models);
     for (const [k, c] of this.conns) {
       const allowed = actionOfPrefix(c.prefixes[c.prefixes.length - 1] ?? '') === 'allow';
       if (allowed && !c.inConntrack && !c.startedReported && nowS - c.firstS < this.opts.conntrackGraceS) continue;
@@ -198,7 +200,7 @@ export class FlowCollector {
       const expired = !c.inConntrack && nowS - c.lastS >= this.opts.ageTimeoutS;
       const changed = !c.startedReported || stats.packetsIn + stats.packetsOut > 0 || (c.done && !c.completedReported);
       if (changed || (!c.done && c.inConntrack)) {
-        const r = this.record(c, stats, Math.min(Math.max(windowStart, c.firstS), nowS), nowS, models, lookup, services);
+        const r = this.record(c, stats, Math.min(Math.max(windowStart, c.firstS), nowS), nowS, models, lookup, services, traces);
         if (r !== undefined) {
           const fk = flowKey(r);
           const prev = out.get(fk);
@@ -229,7 +231,7 @@ export class FlowCollector {
     };
   }
 
-  private record(c: Conn, stats: FlowStats, start: number, end: number, models: TraceModels, lookup: RuleIdLookup, services: ServiceLookup | undefined): FlowRecord | undefined {
+  private record(c: Conn, stats: FlowStats, start: number, end: number, models: TraceModels, lookup: RuleIdLookup, services: ServiceLookup | undefined, traces: TraceCache): FlowRecord | undefined {
     const proto = PROTO_NAMES[c.proto] ?? String(c.proto);
     // The service before DNAT: conntrack's original destination, when it differs from the real one.
     const service = c.origDst === undefined ? undefined : services?.lookup(proto, c.origDst, c.origDport);
@@ -241,7 +243,7 @@ export class FlowCollector {
       start: Math.floor(start),
       end: Math.max(Math.floor(end), Math.floor(start)),
       stats,
-    });
+    }, traces);
     // The logged trace is what the dataplane did; the oracle's trace only fills in what a log
     // prefix cannot carry (the tier through the lookup, the end-of-tier trigger).
     const enforced: PolicyHit[] = [];

@@ -8,6 +8,7 @@ import type { PolicyModel } from '../calc/index.ts';
 import type { FlowAction, FlowEndpoint, FlowRecord, FlowService, FlowStats, Reporter } from './flow.ts';
 import { ZERO_STATS } from './flow.ts';
 import { flowTraces } from './policy-trace.ts';
+import type { TraceCache } from './policy-trace.ts';
 import type { FlowTraces, FlowTuple, TraceModels } from './policy-trace.ts';
 
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8', 'fc00::/7', 'fe80::/10', '::1/128'].map((c) => parseCIDR(c));
@@ -57,16 +58,16 @@ export interface FlowObservation {
 }
 
 /** Build the record for one observed connection (traces from the oracle unless the log gave them). */
-export function buildFlowRecord(models: TraceModels, o: FlowObservation): FlowRecord {
-  const traces: FlowTraces = flowTraces(models, o.tuple, o.reporter);
+export function buildFlowRecord(models: TraceModels, o: FlowObservation, cache?: TraceCache): FlowRecord {
+  const traces: FlowTraces = cache === undefined ? flowTraces(models, o.tuple, o.reporter) : cache.get(o.tuple, o.reporter);
   const proto = typeof o.tuple.proto === 'number' ? String(o.tuple.proto) : o.tuple.proto.toLowerCase();
   return {
     start: o.start,
     end: o.end,
     reporter: o.reporter,
     node: o.node,
-    src: endpointOf(models.enforced, o.tuple.srcIP),
-    dst: endpointOf(models.enforced, o.tuple.dstIP),
+    src: cache === undefined ? endpointOf(models.enforced, o.tuple.srcIP) : cache.endpoint(o.tuple.srcIP, () => endpointOf(models.enforced, o.tuple.srcIP)),
+    dst: cache === undefined ? endpointOf(models.enforced, o.tuple.dstIP) : cache.endpoint(o.tuple.dstIP, () => endpointOf(models.enforced, o.tuple.dstIP)),
     destPort: o.tuple.dstPort ?? 0,
     proto,
     ...(o.service === undefined ? {} : { service: o.service }),

@@ -5,7 +5,7 @@
 // the conformance suite checks the dataplane against.
 
 import { PolicyModel, explain } from '../calc/index.ts';
-import type { DirectionTrace, NormPolicy, ExplainResult } from '../calc/index.ts';
+import type { DirectionTrace, NormPolicy, NormRule, ExplainResult } from '../calc/index.ts';
 import type { FlowAction, HitKind, PolicyHit, PolicyRef, Reporter } from './flow.ts';
 
 export interface FlowTuple {
@@ -141,4 +141,60 @@ export function flowTraces(models: TraceModels, t: FlowTuple, reporter: Reporter
     enforced: hitsOf(models.enforced, e),
     pending: hitsOf(models.pending, p),
   };
+}
+
+const SOURCE_PORTS = new WeakMap<PolicyModel, boolean>();
+
+/** Whether any policy or profile rule matches on source ports (then a flow's trace depends on its source port). */
+export function sourcePortMatters(model: PolicyModel): boolean {
+  let v = SOURCE_PORTS.get(model);
+  if (v === undefined) {
+    const uses = (rules: readonly NormRule[] | undefined): boolean =>
+      (rules ?? []).some((r) => r.source.ports.length + r.source.namedPorts.length + r.source.notPorts.length + r.source.notNamedPorts.length > 0);
+    v = false;
+    for (const p of model.state.policies.values()) if (uses(p.ingress) || uses(p.egress)) v = true;
+    const seen = new Set<string>();
+    for (const e of model.state.entities.values()) {
+      for (const name of e.profiles) {
+        if (v || seen.has(name)) continue;
+        seen.add(name);
+        const pr = model.state.profile(name);
+        if (pr !== undefined && (uses(pr.ingress) || uses(pr.egress))) v = true;
+      }
+    }
+    SOURCE_PORTS.set(model, v);
+  }
+  return v;
+}
+
+/**
+ * flowTraces, remembered per (reporter, addresses, protocol, destination port) for one set of
+ * models: the many connections of one flush that differ only in their source port share one
+ * oracle evaluation — unless some rule matches source ports, which puts the port in the key.
+ * Made for one flush (the models do not change under it).
+ */
+export class TraceCache {
+  private readonly memo = new Map<string, FlowTraces>();
+  private readonly endpoints = new Map<string, unknown>();
+  private readonly models: TraceModels;
+  private readonly bySourcePort: boolean;
+
+  constructor(models: TraceModels) {
+    this.models = models;
+    this.bySourcePort = sourcePortMatters(models.enforced) || sourcePortMatters(models.pending);
+  }
+
+  /** The endpoint behind an address, remembered likewise (the record's src/dst; never mutated). */
+  endpoint<T>(ip: string, compute: () => T): T {
+    let v = this.endpoints.get(ip);
+    if (v === undefined) this.endpoints.set(ip, (v = compute()));
+    return v as T;
+  }
+
+  get(t: FlowTuple, reporter: Reporter): FlowTraces {
+    const k = `${reporter}|${t.srcIP}|${t.dstIP}|${String(t.proto)}|${t.dstPort ?? ''}|${this.bySourcePort ? (t.srcPort ?? '') : ''}`;
+    let v = this.memo.get(k);
+    if (v === undefined) this.memo.set(k, (v = flowTraces(this.models, t, reporter)));
+    return v;
+  }
 }
