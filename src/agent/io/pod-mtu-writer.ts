@@ -4,7 +4,8 @@
 // only when the value changes; pods created after a change get the new MTU. Also finds out once
 // whether the kernel has the `ipip` device, which decides whether IPIP pools are served here.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../base/io/index.ts';
 import { dirname } from 'node:path';
 import type { IPPool } from '../../api/index.ts';
 import { runCommandRaw, showLinks } from '../../dataplane/io/index.ts';
@@ -91,9 +92,7 @@ export class PodMtuWriter {
     }
     if (this.#written === plan.podMtu) return;
     mkdirSync(dirname(this.#o.file), { recursive: true });
-    const tmp = `${this.#o.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, String(plan.podMtu));
-    renameSync(tmp, this.#o.file);
+    writeFileAtomic(this.#o.file, String(plan.podMtu));
     this.#written = plan.podMtu;
     this.#o.log(`pod MTU ${plan.podMtu} written to ${this.#o.file} (host ${plan.hostMtu}${plan.encaps.length > 0 ? `; ${plan.encaps.join(', ')}` : ''})`);
   }

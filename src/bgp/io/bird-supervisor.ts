@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Backoff, BugError, MutableDisposable, sleep, timeout, TricolorError } from '../../base/index.ts';
+import { Backoff, BugError, MutableDisposable, interval, sleep, timeout, TricolorError } from '../../base/index.ts';
 import { startChild, type ChildHandle } from '../../base/io/index.ts';
 import type { BGPPeerStatus } from '../bird-status.ts';
 import { birdCommand, checkBirdConfig, showBGPPeers } from './bird-control.ts';
@@ -44,7 +44,8 @@ export class BirdSupervisor implements AsyncDisposable {
   #child: ChildHandle | undefined;
   /** A BIRD an earlier owner of this run dir left running, kept because its config is ours. */
   #adopted: number | undefined;
-  #adoptTimer: ReturnType<typeof setInterval> | undefined;
+  /** Watches an adopted BIRD (not our child) for its exit. */
+  readonly #adoptTimer = new MutableDisposable();
   #text: string | undefined;
   #stopping = false;
   readonly #backoff: Backoff;
@@ -152,16 +153,18 @@ export class BirdSupervisor implements AsyncDisposable {
     this.#emit({ kind: 'log', line: `adopted the running BIRD (pid ${pid}): its configuration is unchanged` });
     this.#emit({ kind: 'started', pid });
     // not our child: watch /proc for its exit
-    this.#adoptTimer = setInterval(() => {
-      if (existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '') return;
-      if (this.#adoptTimer !== undefined) clearInterval(this.#adoptTimer);
-      this.#adoptTimer = undefined;
-      if (this.#adopted !== pid) return;
-      this.#adopted = undefined;
-      this.#emit({ kind: 'exited', pid, code: null, signal: null });
-      if (!this.#stopping) this.#scheduleRestart();
-    }, 500);
-    this.#adoptTimer.unref();
+    this.#adoptTimer.value = interval(
+      () => {
+        if (existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '') return;
+        this.#adoptTimer.clear();
+        if (this.#adopted !== pid) return;
+        this.#adopted = undefined;
+        this.#emit({ kind: 'exited', pid, code: null, signal: null });
+        if (!this.#stopping) this.#scheduleRestart();
+      },
+      500,
+      { unref: true },
+    );
     return true;
   }
 
@@ -315,7 +318,7 @@ export class BirdSupervisor implements AsyncDisposable {
     this.#restartTimer.dispose();
     this.#stableTimer.dispose();
     await this.#queue;
-    if (this.#adoptTimer !== undefined) clearInterval(this.#adoptTimer);
+    this.#adoptTimer.dispose();
     const adopted = this.#adopted;
     this.#adopted = undefined;
     if (adopted !== undefined) {

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { TricolorError, quote } from '../../base/index.ts';
+import { TricolorError, quote, sleep } from '../../base/index.ts';
 import { UAPI_GET, parseUAPIGet, renderUAPISet, uapiErrno } from '../wireguard-uapi.ts';
 import type { UAPIDeviceState, UAPISet } from '../wireguard-uapi.ts';
 import { commandError, parseIpJson, runCommand, runCommandRaw } from './exec.ts';
@@ -279,8 +279,6 @@ function logTail(file: string): string {
     return '(no log)';
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- the device ---------------------------------------------------------------------------------
 
