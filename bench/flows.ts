@@ -1,15 +1,40 @@
-// `npm run bench -- flows [N]`: the flow aggregator's store at scale — ingest rate (flows/s, in
-// batches as agents send them), list-query p99 with and without filters at N stored flows
-// (default 1 000 000), and the process's memory at that size. One JSON line.
-//
-// Not measured here yet: the dataplane cost of flow logs (connection rate and throughput with
-// flow logs on vs off in one lab run).
+// `npm run bench -- flows [N] [--only store|dataplane] [--rounds R] [--conn-seconds S] [--iperf-seconds S]`:
+//   - the dataplane cost of flow logs in one lab run (bench/flows-dataplane.lib.ts): new TCP
+//     connections/s and iperf3 throughput between two pods on two nodes with flow logs off and on,
+//     in interleaved rounds, medians and on/off ratios (targets ≥ 0.9 and ≥ 0.97);
+//   - the flow aggregator's store at scale: ingest rate (flows/s, in batches as agents send them),
+//     list-query p99 with and without filters at N stored flows (default 1 000 000), and the
+//     process's memory at that size.
+// One JSON line.
 
 import { FlowStore } from '../src/flows/io/index.ts';
+import { netnsSkipReason } from '../test/support/netns.ts';
+import { measureFlowsDataplane } from './flows-dataplane.lib.ts';
 import type { FlowRecord } from '../src/flows/index.ts';
 import { demoFlow, demoModels, WEB, API, PG } from '../src/flows/test-support.ts';
 
-const N = Number(process.argv[2] ?? 1_000_000);
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const positional = argv.find((a, i) => /^\d+$/.test(a) && (i === 0 || !(argv[i - 1] ?? '').startsWith('--')));
+const N = Number(positional ?? 1_000_000);
+const only = opt('only');
+const figures: Record<string, unknown> = { bench: 'flows' };
+
+if (only !== 'store') {
+  const skip = netnsSkipReason();
+  figures['dataplane'] =
+    skip !== undefined
+      ? { skipped: skip }
+      : await measureFlowsDataplane({ rounds: Number(opt('rounds') ?? 3), connSeconds: Number(opt('conn-seconds') ?? 5), iperfSeconds: Number(opt('iperf-seconds') ?? 3) });
+}
+if (only === 'dataplane') {
+  process.stdout.write(JSON.stringify(figures) + '\n');
+  process.exit(0);
+}
+
 const BATCH = 5000;
 const models = demoModels();
 const templates = [demoFlow(models, { src: WEB, dst: API, port: 8080, start: 0 }), demoFlow(models, { src: WEB, dst: API, port: 9090, start: 0 }), demoFlow(models, { src: WEB, dst: PG, port: 5432, start: 0 })];
@@ -48,15 +73,13 @@ const queryLastHourMs = p99(() => store.list({ filter: {}, range, sortBy: 'time'
 const queryFilteredMs = p99(() => store.list({ filter: { actions: ['deny'], dest_namespaces: [{ value: 'backend', type: 'exact' }] }, range: all, sortBy: 'time', page: 0, pageSize: 100, interval: 15 }), 30);
 const queryFuzzyMs = p99(() => store.list({ filter: { source_names: [{ value: 'client-42', type: 'fuzzy' }] }, range: all, sortBy: 'time', page: 0, pageSize: 100, interval: 15 }), 10);
 const mem = process.memoryUsage();
-process.stdout.write(
-  JSON.stringify({
-    bench: 'flows',
-    storedFlows: store.size,
-    ingestFlowsPerS: Math.round(N / ingestS),
-    queryP99Ms: { lastHourFirstPage: queryLastHourMs, allTimeExactFilter: queryFilteredMs, allTimeFuzzyName: queryFuzzyMs },
-    rssMiB: Math.round(mem.rss / 2 ** 20),
-    heapMiB: Math.round(mem.heapUsed / 2 ** 20),
-    notMeasured: 'connection rate and throughput with flow logs on vs off',
-  }) + '\n',
-);
+Object.assign(figures, {
+  storedFlows: store.size,
+  ingestFlowsPerS: Math.round(N / ingestS),
+  queryP99Ms: { lastHourFirstPage: queryLastHourMs, allTimeExactFilter: queryFilteredMs, allTimeFuzzyName: queryFuzzyMs },
+  rssMiB: Math.round(mem.rss / 2 ** 20),
+  heapMiB: Math.round(mem.heapUsed / 2 ** 20),
+});
+process.stdout.write(JSON.stringify(figures) + '\n');
 store.close();
+process.exit(0);

@@ -41,4 +41,6 @@ export {
   waitFor,
   mapLimit,
   type ShResult,
+  labFlowsUrl,
+  labFlowLogFields,
 } from './io/index.ts';

@@ -14,4 +14,4 @@ export { resolveSource, resolveTarget, probeFrom, probeAll, podExecArgv } from '
 export { labStatus } from './status.ts';
 export { sh, shOk, startDetached, stopPids, pidAlive, waitFor, mapLimit, sleep, type ShResult } from './processes.ts';
 export { runQuickstartDemo, QUICKSTART_STEPS, demoUnknown, type DemoOptions, type DemoResult, type DemoStep } from './demo.ts';
-export { labFlowsUrl, flowsSocketPath } from './flows.ts';
+export { labFlowsUrl, flowsSocketPath, labFlowLogFields } from './flows.ts';
