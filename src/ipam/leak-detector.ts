@@ -102,7 +102,10 @@ export class LeakDetector {
       results.forEach((res, i) => {
         const a = batch[i];
         if (a === undefined) return;
-        this.#candidates.delete(keyOf(a));
+        // A refused release (the block's CAS saw one of its addresses re-allocated meanwhile,
+        // which refuses every address of that block) keeps the sighting: the next pass re-checks
+        // and releases what is still leaked, instead of waiting out another grace period.
+        if (res.status !== 'error') this.#candidates.delete(keyOf(a));
         if (res.status === 'released') released.push(a.ip);
         else skipped++;
       });

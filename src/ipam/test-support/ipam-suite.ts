@@ -320,6 +320,41 @@ export function ipamSuite(name: string, open: () => Promise<SuiteBackend>, opts:
       assert.ok(r.released.includes(strip(live.ipv4[0] ?? '')));
     });
 
+    unitTest('leak detection: a release refused for its block (an address re-allocated meanwhile) keeps the other leaks confirmed', async () => {
+      await fresh();
+      await putPool(be, 'p', { cidr: '10.71.0.0/24', blockSize: 26 });
+      await putNode(be, 'n1');
+      // the detector's client runs `before` just ahead of its next release (the race window)
+      class Hooked extends IPAMClient {
+        before: (() => Promise<void>) | undefined;
+        override async releaseIPs(items: Parameters<IPAMClient['releaseIPs']>[0]): ReturnType<IPAMClient['releaseIPs']> {
+          const b = this.before;
+          this.before = undefined;
+          if (b !== undefined) await b();
+          return super.releaseIPs(items);
+        }
+      }
+      const c = new Hooked({ backend: be });
+      const dead1 = strip((await c.autoAssign({ num4: 1, num6: 0, handleId: 'k8s-pod-network.dead1', hostname: 'n1', attrs: { pod: 'dead1', namespace: 'ns', node: 'n1' } })).ipv4[0] ?? '');
+      const dead2 = strip((await c.autoAssign({ num4: 1, num6: 0, handleId: 'k8s-pod-network.dead2', hostname: 'n1', attrs: { pod: 'dead2', namespace: 'ns', node: 'n1' } })).ipv4[0] ?? '');
+      const gc = new LeakDetector({ client: c, gracePeriodMs: 15 * 60_000, now });
+      assert.equal((await gc.pass()).released.length, 0);
+      t += 16 * 60_000;
+      // between the detector's scan and its release: dead1 is freed and handed to a new live pod
+      c.before = async () => {
+        await c.releaseByHandle('k8s-pod-network.dead1');
+        await c.assignIP({ ip: dead1, handleId: 'k8s-pod-network.new', hostname: 'n1', attrs: { pod: 'new', namespace: 'ns', node: 'n1' } });
+        await putWEP(be, 'ns', 'n1-k8s-new-eth0', { node: 'n1', pod: 'new', containerID: 'new', ipNetworks: [`${dead1}/32`] });
+      };
+      const refused = await gc.pass();
+      assert.deepEqual(refused.released, [], 'the stale sequence number refuses the whole block');
+      // the next pass releases dead2 at once (its sighting was kept), never the new pod's address
+      const next = await gc.pass();
+      assert.deepEqual(next.released, [dead2]);
+      assert.equal((await c.getAssignmentAttributes(dead1))?.handleId, 'k8s-pod-network.new');
+      assert.equal(await c.getAssignmentAttributes(dead2), undefined);
+    });
+
     unitTest('check finds handle and affinity inconsistencies', async () => {
       await fresh();
       await putPool(be, 'p', { cidr: '10.80.0.0/24', blockSize: 26 });
