@@ -44,6 +44,11 @@ export interface DataplaneStatus {
   readonly policies: number;
   readonly profiles: number;
   readonly ipSets: number;
+  /**
+   * A fault the dataplane works around and the operator should see (e.g. eBPF programs the
+   * kernel refused: the last good ones stay in force). Undefined when there is none.
+   */
+  readonly problem?: string;
 }
 
 /** Monotonic counters since the dataplane was made. */
@@ -78,6 +83,8 @@ export interface DataplaneOptions extends DataplaneEvents {
   readonly nftBin?: string;
   /** bpf: the node's own bpffs mount point for pinned programs and maps. */
   readonly bpffsDir?: string;
+  /** bpf: the compiled object to load (default build/bpf/tricolor.bpf.o, built when stale). */
+  readonly bpfObject?: string;
 }
 
 export interface Dataplane extends IDisposable {

@@ -92,7 +92,7 @@ export interface AgentRig {
   /** `tricolor apply -f` with a YAML/JSON document list. */
   apply(docs: readonly object[]): Promise<void>;
   delete(docs: readonly object[]): Promise<void>;
-  startAgent(extraArgs?: readonly string[]): AgentProc;
+  startAgent(extraArgs?: readonly string[], extraEnv?: NodeJS.ProcessEnv): AgentProc;
   stopAgent(a: AgentProc, signal: NodeJS.Signals): Promise<void>;
   status(): AgentStatus | undefined;
   /** Run argv inside the node namespace. */
@@ -177,11 +177,11 @@ export async function makeAgentRig(cleanup: CleanupRegistrar, pool = { cidr: '10
       const r = await cli(['delete', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
       if (r.status !== 0) throw new Error(`tricolor delete failed: ${r.stdout}${r.stderr}`);
     },
-    startAgent: (extraArgs = []) => {
+    startAgent: (extraArgs = [], extraEnv = {}) => {
       const child = spawn(
         'ip',
         ['netns', 'exec', rig.node.name, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--health-port', '9099', '--metrics-port', '9091', ...extraArgs],
-        { env, stdio: ['ignore', 'ignore', 'pipe'] },
+        { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       procs.add(child);
       let log = '';

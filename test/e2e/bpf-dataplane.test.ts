@@ -5,6 +5,9 @@
 //     of times (content changes and policy-list changes), zero wrongly dropped or allowed — and a
 //     negative control (deleting and re-adding the interface entry) that the same probe catches;
 //   - restart: a second dataplane on the same pins adopts them with traffic flowing (no gap);
+//   - a full map: the interface map filled to capacity, a new pod's entry cannot be written — a
+//     coded ERR_BPF_MAP_FULL naming the failed write, the new pod's flows fail closed (counted as
+//     unknown_interface), the others keep working, and freeing space programs it;
 //   - teardown leaves nothing (programs, nft table, pins).
 // Root only. Everything lives in uniquely named namespaces and a private bpffs, removed after.
 
@@ -16,6 +19,8 @@ import type { CalcMessage } from '../../src/calc/index.ts';
 import { BpfDataplane } from '../../src/dataplane/bpf/io/bpf-dataplane.ts';
 import { unmountBpffs } from '../../src/dataplane/bpf/io/bpf-loader.ts';
 import { runCommand, runCommandRaw } from '../../src/dataplane/io/exec.ts';
+import { bpftoolBatch } from '../../src/dataplane/bpf/io/bpftool.ts';
+import { MAP_SIZES } from '../../src/dataplane/bpf/encoding.ts';
 import { entity, policy, ports, rule, tierInfo, workload } from '../../src/dataplane/test-support.ts';
 
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -23,23 +28,30 @@ const id = randomBytes(3).toString('hex');
 const N = `tri-bpfe-n-${id}`;
 const P1 = `tri-bpfe-a-${id}`;
 const P2 = `tri-bpfe-b-${id}`;
+const P3 = `tri-bpfe-c-${id}`;
 const BPFFS = `/run/tricolor-bpfe2e-${id}`;
 const A = '10.70.0.1';
 const B = '10.70.0.2';
+const C = '10.70.0.3';
 
 const ip = (ns: string, script: string): Promise<string> => runCommand(['ip', '-n', ns, '-batch', '-'], { input: script });
 
 async function setup(): Promise<number[]> {
-  for (const ns of [N, P1, P2]) await runCommand(['ip', 'netns', 'add', ns]);
-  await ip(N, `link add caliA type veth peer name eth0 netns ${P1}\nlink add caliB type veth peer name eth0 netns ${P2}\nlink add up0 type veth peer name up1\n`);
-  await ip(N, 'link set lo up\nlink set caliA up\nlink set caliB up\nlink set up0 up\nlink set up1 up\n' + `route add ${A}/32 dev caliA\nroute add ${B}/32 dev caliB\nroute add default dev up0\n`);
+  for (const ns of [N, P1, P2, P3]) await runCommand(['ip', 'netns', 'add', ns]);
+  await ip(N, `link add caliA type veth peer name eth0 netns ${P1}\nlink add caliB type veth peer name eth0 netns ${P2}\nlink add caliC type veth peer name eth0 netns ${P3}\nlink add up0 type veth peer name up1\n`);
+  await ip(
+    N,
+    'link set lo up\nlink set caliA up\nlink set caliB up\nlink set caliC up\nlink set up0 up\nlink set up1 up\n' +
+      `route add ${A}/32 dev caliA\nroute add ${B}/32 dev caliB\nroute add ${C}/32 dev caliC\nroute add default dev up0\n`,
+  );
   for (const [ns, addr] of [
     [P1, A],
     [P2, B],
+    [P3, C],
   ] as const) {
     await ip(ns, `link set lo up\naddr add ${addr}/32 dev eth0\nlink set eth0 up\nroute add 169.254.1.1 dev eth0 scope link\nroute add default via 169.254.1.1 dev eth0\n`);
   }
-  await runCommand(['ip', 'netns', 'exec', N, 'sh', '-c', 'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.caliA.proxy_arp=1 net.ipv4.conf.caliB.proxy_arp=1']);
+  await runCommand(['ip', 'netns', 'exec', N, 'sh', '-c', 'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.caliA.proxy_arp=1 net.ipv4.conf.caliB.proxy_arp=1 net.ipv4.conf.caliC.proxy_arp=1']);
   return [];
 }
 
@@ -60,7 +72,7 @@ interface ProbeCounts {
  * `n` new connections from P1: every 10th to :81 (always denied), the rest to :80 (always allowed).
  * A generous timeout on :80 so a loaded machine is not mistaken for a drop.
  */
-function probe(n: number): Promise<ProbeCounts> {
+function probe(n: number, from = P1): Promise<ProbeCounts> {
   const code = `
 const net=require('net');const c={ok80:0,fail80:0,ok81:0,fail81:0};
 function one(port){return new Promise(r=>{const s=net.connect({host:'${B}',port,timeout:port===80?5000:800});let done=false;
@@ -68,7 +80,7 @@ const fin=(ok)=>{if(done)return;done=true;s.destroy();c[(ok?'ok':'fail')+port]++
 s.on('data',()=>fin(true));s.on('error',()=>fin(false));s.on('timeout',()=>fin(false));s.on('end',()=>fin(true));});}
 (async()=>{for(let i=0;i<${n};i++){await one(i%10===9?81:80);}process.stdout.write(JSON.stringify(c));})();`;
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=/run/netns/${P1}`, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('nsenter', [`--net=/run/netns/${from}`, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.on('error', reject);
@@ -119,7 +131,7 @@ void describe('eBPF dataplane in namespaces', { skip: root ? false : 'needs root
   after(async () => {
     dp?.dispose();
     server?.kill('SIGKILL');
-    for (const ns of [P1, P2, N]) await runCommandRaw(['ip', 'netns', 'del', ns]);
+    for (const ns of [P1, P2, P3, N]) await runCommandRaw(['ip', 'netns', 'del', ns]);
     await unmountBpffs(BPFFS);
   });
 
@@ -182,6 +194,42 @@ void describe('eBPF dataplane in namespaces', { skip: root ? false : 'needs root
     assert.equal(c.ok81, 0, JSON.stringify(c));
     assert.deepEqual(await probe(10), { ok80: 9, fail80: 0, ok81: 0, fail81: 1 });
     dp = dp2;
+  });
+
+  void it('a full map: a coded error, the new pod fails closed (counted), the others keep working; freed space programs it', async () => {
+    const ifs = `${BPFFS}/maps/tri1_ifs`;
+    const hexKey = (n: number): string => [0, 1, 2, 3].map((i) => ((n >>> (8 * i)) & 0xff).toString(16).padStart(2, '0')).join(' ');
+    const entries = JSON.parse(await runCommand(['bpftool', '-j', 'map', 'dump', 'pinned', ifs])) as { key: string[]; value: string[] }[];
+    const value = (entries[0]?.value ?? []).map((v) => v.replace('0x', '')).join(' ');
+    // fill the interface map to capacity with entries for interfaces that do not exist
+    const junk = Array.from({ length: MAP_SIZES.ifs - entries.length }, (_, i) => 1_000_000 + i);
+    const fill = await bpftoolBatch(junk.map((k) => `map update pinned ${ifs} key hex ${hexKey(k)} value hex ${value}`));
+    assert.equal(fill.failedAt, undefined, fill.error);
+    const before = (await dp.packetCounters()).get('unknown_interface') ?? 0n;
+    const withC = [...messages(7).slice(0, -1), workload('x', 'c', 'caliC', C, [tierInfo('default', [], [pkey('egress')])], []), { type: 'InSync' as const }];
+    dp.onMessages(withC);
+    await assert.rejects(dp.flush(), (e: unknown) => {
+      const err = e as { code?: string; message?: string };
+      assert.equal(err.code, 'ERR_BPF_MAP_FULL');
+      assert.match(err.message ?? '', /map write \d+ of \d+ failed: .*; the \d+ writes before it are in force .*a map is full, new flows to the endpoints still being changed fail closed/);
+      return true;
+    });
+    const fromC = await probe(10, P3);
+    assert.equal(fromC.ok80, 0, `the unprogrammed pod fails closed: ${JSON.stringify(fromC)}`);
+    assert.ok(((await dp.packetCounters()).get('unknown_interface') ?? 0n) > before, 'its packets are counted as unknown_interface');
+    assert.deepEqual(await probe(10), { ok80: 9, fail80: 0, ok81: 0, fail81: 1 }, 'the programmed pods keep working');
+    // space freed: the retry programs the new pod
+    const free = await bpftoolBatch(junk.map((k) => `map delete pinned ${ifs} key hex ${hexKey(k)}`));
+    assert.equal(free.failedAt, undefined, free.error);
+    for (let i = 0; i < 20; i++) {
+      try {
+        await dp.flush();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    assert.deepEqual(await probe(10, P3), { ok80: 9, fail80: 0, ok81: 0, fail81: 1 });
   });
 
   void it('teardown leaves no programs, no nft table and no pins', async () => {

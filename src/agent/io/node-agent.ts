@@ -44,6 +44,8 @@ export interface NodeAgentOptions extends AgentFlags {
   readonly updateSource?: UpdateSource;
   readonly log?: (line: string) => void;
   readonly nftBin?: string;
+  /** eBPF: the compiled object to load instead of the built one (`TRICOLOR_BPF_OBJECT`). */
+  readonly bpfObject?: string;
   /** Coalescing of datastore churn into applies (default 2 ms delay, at most every 10 ms). */
   readonly coalesceDelayMs?: number;
   readonly minApplyIntervalMs?: number;
@@ -71,6 +73,8 @@ export class NodeAgent {
   private dataplane: Dataplane | undefined;
   /** Whether what other dataplanes left has been removed (once, after the first apply). */
   private othersRemoved = false;
+  /** The running dataplane's own problem last reported (e.g. a refused eBPF object). */
+  private lastDataplaneProblem: string | undefined;
   /** Why the selected dataplane is not the one running (not built in, or a switch needing a restart). */
   private dataplaneProblem: { readonly kind: DataplaneKind; readonly message: string } | undefined;
   /** Local workload endpoints as last sent to the dataplane (the workload routes follow them). */
@@ -479,6 +483,7 @@ export class NodeAgent {
       ...(this.opts.nftBin === undefined ? {} : { nftBin: this.opts.nftBin }),
       // eBPF pins: a bpffs of this node's own under its run dir (the lab mounts it before start)
       bpffsDir: join(this.settings.runDir, 'bpf'),
+      ...(this.opts.bpfObject === undefined ? {} : { bpfObject: this.opts.bpfObject }),
       ...(this.lastConfig === undefined ? {} : { config: this.lastConfig }),
     };
   }
@@ -567,6 +572,11 @@ export class NodeAgent {
   private onApplied(r: ApplyReport): void {
     this.lastApplyMs = r.durationMs;
     this.failingSince = undefined;
+    const problem = this.dataplane?.status().problem;
+    if (problem !== this.lastDataplaneProblem) {
+      this.lastDataplaneProblem = problem;
+      if (problem !== undefined) this.recordError(`${this.dataplaneLabel}: ${problem}`);
+    }
     if (!this.othersRemoved && this.dataplane !== undefined) {
       // first apply in force: now what another dataplane left on this node can go (no window)
       this.othersRemoved = true;
@@ -692,7 +702,7 @@ export class NodeAgent {
       dataplane: {
         kind: this.dataplaneProblem?.kind ?? this.dataplane?.kind ?? dataplaneKindOf(this.felixSpec()),
         running: this.dataplane?.kind,
-        ...(this.dataplaneProblem === undefined ? {} : { problem: this.dataplaneProblem.message }),
+        ...(this.dataplaneProblem !== undefined ? { problem: this.dataplaneProblem.message } : st?.problem !== undefined ? { problem: st.problem } : {}),
       },
       endpoints: { workload: st?.workloadEndpoints ?? 0, host: st?.hostEndpoints ?? 0 },
       policies: st?.policies ?? 0,

@@ -43,6 +43,8 @@ Typha (environment, Calico's names): FELIX_TYPHAADDR=host:port[,host:port…] ma
 from Typha instead of watching the datastore (writes still go to the datastore); with TLS also
 FELIX_TYPHACAFILE, FELIX_TYPHACERTFILE, FELIX_TYPHAKEYFILE and FELIX_TYPHACN and/or
 FELIX_TYPHAURISAN; FELIX_TYPHAREADTIMEOUT (30 s), FELIX_TYPHAWRITETIMEOUT (10 s).
+With FelixConfiguration bpfEnabled, $TRICOLOR_BPF_OBJECT names an eBPF object to load instead of
+the built one; if the kernel refuses it, the last good programs stay in force and status says why.
 Options (status):
       --run-dir DIR          the agent's run directory
       --name NODE            a node of the lab that is up ($TRICOLOR_LAB, else the last lab up)
@@ -133,6 +135,8 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ...optional('metricsHost', flagString(p, 'metrics-host')),
     ...optional('nftRefreshMs', intFlag(p, 'nft-refresh-ms', 0, 86_400_000)),
     ...optional('routeRefreshMs', intFlag(p, 'route-refresh-ms', 0, 86_400_000)),
+    // eBPF: an object to load instead of the built one (a refused one leaves the last good programs running)
+    ...optional('bpfObject', nonEmpty(ctx.env['TRICOLOR_BPF_OBJECT'])),
     bgpMode,
     ...optional('wireguardGoPath', flagString(p, 'wireguard-go') ?? ctx.env['TRICOLOR_WIREGUARD_GO']),
     mtuFile: mtuFileOf(flagString(p, 'mtu-file'), flagString(p, 'run-dir'), ctx.cwd, (...x) => path.resolve(...x)),

@@ -693,6 +693,12 @@ __noinline int tri_handle(struct __sk_buff *skb, int from_ep)
 SEC("tc/from_wep")
 int tri_from_wep(struct __sk_buff *skb)
 {
+#ifdef TRI_VERIFIER_REJECT
+	/* Tests only (bpf-agent-faults): a packet read with no bounds check, which the verifier
+	 * must refuse, so an agent given this object keeps its last good programs. */
+	if (*(volatile __u8 *)(long)skb->data == 0xff)
+		return TC_ACT_SHOT;
+#endif
 	return tri_handle(skb, 1);
 }
 

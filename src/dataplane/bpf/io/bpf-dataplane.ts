@@ -15,7 +15,7 @@
 
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TricolorError } from '../../../base/index.ts';
 import type { CalcMessage } from '../../../calc/index.ts';
 import { ApplyLoop } from '../../apply-loop.ts';
@@ -30,7 +30,7 @@ import { BPF_NFT_TABLE, renderBpfNftTable } from '../bpf-nft-table.ts';
 import { COUNTERS, MAP_SIZES, cfgValue, decodeIf, decodePol, decodeSetKey, decodeIpportKey, u32Key } from '../encoding.ts';
 import type { ConntrackTimeouts, CounterName, IfValue } from '../encoding.ts';
 import { bpftoolBatch, bpftoolBatchOk, dumpEntries, sumPerCpu } from './bpftool.ts';
-import { loadObjects, mountBpffs } from './bpf-loader.ts';
+import { lastGoodObjects, loadObjects, mountBpffs } from './bpf-loader.ts';
 import type { LoadedObjects } from './bpf-loader.ts';
 
 /** Calico's bpfConntrackTimeouts defaults (TCPFinsSeen "Auto" = the kernel's time_wait, 120 s). */
@@ -79,6 +79,8 @@ export class BpfDataplane implements Dataplane {
   private lastCfg = '';
   private nftRemoved = false;
   private needAdopt = true;
+  /** Why the programs in use are not the ones asked for (a refused object), if so. */
+  private loadProblem: string | undefined;
 
   constructor(opts: BpfDataplaneOptions = {}) {
     this.opts = opts;
@@ -149,6 +151,7 @@ export class BpfDataplane implements Dataplane {
       policies: st.policies.size,
       profiles: st.profiles.size,
       ipSets: st.ipsets.size,
+      ...(this.loadProblem === undefined ? {} : { problem: this.loadProblem }),
     };
   }
 
@@ -173,11 +176,24 @@ export class BpfDataplane implements Dataplane {
     return { drift, repaired: true };
   }
 
-  /** Mount, load (or adopt) the programs and maps. */
+  /**
+   * Mount, load (or adopt) the programs and maps. When the kernel refuses the object (verifier,
+   * loader) and an earlier agent left good programs pinned, those stay attached and in use, and
+   * `status().problem` says why; with nothing to fall back on the error stands (nothing runs).
+   */
   private async ensureLoaded(): Promise<LoadedObjects> {
     if (this.objs !== undefined) return this.objs;
     await mountBpffs(this.bpffsDir);
-    this.objs = await loadObjects(this.bpffsDir, this.run);
+    try {
+      this.objs = await loadObjects(this.bpffsDir, { ...this.run, ...(this.opts.bpfObject === undefined ? {} : { object: this.opts.bpfObject }) });
+      this.loadProblem = undefined;
+    } catch (e) {
+      if (!(e instanceof TricolorError) || e.code !== 'ERR_BPF_LOAD') throw e;
+      const good = lastGoodObjects(this.bpffsDir);
+      if (good === undefined) throw e;
+      this.loadProblem = `${e.message}\nrunning the last good programs (${basename(good.progDir)})`;
+      this.objs = good;
+    }
     return this.objs;
   }
 

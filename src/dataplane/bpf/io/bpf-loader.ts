@@ -9,7 +9,7 @@
 // reusing the pinned maps, re-attaches, then removes the old directory).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TricolorError } from '../../../base/index.ts';
@@ -64,6 +64,26 @@ export interface LoadedObjects {
   readonly stale: readonly string[];
   /** True when maps were already pinned (a restart: state was adopted). */
   readonly adopted: boolean;
+}
+
+/**
+ * The programs an earlier agent loaded and left pinned in `dir` (the newest complete
+ * progs-<hash> directory, with every map pinned), or undefined. What the dataplane falls back to
+ * when the kernel refuses a new object: the last good programs stay attached and in use.
+ */
+export function lastGoodObjects(dir: string): LoadedObjects | undefined {
+  if (!existsSync(dir)) return undefined;
+  const mapDir = join(dir, 'maps');
+  const maps = Object.fromEntries(Object.entries(MAPS).map(([k, v]) => [k, join(mapDir, v)])) as Record<keyof typeof MAPS, string>;
+  if (!Object.values(maps).every((p) => existsSync(p))) return undefined;
+  const complete = readdirSync(dir)
+    .filter((n) => n.startsWith('progs-'))
+    .map((n) => join(dir, n))
+    .filter((d) => existsSync(join(d, PROGRAMS.fromWep)) && existsSync(join(d, PROGRAMS.toWep)))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const progDir = complete[0];
+  if (progDir === undefined) return undefined;
+  return { mapDir, progDir, maps, fromWep: join(progDir, PROGRAMS.fromWep), toWep: join(progDir, PROGRAMS.toWep), stale: [], adopted: true };
 }
 
 function objectHash(path: string): string {
