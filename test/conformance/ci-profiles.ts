@@ -12,6 +12,8 @@ export interface ConformanceProfile {
 
 export const CI_PROFILES: readonly ConformanceProfile[] = [
   { name: 'nft', args: [] },
+  // the eBPF dataplane (FelixConfiguration bpfEnabled): the full suite, as for nft
+  { name: 'bpf', args: ['--dataplane', 'bpf'] },
   // pods on two nodes talking through wireguard.cali: allow, deny, namespaces, CIDRs, the external host, tiers
   {
     name: 'wireguard',
