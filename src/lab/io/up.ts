@@ -133,6 +133,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   writeLabState(state);
 
   await waitForNodesReady(state, o.readyTimeoutMs ?? 120_000, o.progress);
+  if (state.wireguard === true) o.progress(`WireGuard on: node-to-node traffic goes through wireguard.cali (UDP 51820), every node has a keyed peer for every other (\`tricolor node status --name NODE\` lists them)`);
   o.progress(`lab ${quote(state.name)} is up (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   return state;
 }
