@@ -49,6 +49,8 @@ export interface DataplaneStatus {
    * kernel refused: the last good ones stay in force). Undefined when there is none.
    */
   readonly problem?: string;
+  /** eBPF: entries in use and capacity of each map (read from the kernel after applies, at most every few seconds). */
+  readonly maps?: readonly { readonly name: string; readonly entries: number; readonly capacity: number }[];
 }
 
 /** Monotonic counters since the dataplane was made. */

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseMetricsText } from '../../src/base/index.ts';
 import { netnsSkipReason } from '../support/netns.ts';
 import { makeAgentRig, mismatches, until, type AgentProc, type AgentRig, type Pod } from './agent-harness.ts';
 
@@ -81,6 +82,25 @@ void describe('node agent: dataplane selection (bpfEnabled)', { skip: netnsSkipR
     assert.match(tables.stdout, /table inet tricolor-bpf/);
     assert.doesNotMatch(tables.stdout, /table inet tricolor\n/, 'no nftables dataplane table beside eBPF');
     assert.ok(pods.every((p) => p.ip !== ''));
+  });
+
+  void it('felix_bpf_* metrics: map fill per map (entries and capacity), conntrack in use, endpoints', async () => {
+    await ar.probe(); // flows for the conntrack map
+    await ar.apply([{ ...onlyHttpToB, metadata: { ...onlyHttpToB.metadata, labels: { touched: 'yes' } } }]); // an apply refreshes the fill
+    const m = await until(
+      async () => {
+        const got = parseMetricsText((await ar.nodeFetch('http://127.0.0.1:9091/metrics')).body);
+        return (got.get('felix_bpf_conntrack_used') ?? 0) > 0 ? got : undefined;
+      },
+      CONVERGE_MS,
+      () => `no BPF conntrack fill in the metrics:\n${agent.log().slice(-2000)}`,
+    );
+    assert.equal(m.get('felix_bpf_map_entries{map="tri1_ifs"}'), 2, 'one interface entry per pod');
+    assert.equal(m.get('felix_bpf_map_capacity{map="tri1_ifs"}'), 4096);
+    assert.equal(m.get('felix_bpf_map_capacity{map="tri1_ct"}'), 65536);
+    assert.ok((m.get('felix_bpf_map_entries{map="tri1_rules"}') ?? 0) > 0, 'rule ops in use');
+    assert.equal(m.get('felix_bpf_map_entries{map="tri1_ct"}'), m.get('felix_bpf_conntrack_used'));
+    assert.equal(m.get('felix_bpf_dataplane_endpoints'), 2);
   });
 
   void it('bpfEnabled switched off on a running agent: eBPF stays in force, the status says a restart is needed', async () => {

@@ -231,6 +231,13 @@ export class NodeAgent {
     });
     r.gauge('tricolor_ipip_pools_not_served', 'IPIP pools in use that this node cannot serve (the kernel has no ipip device).', () => this.podMtu.state?.ipipNotServed.length ?? 0);
     r.gauge('tricolor_pod_mtu_bytes', 'The pod MTU written for the CNI plugin.', () => this.podMtu.state?.podMtu ?? 0);
+    // eBPF map fill (the seeds' "BPF maps overflow breaks the network"): entries vs capacity per map
+    const maps = () => st()?.maps ?? [];
+    r.gauge('felix_bpf_map_entries', 'eBPF dataplane: entries in use per map.', { labelNames: ['map'], collect: () => maps().map((m) => [{ map: m.name }, m.entries] as const) });
+    r.gauge('felix_bpf_map_capacity', 'eBPF dataplane: capacity (max entries) per map.', { labelNames: ['map'], collect: () => maps().map((m) => [{ map: m.name }, m.capacity] as const) });
+    r.gauge('felix_bpf_conntrack_used', 'eBPF dataplane: BPF conntrack entries in use.', { collect: () => maps().filter((m) => m.name === 'tri1_ct').map((m) => [{}, m.entries] as const) });
+    r.gauge('felix_bpf_dataplane_endpoints', 'eBPF dataplane: workload endpoints programmed.', { collect: () => (this.dataplane?.kind === 'bpf' ? [[{}, st()?.workloadEndpoints ?? 0] as const] : []) });
+    r.gauge('felix_bpf_num_ip_sets', 'eBPF dataplane: IP sets programmed.', { collect: () => (this.dataplane?.kind === 'bpf' ? [[{}, st()?.ipSets ?? 0] as const] : []) });
     registerWireGuardMetrics(r, () => this.wireguard.state);
     return {
       // Felix exports the apply time as a summary (the dashboard's p99 panel reads {quantile="0.99"});

@@ -27,7 +27,7 @@ import type { RunOptions } from '../../io/exec.ts';
 import { BpfProgrammer, commandText } from '../bpf-programmer.ts';
 import type { KernelView } from '../bpf-programmer.ts';
 import { BPF_NFT_TABLE, renderBpfNftTable } from '../bpf-nft-table.ts';
-import { COUNTERS, MAP_SIZES, cfgValue, decodeIf, decodePol, decodeSetKey, decodeIpportKey, u32Key } from '../encoding.ts';
+import { COUNTERS, MAPS, MAP_SIZES, cfgValue, decodeIf, decodePol, decodeSetKey, decodeIpportKey, u32Key } from '../encoding.ts';
 import type { ConntrackTimeouts, CounterName, IfValue } from '../encoding.ts';
 import { bpftoolBatch, bpftoolBatchOk, dumpEntries, sumPerCpu } from './bpftool.ts';
 import { lastGoodObjects, loadObjects, mountBpffs } from './bpf-loader.ts';
@@ -43,6 +43,10 @@ export const DEFAULT_CT_TIMEOUTS: ConntrackTimeouts = {
   generic: 600,
   icmp: 5,
 };
+
+/** Maps whose fill is reported (felix_bpf_map_entries); the config and counter arrays are fixed. */
+const FILL_MAPS = ['ct', 'ifs', 'rules', 'pol', 'sets', 'ipport', 'natFe', 'natBe', 'natAff'] as const;
+const FILL_INTERVAL_MS = 5000;
 
 export interface BpfDataplaneOptions extends DataplaneOptions {
   /** The node's own bpffs mount point (created and mounted if needed). */
@@ -79,6 +83,10 @@ export class BpfDataplane implements Dataplane {
   private lastCfg = '';
   private nftRemoved = false;
   private needAdopt = true;
+  /** Map fill from the kernel (status, felix_bpf_* metrics); refreshed after applies, throttled. */
+  private mapFill: { name: string; entries: number; capacity: number }[] | undefined;
+  private fillReadAt = 0;
+  private fillReading = false;
   /** Why the programs in use are not the ones asked for (a refused object), if so. */
   private loadProblem: string | undefined;
 
@@ -152,6 +160,7 @@ export class BpfDataplane implements Dataplane {
       profiles: st.profiles.size,
       ipSets: st.ipsets.size,
       ...(this.loadProblem === undefined ? {} : { problem: this.loadProblem }),
+      ...(this.mapFill === undefined ? {} : { maps: this.mapFill }),
     };
   }
 
@@ -166,6 +175,7 @@ export class BpfDataplane implements Dataplane {
    */
   private async resync(): Promise<ResyncReport> {
     if (this.objs === undefined) return { drift: [], repaired: false };
+    this.refreshFill();
     const k = await this.readKernel();
     const drift = this.programmer.drift(k);
     if (drift.length === 0) return { drift, repaired: false };
@@ -268,7 +278,30 @@ export class BpfDataplane implements Dataplane {
       await runCommandRaw(['nft', 'delete', 'table', 'inet', 'tricolor'], this.run);
       this.nftRemoved = true;
     }
+    this.refreshFill();
     return { commands: cmds.length, attached: this.attached.size };
+  }
+
+  /**
+   * Count the entries of every hash/LRU/LPM map (one bpftool call, in the background, at most
+   * every FILL_INTERVAL_MS) for the map-fill metrics; the rules array's fill is our allocator's.
+   */
+  private refreshFill(): void {
+    const o = this.objs;
+    if (o === undefined || this.fillReading || performance.now() - this.fillReadAt < FILL_INTERVAL_MS) return;
+    this.fillReading = true;
+    const counted = FILL_MAPS.filter((m) => m !== 'rules');
+    bpftoolBatchOk(counted.map((m) => `map dump pinned ${o.maps[m]}`), this.run)
+      .then((out) => {
+        this.mapFill = FILL_MAPS.map((m) => ({
+          name: MAPS[m],
+          entries: m === 'rules' ? MAP_SIZES.rules - this.programmer.freeRuleOps : dumpEntries(out[counted.indexOf(m)]).length,
+          capacity: MAP_SIZES[m],
+        }));
+        this.fillReadAt = performance.now();
+      })
+      .catch(() => undefined) // metrics only: the next apply tries again
+      .finally(() => (this.fillReading = false));
   }
 
   /** Counters summed over CPUs, by name. */
