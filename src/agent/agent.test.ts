@@ -8,12 +8,10 @@ import { mergeFelixSpecs, parseDurationMs, poolInfos, resolveAgentSettings } fro
 import { MetricsRegistry, parseMetricsText } from './metrics.ts';
 import { renderBGPStatusText } from './agent-status.ts';
 import type { AgentStatus } from './agent-status.ts';
-import { ThrottledRunner } from './throttled-runner.ts';
 import { DecodingUpdateSource, selectionPrefixes } from '../datastore/index.ts';
 import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 import { tunnelAddressAction } from './io/node-tunnel-writer.ts';
 import type { EncapsulationUpdate, HostMetadataUpdate } from '../calc/index.ts';
-import { sleep } from '../base/index.ts';
 
 const felix = (name: string, spec: Record<string, unknown>): FelixConfiguration =>
   ({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec });
@@ -116,24 +114,6 @@ void describe('metrics', () => {
     assert.equal(p.get('h_seconds_bucket{le="1"}'), 2);
     assert.equal(p.get('h_seconds_bucket{le="+Inf"}'), 3);
     assert.equal(p.get('h_seconds_count'), 3);
-  });
-});
-
-void describe('ThrottledRunner', () => {
-  void it('coalesces a burst of schedules into one run, and runs again for later ones', async () => {
-    let runs = 0;
-    const t = new ThrottledRunner(() => runs++, { delayMs: 1, minIntervalMs: 5 });
-    for (let i = 0; i < 100; i++) t.schedule();
-    await sleep(30);
-    assert.equal(runs, 1);
-    t.schedule();
-    t.schedule();
-    await sleep(30);
-    assert.equal(runs, 2);
-    t.schedule();
-    t.dispose();
-    await sleep(20);
-    assert.equal(runs, 2);
   });
 });
 

@@ -17,7 +17,6 @@ export {
 } from './agent-config.ts';
 export { renderStatusText, renderBGPStatusText, STATUS_FILE_NAME, type AgentStatus, type StatusView } from './agent-status.ts';
 export { MetricsRegistry, parseMetricsText, APPLY_BUCKETS_S } from './metrics.ts';
-export { ThrottledRunner } from './throttled-runner.ts';
 export { AGENT_SELECTION, CONFIG_KINDS, calcUpdateOf, isCalcUpdate } from './update-selection.ts';
 export { NodeAgent, type NodeAgentOptions } from './io/node-agent.ts';
 export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from './io/status-file.ts';

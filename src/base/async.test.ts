@@ -20,6 +20,22 @@ void describe('RunOnceScheduler', () => {
     s.dispose();
   });
 
+  void it('with a minimum interval (as the agent\'s calc flusher): a burst runs once, a later schedule again, none after dispose', async () => {
+    let runs = 0;
+    const s = new RunOnceScheduler(() => runs++, { delayMs: 1, minIntervalMs: 5 });
+    for (let i = 0; i < 100; i++) s.schedule();
+    await s.whenIdle();
+    assert.equal(runs, 1);
+    s.schedule();
+    s.schedule();
+    await s.whenIdle();
+    assert.equal(runs, 2);
+    s.schedule();
+    s.dispose();
+    await sleep(20);
+    assert.equal(runs, 2);
+  });
+
   void it('a schedule() during an async run queues exactly one more run, never an overlapping one', async () => {
     let active = 0;
     let maxActive = 0;

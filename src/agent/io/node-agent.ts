@@ -23,7 +23,6 @@ import { APPLY_BUCKETS_S, MetricsRegistry, registerProcessMetrics } from '../met
 import { DisposableStore, MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
 import { conntrackFill, linkStat, openFds } from './node-metrics.ts';
 import { FlowLogManager, flowLogConfig } from './flow-log-manager.ts';
-import { ThrottledRunner } from '../throttled-runner.ts';
 import { AGENT_SELECTION, calcUpdateOf, isCalcUpdate } from '../update-selection.ts';
 import { BGPManager } from './bgp-manager.ts';
 import { NodeRoutingManager } from './node-routing-manager.ts';
@@ -89,7 +88,8 @@ export class NodeAgent {
   private readonly opts: NodeAgentOptions;
   private readonly backend: DatastoreBackend;
   private readonly source: UpdateSource;
-  private readonly flusher: ThrottledRunner;
+  /** Coalesces datastore churn into calc flushes (at most one per minApplyIntervalMs). */
+  private readonly flusher: RunOnceScheduler;
   private readonly health: HttpEndpoint;
   private readonly metricsServer: HttpEndpoint;
   private settings: AgentSettings;
@@ -158,7 +158,7 @@ export class NodeAgent {
       onChange: () => this.scheduleStatus(),
     });
     this.podMtu = new PodMtuWriter({ file: opts.mtuFile ?? null, log: (m) => this.log(m), onError: (m) => this.recordError(m) });
-    this.flusher = this.store.add(new ThrottledRunner(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 }));
+    this.flusher = this.store.add(new RunOnceScheduler(() => this.flushCalc(), { delayMs: opts.coalesceDelayMs ?? 2, minIntervalMs: opts.minApplyIntervalMs ?? 10 }));
     this.source = opts.updateSource ?? localUpdateSource(this.backend, AGENT_SELECTION);
     this.health = new HttpEndpoint((path) => this.healthResponse(path));
     this.metricsServer = new HttpEndpoint((path) =>
