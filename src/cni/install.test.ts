@@ -38,3 +38,33 @@ void test('installs executable wrappers and a conflist that parses', async (t) =
   assert.equal(conf.nodename, 'node-a');
   assert.equal(conf.ipam.type, 'tricolor-ipam');
 });
+
+void test('install-cni reads the agent\'s own settings: CALICO_NODENAME_FILE and TRICOLOR_CNI_SOCKET from the env file move both', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tri-install-env-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'tricolor.ts');
+  const install = (sub: string, extra: readonly string[]): { plugin: Record<string, unknown>; wrapper: string } => {
+    const r = spawnSync(process.execPath, [bin, 'install-cni', '--bin-dir', join(dir, sub, 'bin'), '--conf-dir', join(dir, sub, 'net.d'), ...extra], { env: { PATH: process.env['PATH'] }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const list = JSON.parse(readFileSync(join(dir, sub, 'net.d', CONFLIST_NAME), 'utf8')) as { plugins: Record<string, unknown>[] };
+    return { plugin: list.plugins[0] ?? {}, wrapper: readFileSync(join(dir, sub, 'bin', 'tricolor-cni'), 'utf8') };
+  };
+  // defaults: Calico's nodename file (the plugin's own default, so not written) and the agent's default socket
+  const empty = join(dir, 'empty.env');
+  writeFileSync(empty, '# nothing set\n');
+  const d = install('defaults', ['--env-file', empty]);
+  assert.equal(d.plugin['nodename_file'], undefined);
+  assert.equal(parseNetConf({ ...d.plugin, cniVersion: '1.0.0', name: 'k8s-pod-network' }).nodenameFile, '/var/lib/calico/nodename');
+  assert.ok(d.wrapper.includes("'/var/run/tricolor/cni.sock'"), d.wrapper);
+  // the env file moves both, as it does for the agent's unit
+  const moved = join(dir, 'moved.env');
+  writeFileSync(moved, 'CALICO_NODENAME_FILE=/srv/calico/nodename\nTRICOLOR_CNI_SOCKET=/srv/tricolor/cni.sock\n');
+  const m = install('moved', ['--env-file', moved]);
+  assert.equal(m.plugin['nodename_file'], '/srv/calico/nodename');
+  assert.equal(parseNetConf({ ...m.plugin, cniVersion: '1.0.0', name: 'k8s-pod-network' }).nodenameFile, '/srv/calico/nodename');
+  assert.ok(m.wrapper.includes("'/srv/tricolor/cni.sock'"), m.wrapper);
+  // flags win over the file
+  const f = install('flags', ['--env-file', moved, '--nodename-file', '/x/nodename', '--agent-socket', '/x/cni.sock']);
+  assert.equal(f.plugin['nodename_file'], '/x/nodename');
+  assert.ok(f.wrapper.includes("'/x/cni.sock'"));
+});

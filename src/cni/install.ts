@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CNI_CODE_BUG, DATASTORE_ENV_KEYS, TricolorError, quote } from '../base/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../base/io/index.ts';
 import { AGENT_PROTOCOL_MAGIC, FORWARDED_ENV } from './agent-protocol.ts';
+import { DEFAULT_NODENAME_FILE } from './netconf.ts';
 
 export const CONFLIST_NAME = '10-tricolor.conflist';
 export const NETWORK_NAME = 'k8s-pod-network';
@@ -32,6 +33,8 @@ export interface InstallOptions {
   readonly mtuBytes?: number;
   /** The node agent's CNI socket baked into `tricolor-cni` (default DEFAULT_AGENT_SOCKET). */
   readonly agentSocket?: string;
+  /** Where the agent writes the node name; written as `nodename_file` when not Calico's default. */
+  readonly nodenameFile?: string;
 }
 
 const ENV_KEYS = [...DATASTORE_ENV_KEYS, 'FELIX_INTERFACEPREFIX'] as const;
@@ -125,7 +128,7 @@ export function agentWrapperScript(nodePath: string, entry: string, env: Readonl
   return lines.join('\n');
 }
 
-export function renderConflist(o: Pick<InstallOptions, 'nodename' | 'mtuBytes'>): Record<string, unknown> {
+export function renderConflist(o: Pick<InstallOptions, 'nodename' | 'mtuBytes' | 'nodenameFile'>): Record<string, unknown> {
   return {
     name: NETWORK_NAME,
     cniVersion: '1.0.0',
@@ -134,6 +137,7 @@ export function renderConflist(o: Pick<InstallOptions, 'nodename' | 'mtuBytes'>)
         type: 'tricolor-cni',
         log_level: 'info',
         ...(o.nodename === undefined ? {} : { nodename: o.nodename }),
+        ...(o.nodenameFile === undefined || o.nodenameFile === DEFAULT_NODENAME_FILE ? {} : { nodename_file: o.nodenameFile }),
         mtu: o.mtuBytes ?? 0,
         ipam: { type: 'tricolor-ipam' },
         policy: { type: 'k8s' },

@@ -5,7 +5,10 @@
 import { TricolorError, quote, validationError } from '../base/index.ts';
 import { isSupportedVersion, isValidNetworkName, SUPPORTED_VERSIONS, type CniVersion } from './spec.ts';
 
+/** Calico's nodename file: calico-node writes it, the plugin's `nodename_file` reads it. */
 export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
+/** Moves the file for the agent (calico-node's variable) and for `install-cni`, which then writes `nodename_file`. */
+export const NODENAME_FILE_ENV = 'CALICO_NODENAME_FILE';
 export const DEFAULT_MTU_FILE = '/var/lib/calico/mtu';
 export const DEFAULT_IPAM_LOCK_FILE = '/var/run/calico/ipam.lock';
 export const DEFAULT_ENDPOINT_STATUS_DIR = '/var/run/calico/endpoint-status';

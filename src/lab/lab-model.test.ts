@@ -296,7 +296,7 @@ void describe('what lab up seeds and how pods are plugged', () => {
 
   void it('CNI_ARGS and pod servers', () => {
     assert.equal(cniArgs({ namespace: 'a', name: 'p', containerId: 'c1' }), 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c1');
-    assert.deepEqual(podServerArgv('ns1', { protocol: 'tcp', port: 80 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork', 'PIPE']);
+    assert.deepEqual(podServerArgv('ns1', { protocol: 'tcp', port: 80 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork,backlog=1024', 'PIPE']);
     assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'UDP4-RECVFROM:53,fork', 'PIPE']);
   });
 

@@ -609,8 +609,10 @@ export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath'
 /** A pod's server: socat in the pod's namespace, echoing what it gets. */
 export function podServerArgv(netns: string, p: ServePort): string[] {
   // socat forks a child per connection (TCP) or datagram (UDP) and echoes what it gets: enough for
-  // a probe, and a few hundred kB per idle listener, so 500 pods fit.
-  const listen = p.protocol === 'tcp' ? `TCP4-LISTEN:${p.port},reuseaddr,fork` : `UDP4-RECVFROM:${p.port},fork`;
+  // a probe, and a few hundred kB per idle listener, so 500 pods fit. socat's listen backlog is 5
+  // by default: a burst of probes (the restart-gap test's 100 handshakes/s) against a server slowed
+  // by a busy node overflows it and the kernel drops SYNs, which would read as a network gap.
+  const listen = p.protocol === 'tcp' ? `TCP4-LISTEN:${p.port},reuseaddr,fork,backlog=1024` : `UDP4-RECVFROM:${p.port},fork`;
   return ['ip', 'netns', 'exec', netns, 'socat', listen, 'PIPE'];
 }
 

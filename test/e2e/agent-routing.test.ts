@@ -3,8 +3,8 @@
 // plugged by the real CNI plugin. BGP mode: the agents run BIRD (mesh), every node learns the
 // other blocks (proto bird) and blackholes its own, pods reach each other (ICMP and TCP),
 // `tricolor node status` lists the sessions, a BIRD killed with SIGKILL is restarted by its
-// agent and relearns the routes, and an agent killed with SIGKILL leaves its BIRD (and routes)
-// running until its successor replaces that BIRD. VXLAN mode: no BIRD; vxlan.calico with VNI 4096, port 4789,
+// agent and relearns the routes, and an agent killed with SIGKILL or stopped with SIGTERM leaves
+// its BIRD (and routes) running and its successor adopts that BIRD; SIGINT stops BIRD too. VXLAN mode: no BIRD; vxlan.calico with VNI 4096, port 4789,
 // MTU underlay − 50, tunnel addresses from IPAM on the Nodes, routes/neighbours/FDB per remote
 // node, pods reach each other; deleting a Node removes its route, neighbour and FDB entry.
 // Needs root, BIRD and nft; everything is removed also on failure.
@@ -65,7 +65,8 @@ interface Cluster {
   runDir(i: number): string;
   status(i: number): AgentStatus | undefined;
   startAgent(i: number): void;
-  stopAgent(i: number): Promise<void>;
+  /** SIGINT (default) stops the agent and its BIRD; SIGTERM (a restart) leaves BIRD running. */
+  stopAgent(i: number, signal?: NodeJS.Signals): Promise<void>;
   addPod(i: number): Promise<{ ns: TestNetns; ip: string; node: number }>;
   cli(args: readonly string[], input?: string): Promise<ExecResult>;
   routes(i: number): Promise<RouteJSON[]>;
@@ -153,11 +154,11 @@ async function makeCluster(reg: (fn: () => Promise<void>) => void, vxlanMode: 'N
       });
       agents.set(i, { child, log: () => log });
     },
-    stopAgent: async (i) => {
+    stopAgent: async (i, signal = 'SIGINT') => {
       const a = agents.get(i);
       if (a === undefined || a.child.exitCode !== null || a.child.signalCode !== null) return;
       const exited = new Promise((r) => a.child.once('exit', r));
-      a.child.kill('SIGTERM');
+      a.child.kill(signal);
       await exited;
     },
     addPod: async (i) => {
@@ -351,7 +352,22 @@ void describe('agent routing across nodes', { skip }, () => {
     );
     await allPairsConnect(cl);
 
-    // SIGTERM: the agent stops its BIRD
+    // SIGTERM is a restart: the agent leaves its BIRD running, unsupervised, and the next agent
+    // adopts it the same way
+    await cl.stopAgent(victim, 'SIGTERM');
+    assert.ok(alive(orphan), 'BIRD outlives a SIGTERMed agent');
+    cl.startAgent(victim);
+    await until(
+      () => `BIRD adopted again after SIGTERM on ${nodeName(victim)}: ${JSON.stringify(cl.status(victim)?.bird)}`,
+      async () => {
+        const s = cl.status(victim);
+        return s?.bird?.running === true && s.bird.pid === orphan && alive(orphan) && s.bgp?.filter((p) => p.info.startsWith('Established')).length === N - 1 ? true : undefined;
+      },
+      40_000,
+    );
+    await allPairsConnect(cl);
+
+    // SIGINT: the agent stops its BIRD
     for (let i = 0; i < N; i++) await cl.stopAgent(i);
     for (let i = 0; i < N; i++) {
       const pids = (await run(['ip', 'netns', 'pids', cl.nodes[i]?.name ?? ''])).stdout.split('\n').filter((x) => x.trim() !== '');

@@ -145,14 +145,21 @@ export class BGPManager {
     return this.supervisor?.socketPath;
   }
 
-  /** Stop BIRD (the kernel keeps its routes: the kernel protocol is `persist`). */
-  async stop(): Promise<void> {
+  /**
+   * Stop BIRD (the kernel keeps its routes: the kernel protocol is `persist`), or with
+   * `leaveRunning` stop supervising it and leave it running for the next agent to adopt.
+   * Resolves to the pid of a BIRD left running.
+   */
+  async stop(opts: { readonly leaveRunning?: boolean } = {}): Promise<number | undefined> {
     this.stopped = true;
     this.debounce.dispose();
     this.pollTimer.dispose();
     await this.chain;
     const s = this.supervisor;
     this.supervisor = undefined;
-    await s?.stop();
+    if (s === undefined) return undefined;
+    if (opts.leaveRunning === true) return s.release();
+    await s.stop();
+    return undefined;
   }
 }

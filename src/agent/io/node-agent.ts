@@ -278,14 +278,18 @@ export class NodeAgent {
     this.log(`started: syncing from ${this.source.description}`);
   }
 
-  /** Close watches and servers, stop timers; the programmed ruleset and routes stay as they are. */
-  async stop(): Promise<void> {
+  /**
+   * Close watches and servers, stop timers; the programmed ruleset and routes stay as they are.
+   * `leaveBird`: BIRD keeps running unsupervised (a restart: the next agent adopts it), else it
+   * is stopped.
+   */
+  async stop(opts: { readonly leaveBird?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.store.dispose();
     await this.flowLogs.dispose();
     await this.source.dispose();
-    await this.bgp.stop();
+    const birdLeft = await this.bgp.stop({ leaveRunning: opts.leaveBird === true });
     await this.routing.settle().catch(() => undefined);
     await this.tunnelWriter.settle().catch(() => undefined);
     await this.wireguard.stop();
@@ -296,7 +300,7 @@ export class NodeAgent {
     await this.metricsServer.close();
     this.writeStatus();
     await this.backend.close();
-    this.log('stopped (nftables left in force)');
+    this.log(`stopped (nftables left in force${birdLeft === undefined ? '' : `; BIRD left running, pid ${birdLeft}, for the next agent to adopt`})`);
   }
 
   // ---- datastore → calc --------------------------------------------------------------------

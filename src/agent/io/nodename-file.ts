@@ -6,10 +6,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../base/io/index.ts';
+import { DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from '../../cni/index.ts';
 
-/** Calico's path; `--nodename-file` or $CALICO_NODENAME_FILE changes it. */
-export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
-export const NODENAME_FILE_ENV = 'CALICO_NODENAME_FILE';
+// Calico's path; `--nodename-file` or $CALICO_NODENAME_FILE changes it — never the run dir: the
+// file is the contract with the CNI plugin, whose installed configuration names this path.
+export { DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV };
 
 export async function writeNodenameFile(path: string, nodeName: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });

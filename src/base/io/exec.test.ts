@@ -1,6 +1,6 @@
 // The exec helper against real programs: output, status, stdin, env, a missing program, a
-// timeout, a supervised child (lines, stop with TERM then KILL), detached start with a log file,
-// and stopping by pid.
+// timeout, a supervised child (lines, stop with TERM then KILL, handed over with detach), detached
+// start with a log file, and stopping by pid.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -61,5 +61,19 @@ void describe('exec', () => {
     assert.equal((await stubborn.exited).signal, 'SIGKILL');
     await stubborn.dispose(); // idempotent
     await assert.rejects(startChild(['/nonexistent/tricolor-no-such-program']), (e: unknown) => isTricolorError(e, 'ERR_IO') && /cannot start/.test(e.message));
+  });
+
+  void it('a detached child outlives its owner (the exit hook leaves it alone) and does not keep it running', async () => {
+    // the owner: a node process that starts `sleep`, detaches it and ends on its own
+    const owner = `import { startChild } from ${JSON.stringify(join(import.meta.dirname, 'exec.ts'))};
+const c = await startChild(['sleep', '30'], { onLine: () => undefined });
+process.stdout.write(String(c.pid));
+c.detach();`;
+    const r = await exec([process.execPath, '--input-type=module', '-e', owner], { timeoutMs: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const pid = Number(r.stdout);
+    assert.ok(pid > 1 && pidAlive(pid), 'the detached child still runs after its owner exited');
+    await stopPids([pid], 1000);
+    assert.equal(pidAlive(pid), false);
   });
 });

@@ -129,6 +129,11 @@ export interface ChildHandle extends IAsyncDisposable {
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM, SIGKILL after graceMs (default 3 s); resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
+  /**
+   * Stop owning it: it keeps running after we exit (the exit hook leaves it alone) and neither it
+   * nor its output pipes hold our event loop open. Used to hand a daemon over to our successor.
+   */
+  detach(): void;
   dispose(): Promise<void>;
 }
 
@@ -216,6 +221,11 @@ export function startChild(argv: readonly string[], o: ChildOptions = {}): Promi
           if (running()) child.kill(sig);
         },
         stop,
+        detach: () => {
+          children.delete(child);
+          child.unref();
+          for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+        },
         dispose: () => stop(),
       });
     });

@@ -341,6 +341,26 @@ export class BirdSupervisor implements AsyncDisposable {
     await rm(this.socketPath, { force: true });
   }
 
+  /**
+   * Stop supervising and leave BIRD running, as systemd's KillMode=process does: the agent is
+   * going away to be restarted (SIGTERM), and the next agent adopts this BIRD when it renders the
+   * same configuration, so no BGP session flaps. Resolves to BIRD's pid (undefined: none ran).
+   * BIRD ignores SIGPIPE, so its log writes to our closed pipe are harmless.
+   */
+  async release(): Promise<number | undefined> {
+    this.#stopping = true;
+    this.#restartTimer.dispose();
+    this.#stableTimer.dispose();
+    await this.#queue;
+    this.#adoptTimer.dispose();
+    const pid = this.pid;
+    this.#adopted = undefined;
+    const child = this.#child;
+    this.#child = undefined;
+    child?.detach(); // the exit hook must not kill it
+    return pid;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -14,12 +14,18 @@ Options:
       --bin-dir DIR     CNI plugin directory (e.g. /opt/cni/bin)
       --conf-dir DIR    CNI configuration directory (e.g. /etc/cni/net.d)
       --nodename NAME   node name written into the configuration
+      --nodename-file PATH
+                        where the node agent writes its node name (default $CALICO_NODENAME_FILE,
+                        else /var/lib/calico/nodename, as the agent's own default); written
+                        into the configuration as nodename_file when not the default
       --mtu N           pod MTU (default 0: the node agent's MTU file, else 1500)
       --agent-socket PATH
-                        the node agent's CNI socket (default /var/run/tricolor/cni.sock;
-                        $TRICOLOR_CNI_SOCKET overrides it at call time). With no agent
-                        answering there, tricolor-cni runs the plugin itself.
-      --env-file FILE   datastore settings shared with the node agent's unit (default
+                        the node agent's CNI socket (default $TRICOLOR_CNI_SOCKET, else
+                        /var/run/tricolor/cni.sock, as the agent's own default; the variable
+                        also overrides it at call time). With no agent answering there,
+                        tricolor-cni runs the plugin itself.
+      --env-file FILE   settings shared with the node agent's unit: the datastore,
+                        CALICO_NODENAME_FILE, TRICOLOR_CNI_SOCKET (default
                         /etc/tricolor/tricolor.env when it exists; the environment wins)
   -h, --help            this help
 `;
@@ -29,7 +35,7 @@ export const command: Command = {
   summary: 'Install the CNI plugins and network configuration',
   async run(args, ctx) {
     const { parseArgs, flagBool, flagString } = await import('../args.ts');
-    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }, { name: 'agent-socket', value: true }, { name: 'env-file', value: true }]);
+    const p = parseArgs(args, [{ name: 'bin-dir', value: true }, { name: 'conf-dir', value: true }, { name: 'nodename', value: true }, { name: 'mtu', value: true }, { name: 'agent-socket', value: true }, { name: 'env-file', value: true }, { name: 'nodename-file', value: true }]);
     if (flagBool(p, 'help')) {
       ctx.stdout.write(HELP);
       return 0;
@@ -47,8 +53,7 @@ export const command: Command = {
       throw new TricolorError('ERR_USAGE', `--mtu: ${quote(mtuText)} is not an MTU`);
     }
     const nodename = flagString(p, 'nodename');
-    const agentSocket = flagString(p, 'agent-socket');
-    const { installCni, datastoreEnvOf } = await import('../../cni/index.ts');
+    const { installCni, datastoreEnvOf, AGENT_SOCKET_ENV, NODENAME_FILE_ENV } = await import('../../cni/index.ts');
     // The same settings the agent's unit reads (install-units), so both use one datastore without flags.
     const { DEFAULT_ENV_FILE, parseEnvFile } = await import('../../agent/index.ts');
     const { readFileSync, existsSync } = await import('node:fs');
@@ -56,15 +61,21 @@ export const command: Command = {
     const envFile = path.resolve(ctx.cwd, envFileFlag ?? DEFAULT_ENV_FILE);
     if (envFileFlag !== undefined && !existsSync(envFile)) throw new TricolorError('ERR_USAGE', `--env-file: ${quote(envFileFlag)} does not exist`, { field: '--env-file', value: envFileFlag });
     const fileEnv = existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
+    // Where the agent writes the node name and serves CNI calls, from the same settings it reads.
+    const env: NodeJS.ProcessEnv = { ...fileEnv, ...ctx.env };
+    const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+    const agentSocket = flagString(p, 'agent-socket') ?? nonEmpty(env[AGENT_SOCKET_ENV]);
+    const nodenameFile = flagString(p, 'nodename-file') ?? nonEmpty(env[NODENAME_FILE_ENV]);
     const written = await installCni({
       binDir: path.resolve(ctx.cwd, binDir),
       confDir: path.resolve(ctx.cwd, confDir),
       nodePath: process.execPath,
       repoRoot: path.join(import.meta.dirname, '..', '..', '..'),
-      env: datastoreEnvOf({ ...fileEnv, ...ctx.env }),
+      env: datastoreEnvOf(env),
       ...(nodename === undefined ? {} : { nodename }),
       ...(mtu === undefined ? {} : { mtuBytes: mtu }),
       ...(agentSocket === undefined ? {} : { agentSocket: path.resolve(ctx.cwd, agentSocket) }),
+      ...(nodenameFile === undefined ? {} : { nodenameFile: path.resolve(ctx.cwd, nodenameFile) }),
     });
     for (const f of written) ctx.stdout.write(`installed ${f}\n`);
     return 0;

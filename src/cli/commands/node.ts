@@ -14,7 +14,8 @@ const HELP = `Usage: tricolor node run [--name NODE] [options]
 
 run     Run the node agent: sync policy from the datastore and program nftables, workload routes
         and interface sysctls in this network namespace. Stops on SIGTERM/SIGINT without
-        flushing anything.
+        flushing anything. SIGTERM (a restart) leaves BIRD running for the next agent to adopt;
+        SIGINT stops BIRD too.
 status  Agent health (liveness, readiness), programmed endpoint and policy counts, last apply
         time and errors; BGP sessions (like calicoctl node status) and VXLAN state.
 
@@ -31,9 +32,11 @@ Options (run):
       --bgp MODE             run BIRD: auto (default: unless every IP pool is VXLAN), enabled,
                              disabled ($CALICO_NETWORKING_BACKEND bird/vxlan/none also sets it)
       --cni-socket PATH      serve CNI calls from the installed tricolor-cni on this unix socket
-                             (default <run-dir>/cni.sock; "none" = off)
+                             (default $TRICOLOR_CNI_SOCKET, else <run-dir>/cni.sock; "none" = off)
       --nodename-file PATH   where the node name is written for the CNI plugin, as calico-node
-                             does (default $CALICO_NODENAME_FILE, else /var/lib/calico/nodename)
+                             does (default $CALICO_NODENAME_FILE, else /var/lib/calico/nodename;
+                             --run-dir does not move it: the installed CNI configuration's
+                             nodename_file names it, and install-cni reads the same variable)
       --mtu-file PATH        where the pod MTU goes for the CNI plugin (default /var/lib/calico/mtu,
                              or <run-dir>/mtu when --run-dir is given; "none" = not written)
       --wireguard-go PATH    the wireguard-go executable (default $TRICOLOR_WIREGUARD_GO, else
@@ -111,6 +114,7 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
   const { loadDatastoreConfig } = await import('../connection.ts');
   const { openBackend } = await import('../../datastore/index.ts');
   const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV, writeNodenameFile } = await import('../../agent/index.ts');
+  const { AGENT_SOCKET_ENV } = await import('../../cni/index.ts');
   const path = await import('node:path');
   const datastore = await loadDatastoreConfig(flagString(p, 'config'), ctx);
   const { typhaClientConfigFromEnv } = await import('../../typha/index.ts');
@@ -142,7 +146,7 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     mtuFile: mtuFileOf(flagString(p, 'mtu-file'), flagString(p, 'run-dir'), ctx.cwd, (...x) => path.resolve(...x)),
   });
   // CNI calls are served next to the agent, on the same open backend (docs/design/cni.md).
-  const cniSocketFlag = flagString(p, 'cni-socket') ?? path.join(flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR, CNI_SOCKET_NAME);
+  const cniSocketFlag = flagString(p, 'cni-socket') ?? nonEmpty(ctx.env[AGENT_SOCKET_ENV]) ?? path.join(flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR, CNI_SOCKET_NAME);
   const cni =
     cniSocketFlag === 'none'
       ? undefined
@@ -168,7 +172,9 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ctx.stderr.write(`${new Date().toISOString()} [${nodeName}] ${sig}: shutting down\n`);
     // the socket goes first: calls in flight finish on the backend before the agent closes it
     await cni?.stop();
-    await agent.stop();
+    // SIGTERM is a stop to restart (systemd, an upgrade, the lab): BIRD stays up so no BGP
+    // session flaps and the next agent adopts it; SIGINT (Ctrl-C) stops BIRD too.
+    await agent.stop({ leaveBird: sig === 'SIGTERM' });
     return 0;
   } catch (e) {
     await cni?.stop().catch(() => undefined);
