@@ -124,7 +124,10 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     await labDown(o.name);
   }
   out('Starting the lab:\n');
-  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs: true, wireguard: o.wireguard === true, progress, ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }) });
+  // flow logs come from the nft dataplane's verdict logging: the eBPF dataplane has none yet
+  const flowLogs = o.dataplane !== 'bpf';
+  if (!flowLogs) out('  (eBPF dataplane: no flow logs — the eBPF programs do not report flows yet)\n');
+  const lab = await labUp({ name: o.name, nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', flowLogs, wireguard: o.wireguard === true, progress, ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }) });
   out('\nWorkloads:\n');
   await nsAdd(lab, 'quickstart', {});
   progress('namespace quickstart');
@@ -168,7 +171,7 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
     'tricolor lab probe --all --port 80 -o json',
     'tricolor lab exec quickstart/access -- socat -T2 - TCP:external-host:80 </dev/null',
     `tricolor policy explain --help`,
-    'tricolor flows --action deny -o wide',
+    flowLogs ? 'tricolor flows --action deny -o wide' : 'tricolor bpf conntrack dump --node node-1',
     `tricolor lab down --name ${lab.name}`,
   ]) {
     out(`  ${line.replace('external-host', lab.externalIP)}\n`);
