@@ -19,4 +19,15 @@ export const CI_PROFILES: readonly ConformanceProfile[] = [
     name: 'wireguard',
     args: ['--wireguard', '--only', "^(k8s: (no policies: everything connects|default-deny-all policy|allow only from a different namespace by namespaceSelector|named UDP port|egress to a server in a CIDR block)|calico: (tier Pass hands the decision to the default tier|GlobalNetworkSet egress to the external host))$"],
   },
+  // three agents (and proxies) behind one Typha: k8s and Calico policy, namespaces, pods, named
+  // ports, tiers, sets and service accounts arrive through it, and updates after the snapshot
+  {
+    name: 'typha',
+    args: [
+      '--typha', '1',
+      '--nodes', '3',
+      '--only',
+      'default-deny-ingress policy|podSelector AND namespaceSelector|ingress on one named port|updated policy is enforced|ingress access removed when a namespace loses its label|deny egress from a pod by podSelector|tier Pass hands|GlobalNetworkSet holding a pod address|service-account selectors',
+    ],
+  },
 ];

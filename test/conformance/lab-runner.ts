@@ -110,7 +110,7 @@ export class LabRunner {
   async setUp(): Promise<void> {
     const t0 = performance.now();
     const out = this.o.out;
-    out(`lab ${this.driver.name}: ${this.o.nodes} node(s)`);
+    out(`lab ${this.driver.name}: ${this.o.nodes} node(s)${(this.o.labUpArgs ?? []).length > 0 ? ` (lab up ${(this.o.labUpArgs ?? []).join(' ')})` : ''}`);
     this.view = await this.driver.up(this.o.nodes, this.o.dataplane ?? 'nft', this.o.labUpArgs ?? []);
     for (const ns of NAMESPACES) await this.driver.nsAdd(ns, baseNamespaceLabels(ns));
     await this.driver.apply(NAMESPACES.flatMap((ns) => PODS.map((p) => serviceAccountDoc(ns, serviceAccountOf(p), {}))));
