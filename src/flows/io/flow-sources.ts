@@ -25,7 +25,20 @@ export function ulogdConfig(dir: string, pluginDir = ULOGD_PLUGINS): string {
     'loglevel=5',
     ...['ulogd_inppkt_NFLOG.so', 'ulogd_raw2packet_BASE.so', 'ulogd_filter_IP2STR.so', 'ulogd_output_JSON.so'].map((p) => `plugin="${join(pluginDir, p)}"`),
     ...groups.map((g) => `stack=log${g}:NFLOG,base${g}:BASE,ip2str${g}:IP2STR,json${g}:JSON`),
-    ...groups.flatMap((g) => [`[log${g}]`, `group=${g}`, `[json${g}]`, 'sync=1', `file="${join(dir, `nflog-${g}.json`)}"`]),
+    // The kernel batches up to 32 logged packets per netlink message (or sends what it has after
+    // 50 ms): one wakeup of ulogd per batch instead of per new connection. A large socket buffer
+    // (grown on demand) keeps bursts of new connections from overrunning it (lost verdict logs).
+    ...groups.flatMap((g) => [
+      `[log${g}]`,
+      `group=${g}`,
+      'netlink_qthreshold=32',
+      'netlink_qtimeout=5',
+      'netlink_socket_buffer_size=1048576',
+      'netlink_socket_buffer_maxsize=8388608',
+      `[json${g}]`,
+      'sync=1',
+      `file="${join(dir, `nflog-${g}.json`)}"`,
+    ]),
     '',
   ].join('\n');
 }
