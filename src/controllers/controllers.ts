@@ -8,7 +8,7 @@
 //
 // Pass timing follows Calico: a full pass every leakGracePeriod / 2 (15 min → 7.5 min).
 
-import { type IDisposable, type MetricsRegistry, MutableDisposable, TricolorError, quote, timeout } from '../base/index.ts';
+import { type IDisposable, type MetricsRegistry, MutableDisposable, TricolorError, interval, quote, timeout } from '../base/index.ts';
 import type { DatastoreBackend } from '../datastore/index.ts';
 import { IPAMClient, IpamMetricsExporter, LeakDetector } from '../ipam/index.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -60,6 +60,8 @@ export interface ControllersOptions {
   readonly retryPeriodMs?: number;
   readonly now?: () => number;
   readonly log?: (line: string) => void;
+  /** How often the leader refreshes the ipam_* gauges between passes (default 15 s, as kube-controllers keeps them current). */
+  readonly metricsRefreshMs?: number;
   /** Called after each completed pass (tests, status). */
   readonly onPass?: (r: ControllersPassResult) => void;
 }
@@ -82,6 +84,8 @@ export class Controllers {
   readonly #candidates: { set(v: number): void } | undefined;
   #detector: LeakDetector;
   readonly #timer = new MutableDisposable<IDisposable>();
+  /** The leader's ipam_* refresh between passes (a pass every 7.5 min would leave them stale). */
+  readonly #metricsTimer = new MutableDisposable<IDisposable>();
   #pass: Promise<unknown> = Promise.resolve();
   #stopped = false;
   /** Completed passes while leading. */
@@ -132,6 +136,12 @@ export class Controllers {
     // a new term starts from nothing: leak sightings of an earlier term (or of another
     // leader) are not evidence for this one
     this.#detector = this.#newDetector();
+    const exporter = this.#exporter;
+    if (exporter !== undefined) {
+      this.#metricsTimer.value = interval(() => {
+        if (!this.#stopped && this.#elector.isLeader) exporter.refresh().catch((e: unknown) => this.#o.log?.(`controllers: ipam metrics: ${(e as Error).message}`));
+      }, this.#o.metricsRefreshMs ?? 15_000);
+    }
     const tick = (): void => {
       if (this.#stopped || !this.#elector.isLeader) return;
       this.#pass = this.runPass()
@@ -145,6 +155,7 @@ export class Controllers {
 
   #follow(): void {
     this.#timer.clear();
+    this.#metricsTimer.clear();
   }
 
   /** One pass of every controller (also callable directly, e.g. by the benchmark). */
