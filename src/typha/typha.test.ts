@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { makePKI, type TestPKI } from '../../test/support/certs.ts';
 import { checkNoLeaks } from '../../test/support/leak-check.ts';
 import { startEtcd, type RunningEtcd } from '../../test/support/etcd.ts';
@@ -65,8 +65,12 @@ void describe('typha', { concurrency: false }, () => {
     be = new EtcdBackend({ endpoints: [etcd.endpoints] });
     pki = makePKI();
   });
+  // Each test's servers and clients go when it ends: a refused client retrying in the background
+  // would otherwise create sockets and timers inside a later test's leak-check scope.
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await be.close();
     await etcd.stop();
     pki.remove();

@@ -123,8 +123,14 @@ spec:
     assert.equal(await one('max(felix_cluster_num_hosts)'), 2);
     assert.ok((await one('sum(tricolor_bgp_sessions{state="up"})')) >= 2, 'the mesh session is up on both nodes');
     assert.ok((await one('sum(tricolor_vxlan_tx_packets_total)')) > 0, 'packets went over VXLAN');
-    assert.ok((await one('sum(tricolor_policy_rule_hits_total{policy="demo/allow-client",action="allow"})')) > 0, 'the allow rule counted hits');
-    assert.ok((await one('sum(tricolor_flows_received_flows_total)')) > 0, 'the aggregator received flows');
+    // An allowed connection's record waits for conntrack (up to one poll and a little) before it
+    // is flushed, so the allow rule's hits can trail the panels that the denied probe filled.
+    await until(() => 'the allow rule counted hits and the aggregator received flows', async () => {
+      assert.equal(await probe(lab, 'demo/client', 'demo/web', 80), true);
+      const hits = await one('sum(tricolor_policy_rule_hits_total{policy="demo/allow-client",action="allow"})');
+      const received = await one('sum(tricolor_flows_received_flows_total)');
+      return hits > 0 && received > 0 ? true : undefined;
+    }, BOUND_MS, 2000);
   });
 
   void it('lab down removes Prometheus, its namespace, data and bridge', async () => {

@@ -38,6 +38,8 @@ export class TyphaClient implements RawUpdateStream {
   #stopped = false;
   #socket: Socket | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** Write timers not yet cleared by their write's completion (cleared on close and stop). */
+  readonly #writeTimers = new Set<NodeJS.Timeout>();
   #next: number;
   #failuresInRow = 0;
   /** Snapshots completed (tests, status). */
@@ -159,6 +161,7 @@ export class TyphaClient implements RawUpdateStream {
       detail = `Typha ${addr}: ${e.message}`;
     });
     socket.on('close', () => {
+      this.#clearWriteTimers(socket);
       if (this.#socket === socket) this.#socket = undefined;
       this.current = undefined;
       if (this.#stopped) return;
@@ -169,18 +172,36 @@ export class TyphaClient implements RawUpdateStream {
       const round = this.#failuresInRow >= this.#cfg.addresses.length;
       const base = this.#o.retryDelayMs ?? 500;
       const delay = round ? Math.min(base * 2 ** Math.floor(this.#failuresInRow / this.#cfg.addresses.length - 1), base * 8) : 0;
-      this.#retry = setTimeout(() => this.#connect(), delay);
+      if (this.#retry !== undefined) clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#connect();
+      }, delay);
     });
   }
 
   #write(socket: Socket, frame: Buffer): void {
-    const timer = setTimeout(() => socket.destroy(new Error(`write to Typha blocked for ${this.#cfg.writeTimeoutMs} ms`)), this.#cfg.writeTimeoutMs);
-    socket.write(frame, () => clearTimeout(timer));
+    const timer = setTimeout(() => {
+      this.#writeTimers.delete(timer);
+      socket.destroy(new Error(`write to Typha blocked for ${this.#cfg.writeTimeoutMs} ms`));
+    }, this.#cfg.writeTimeoutMs);
+    this.#writeTimers.add(timer);
+    socket.write(frame, () => {
+      clearTimeout(timer);
+      this.#writeTimers.delete(timer);
+    });
+  }
+
+  /** One socket at a time is written to, so a closed socket's pending writes are all of them. */
+  #clearWriteTimers(_closed: Socket): void {
+    for (const t of this.#writeTimers) clearTimeout(t);
+    this.#writeTimers.clear();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
     const s = this.#socket;
     this.#socket = undefined;
     if (s !== undefined && !s.destroyed) {

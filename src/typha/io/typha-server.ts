@@ -117,6 +117,8 @@ export class TyphaServer {
   readonly #o: TyphaServerOptions;
   readonly #caches = new Map<SyncerType, SyncerCache>();
   readonly #conns = new Set<Connection>();
+  /** Sockets told goodbye (refused or dropped), each cut after a grace second or at stop. */
+  readonly #closing = new Map<Socket, NodeJS.Timeout>();
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;
   #address: { host: string; port: number } | undefined;
@@ -227,7 +229,7 @@ export class TyphaServer {
     this.#o.log?.(`typha: refusing ${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}: ${message}`);
     s.on('error', () => undefined);
     s.end(encodeFrame({ t: 'error', code, message }));
-    setTimeout(() => s.destroy(), 1000).unref();
+    this.#cutLater(s);
   }
 
   #accept(s: Socket): void {
@@ -384,8 +386,22 @@ export class TyphaServer {
     if (c.socket.writableNeedDrain) c.socket.destroy();
     else {
       c.socket.end(encodeFrame(msg));
-      setTimeout(() => c.socket.destroy(), 1000).unref();
+      this.#cutLater(c.socket);
     }
+  }
+
+  /** Destroy a socket that was sent its goodbye one second from now (or at stop). */
+  #cutLater(s: Socket): void {
+    const t = setTimeout(() => {
+      this.#closing.delete(s);
+      s.destroy();
+    }, 1000);
+    t.unref();
+    this.#closing.set(s, t);
+    s.once('close', () => {
+      clearTimeout(t);
+      this.#closing.delete(s);
+    });
   }
 
   /** Stop listening, close every client and the datastore watches. */
@@ -399,6 +415,11 @@ export class TyphaServer {
       c.socket.destroy();
     }
     this.#conns.clear();
+    for (const [s, t] of this.#closing) {
+      clearTimeout(t);
+      s.destroy();
+    }
+    this.#closing.clear();
     await Promise.all([...this.#caches.values()].map((c) => c.stop()));
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

@@ -87,6 +87,8 @@ export class BpfDataplane implements Dataplane {
   private mapFill: { name: string; entries: number; capacity: number }[] | undefined;
   private fillReadAt = 0;
   private fillReading = false;
+  /** A read asked for too soon after the last one, run when FILL_INTERVAL_MS has passed. */
+  private fillLater: NodeJS.Timeout | undefined;
   /** Why the programs in use are not the ones asked for (a refused object), if so. */
   private loadProblem: string | undefined;
 
@@ -288,7 +290,17 @@ export class BpfDataplane implements Dataplane {
    */
   private refreshFill(): void {
     const o = this.objs;
-    if (o === undefined || this.fillReading || performance.now() - this.fillReadAt < FILL_INTERVAL_MS) return;
+    if (o === undefined || this.fillReading || this.fillLater !== undefined) return;
+    const wait = FILL_INTERVAL_MS - (performance.now() - this.fillReadAt);
+    if (wait > 0) {
+      // too soon: read once the interval has passed, so a change is never left uncounted
+      this.fillLater = setTimeout(() => {
+        this.fillLater = undefined;
+        this.refreshFill();
+      }, wait);
+      this.fillLater.unref();
+      return;
+    }
     this.fillReading = true;
     const counted = FILL_MAPS.filter((m) => m !== 'rules');
     bpftoolBatchOk(counted.map((m) => `map dump pinned ${o.maps[m]}`), this.run)
@@ -336,6 +348,8 @@ export class BpfDataplane implements Dataplane {
 
   /** Stop timers. Programs and maps stay pinned and attached (a restart adopts them). */
   dispose(): void {
+    if (this.fillLater !== undefined) clearTimeout(this.fillLater);
+    this.fillLater = undefined;
     this.loop.dispose();
   }
 }
