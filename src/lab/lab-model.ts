@@ -450,6 +450,8 @@ export const LAB_ETCD_CLIENTS = ['lab', 'cli', 'agent', 'cni', 'proxy', 'control
 
 /** Typha's port in the lab (Calico's). */
 export const LAB_TYPHA_PORT = 5473;
+/** Typha's health port in the lab (Calico's), on each replica's namespace loopback. */
+export const LAB_TYPHA_HEALTH_PORT = 9098;
 
 /** The nodes running a Typha replica, and the FELIX_TYPHAADDR value every agent gets. */
 export function labTyphaNodes(s: Pick<LabState, 'typha' | 'nodes'>): readonly LabNode[] {

@@ -6,6 +6,7 @@ import type { SyncerType } from './protocol.ts';
 
 export * from './protocol.ts';
 export * from './typha-config.ts';
+export * from './health.ts';
 
 /** What each syncer type serves: the agent's selection, BIRD's routing inputs, the proxy's. */
 export const TYPHA_SELECTIONS: Readonly<Record<SyncerType, UpdateSelection>> = {

@@ -132,3 +132,48 @@ export function peerIdentityProblem(cert: PeerIdentity, cn: string | undefined, 
   const want = [cn !== undefined ? `CN ${quote(cn)}` : undefined, uriSAN !== undefined ? `URI SAN ${quote(uriSAN)}` : undefined].filter((x) => x !== undefined).join(' or ');
   return `certificate has CN ${quote(cns.join(',') || null)} and URI SANs ${quote(uris.join(',') || null)}; want ${want}`;
 }
+
+/** Where Typha serves `/liveness` and `/readiness` (Calico's HealthHost/HealthPort). */
+export interface TyphaHealthConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Calico's bool spelling for TYPHA_HEALTHENABLED; anything else is refused (not silently false). */
+function parseBool(name: string, v: string): boolean {
+  const l = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'y', 't'].includes(l)) return true;
+  if (['false', '0', 'no', 'n', 'f'].includes(l)) return false;
+  throw new TricolorError('ERR_VALIDATION', `${name}: ${quote(v)} is not a boolean (true or false)`, { field: name, value: v });
+}
+
+/**
+ * Typha's health server from Calico's TYPHA_HEALTHENABLED (default false), TYPHA_HEALTHHOST and
+ * TYPHA_HEALTHPORT (default 9098), or the `--health-host`/`--health-port` flags, which win: a
+ * `--health-port` other than 0 turns health on by itself, 0 turns it off. Undefined = off. The
+ * host defaults to 127.0.0.1 (Calico's `localhost`, pinned to IPv4 so probes need no resolver).
+ */
+export function typhaHealthConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: { readonly port?: string | undefined; readonly host?: string | undefined } = {},
+): TyphaHealthConfig | undefined {
+  const set = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+  const portField = flags.port !== undefined ? '--health-port' : 'TYPHA_HEALTHPORT';
+  const portText = flags.port ?? set(env['TYPHA_HEALTHPORT']);
+  let port: number = TYPHA_DEFAULTS.healthPort;
+  if (portText !== undefined) {
+    port = Number(portText.trim());
+    if (!/^\d+$/.test(portText.trim()) || port > 65535) {
+      throw new TricolorError(portField === '--health-port' ? 'ERR_USAGE' : 'ERR_VALIDATION', `${portField}: ${quote(portText)} is not a port number (0–65535; 0 = health off)`, { field: portField, value: portText });
+    }
+  }
+  const hostField = flags.host !== undefined ? '--health-host' : 'TYPHA_HEALTHHOST';
+  const host = flags.host ?? set(env['TYPHA_HEALTHHOST']) ?? '127.0.0.1';
+  if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.test(host)) {
+    throw new TricolorError(hostField === '--health-host' ? 'ERR_USAGE' : 'ERR_VALIDATION', `${hostField}: ${quote(host)} is not a host address`, { field: hostField, value: host });
+  }
+  const enabledText = set(env['TYPHA_HEALTHENABLED']);
+  const enabled = flags.port !== undefined ? port !== 0 : enabledText !== undefined && parseBool('TYPHA_HEALTHENABLED', enabledText) && port !== 0;
+  if (enabledText !== undefined) parseBool('TYPHA_HEALTHENABLED', enabledText); // refused even when a flag decides
+  return enabled ? { host: host.replace(/^\[(.*)\]$/, '$1'), port } : undefined;
+}

@@ -51,8 +51,9 @@ lab up options:
                          data under the run directory; reached from the host on 127.0.0.1:9090 (or a
                          free port; \`lab status\` shows it). dashboards/tricolor.json reads it
   --typha N              run N Typha replicas (one in each of the first N nodes, on the node's address
-                         :5473, metrics :9093); every agent gets FELIX_TYPHAADDR naming all of them
-                         and reads through Typha instead of watching the datastore (default 0)
+                         :5473, metrics :9093, health on the namespace's 127.0.0.1:9098); every agent
+                         gets FELIX_TYPHAADDR naming all of them and reads through Typha instead of
+                         watching the datastore (default 0)
   --tor                  add a "tor" router on the underlay (gobgpd, AS 64513), peered with every
                          node through a global BGPPeer; it learns every pod block (see lab status)
   --wireguard            encrypt node-to-node traffic (FelixConfiguration wireguardEnabled: true;

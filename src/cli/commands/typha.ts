@@ -25,6 +25,10 @@ Options:
       --client-uri-san URI
       --metrics-port PORT         Prometheus metrics (default 9093, Calico's; 0 = off)
       --metrics-host HOST         metrics address (default 127.0.0.1)
+      --health-port PORT          serve /liveness and /readiness (200 or 503) on PORT; 0 = off
+                                  (default: on at $TYPHA_HEALTHPORT, else 9098, when
+                                  $TYPHA_HEALTHENABLED is true; off otherwise, as in Calico)
+      --health-host HOST          health address (default $TYPHA_HEALTHHOST, else 127.0.0.1)
   -c, --config FILE               CalicoAPIConfig file (else the environment)
 `;
 
@@ -54,6 +58,8 @@ export const command: Command = {
       { name: 'client-uri-san', value: true },
       { name: 'metrics-port', value: true },
       { name: 'metrics-host', value: true },
+      { name: 'health-port', value: true },
+      { name: 'health-host', value: true },
     ]);
     const [sub, ...rest] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined) {
@@ -63,7 +69,7 @@ export const command: Command = {
     if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor typha"`);
     if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
     const { parseDurationMs } = await import('../../controllers/index.ts');
-    const { TYPHA_DEFAULTS, TYPHA_SELECTIONS, typhaServerTLSFromEnv } = await import('../../typha/index.ts');
+    const { TYPHA_DEFAULTS, TYPHA_SELECTIONS, typhaHealthConfig, typhaHealthResponse, typhaServerTLSFromEnv } = await import('../../typha/index.ts');
     const { TyphaServer } = await import('../../typha/io/index.ts');
     const envPort = ctx.env['TYPHA_SERVERPORT'];
     if (envPort !== undefined && envPort !== '' && (!/^\d+$/.test(envPort) || Number(envPort) > 65535)) {
@@ -89,6 +95,7 @@ export const command: Command = {
       TYPHA_CLIENTURISAN: flagString(p, 'client-uri-san') ?? ctx.env['TYPHA_CLIENTURISAN'],
     };
     const tls = typhaServerTLSFromEnv(tlsEnv);
+    const healthConfig = typhaHealthConfig(ctx.env, { port: flagString(p, 'health-port'), host: flagString(p, 'health-host') });
 
     const { loadDatastoreConfig } = await import('../connection.ts');
     const { openBackend } = await import('../../datastore/index.ts');
@@ -111,6 +118,7 @@ export const command: Command = {
       metrics,
       log,
     });
+    const health = new HttpEndpoint((path) => typhaHealthResponse(path, server.health()));
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
       const signalled = new Promise<void>((resolve) => {
@@ -119,13 +127,17 @@ export const command: Command = {
       });
       await server.start();
       await http.bind(flagString(p, 'metrics-host') ?? '127.0.0.1', metricsPort);
-      log(`serving ${Object.keys(TYPHA_SELECTIONS).join(', ')} on ${server.address.host}:${server.address.port}${tls !== undefined ? ' (mutual TLS)' : ''}, at most ${maxConnections} connections${http.address !== undefined ? `; metrics on ${http.address}` : ''}`);
+      if (healthConfig !== undefined) await health.bind(healthConfig.host, healthConfig.port);
+      log(
+        `serving ${Object.keys(TYPHA_SELECTIONS).join(', ')} on ${server.address.host}:${server.address.port}${tls !== undefined ? ' (mutual TLS)' : ''}, at most ${maxConnections} connections${http.address !== undefined ? `; metrics on ${http.address}` : ''}${health.address !== undefined ? `; health on ${health.address}` : ''}`,
+      );
       await signalled;
       return 0;
     } finally {
       clearInterval(keepAlive);
       await server.stop();
       await http.close();
+      await health.close();
       await backend.close();
     }
   },

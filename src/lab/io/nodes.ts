@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { LAB_TYPHA_PORT, cniBinDir, labDatastoreEnv, labMtuFile, labTyphaAddr, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
+import { LAB_TYPHA_HEALTH_PORT, LAB_TYPHA_PORT, cniBinDir, labDatastoreEnv, labMtuFile, labTyphaAddr, logsDir, nodeBpffsDir, type LabNode, type LabState, type Progress } from '../lab-model.ts';
 import { datastoreEnv } from './datastore.ts';
 import { REPO, TRICOLOR_BIN } from './paths.ts';
 import { pidAlive, startDetached, waitFor } from './processes.ts';
@@ -63,11 +63,13 @@ function proxyEnv(s: LabState): NodeJS.ProcessEnv {
 
 /**
  * A Typha replica in a node's namespace, as a Deployment's pod would land on a node: listening on
- * the node's underlay address (every agent reaches it over the underlay), metrics on :9093 there.
+ * the node's underlay address (every agent reaches it over the underlay), metrics on :9093 there,
+ * health (`/liveness`, `/readiness`) on the namespace's own loopback :9098, where a kubelet probe
+ * would look.
  */
 export function spawnTypha(s: LabState, n: LabNode, env: NodeJS.ProcessEnv = datastoreEnv(s, 'typha')): Promise<number> {
   return startDetached(
-    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'typha', 'run', '--host', n.address, '--port', String(LAB_TYPHA_PORT), '--metrics-host', n.address, '--metrics-port', '9093'],
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'typha', 'run', '--host', n.address, '--port', String(LAB_TYPHA_PORT), '--metrics-host', n.address, '--metrics-port', '9093', '--health-host', '127.0.0.1', '--health-port', String(LAB_TYPHA_HEALTH_PORT)],
     join(logsDir(s), `${n.name}-typha.log`),
     env,
   );

@@ -14,6 +14,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { MetricsRegistry, Observer } from '../../base/index.ts';
 import { Syncer, selectionPrefixes, type DatastoreBackend, type SyncStatus, type SyncUpdate, type UpdateSelection } from '../../datastore/index.ts';
 import { FrameDecoder, MAX_KVS_PER_MSG, PROTOCOL_VERSION, encodeFrame, isSyncerType, kvsFrames, type ServerMessage, type SyncerType } from '../protocol.ts';
+import { typhaHealthReport, type TyphaHealthReport, type TyphaHealthReporter } from '../health.ts';
 import { TYPHA_DEFAULTS, peerIdentityProblem, type TyphaServerTLS } from '../typha-config.ts';
 
 export interface TyphaServerOptions {
@@ -47,6 +48,8 @@ class SyncerCache {
   readonly type: SyncerType;
   readonly kvs = new Map<string, { value: string; revision: number }>();
   status: SyncStatus = 'WaitForDatastore';
+  /** Set while the datastore cannot be reached (what failed, since when). */
+  unreachable: { since: string; detail: string } | undefined;
   revision = 0;
   seq = 0;
   readonly #syncer: Syncer;
@@ -60,6 +63,9 @@ class SyncerCache {
       onStatus: (s) => {
         this.status = s;
         if (s === 'InSync') this.#onInSync();
+      },
+      onConnection: (connected, detail) => {
+        this.unreachable = connected ? undefined : { since: new Date().toISOString(), detail: detail ?? 'datastore unreachable' };
       },
       onUpdates: (us) => {
         for (const u of us) {
@@ -122,6 +128,9 @@ export class TyphaServer {
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;
   #address: { host: string; port: number } | undefined;
+  /** performance.now() of the last housekeeping pass (the SyncServer reporter's heartbeat). */
+  #lastHousekeeping = 0;
+  #stopping = false;
   readonly #m: {
     accepted?: { inc(by?: number): void };
     dropped?: { inc(by?: number): void };
@@ -216,7 +225,45 @@ export class TyphaServer {
     this.#address = { host, port: typeof a === 'object' && a !== null ? a.port : 0 };
     this.#server = server;
     const ping = this.#o.pingIntervalMs ?? TYPHA_DEFAULTS.pingIntervalMs;
+    this.#lastHousekeeping = performance.now();
     this.#timer = setInterval(() => this.#housekeeping(), Math.min(1000, ping));
+  }
+
+  /**
+   * Calico's health reporters: `SyncServer` is live while it listens and its housekeeping loop
+   * (pings, timeouts, fall-behind checks) keeps running; each syncer type's cache is live while it
+   * runs and ready once in sync. A cache stays ready through a later datastore outage, as Calico's
+   * does (it serves what it has); the outage is in its detail.
+   */
+  health(): TyphaHealthReport {
+    const tick = Math.min(1000, this.#o.pingIntervalMs ?? TYPHA_DEFAULTS.pingIntervalMs);
+    // Calico's reporters time out after twice their 10 s interval
+    const sinceTick = performance.now() - this.#lastHousekeeping;
+    const listening = this.#server?.listening === true && !this.#stopping;
+    const beating = sinceTick < Math.max(20_000, 2 * tick);
+    const reporters: TyphaHealthReporter[] = [
+      {
+        name: 'SyncServer',
+        live: listening && beating,
+        detail: !listening
+          ? this.#stopping
+            ? 'stopping'
+            : 'not listening'
+          : !beating
+            ? `housekeeping last ran ${Math.round(sinceTick / 1000)} s ago`
+            : `listening on ${this.#address?.host ?? '?'}:${this.#address?.port ?? '?'}, ${this.#conns.size} connection(s)`,
+      },
+    ];
+    for (const c of this.#caches.values()) {
+      const outage = c.unreachable === undefined ? '' : `; datastore unreachable since ${c.unreachable.since}: ${c.unreachable.detail}`;
+      reporters.push({
+        name: `cache ${c.type}`,
+        live: !this.#stopping,
+        ready: !this.#stopping && c.status === 'InSync',
+        detail: `${c.status}, ${c.kvs.size} keys, ${this.streaming(c.type)} streaming${outage}`,
+      });
+    }
+    return typhaHealthReport(reporters);
   }
 
   #dropped(reason: string): void {
@@ -345,6 +392,7 @@ export class TyphaServer {
   }
 
   #housekeeping(): void {
+    this.#lastHousekeeping = performance.now();
     const now = Date.now();
     const ping = this.#o.pingIntervalMs ?? TYPHA_DEFAULTS.pingIntervalMs;
     const pong = this.#o.pongTimeoutMs ?? TYPHA_DEFAULTS.pongTimeoutMs;
@@ -406,6 +454,7 @@ export class TyphaServer {
 
   /** Stop listening, close every client and the datastore watches. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     const server = this.#server;
