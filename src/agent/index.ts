@@ -23,6 +23,7 @@ export { readStatusFile, writeStatusFile, statusFilePath, processRunning } from 
 export { UNITS, DEFAULT_UNIT_DIR, DEFAULT_ENV_FILE, renderUnit, renderEnvFile, parseEnvFile, execStartWords, type UnitSpec } from './systemd-units.ts';
 export { installUnits, type InstallUnitsOptions } from './io/install-units.ts';
 export { writeNodenameFile, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './io/nodename-file.ts';
+export { agentMtuFile, DEFAULT_MTU_FILE } from './mtu-plan.ts';
 export { CniServer, CNI_SOCKET_NAME, type CniServerOptions, type CniServerStats } from './io/cni-server.ts';
 export { HttpEndpoint } from './io/http-endpoint.ts';
 export { RouteManager, type RouteReconcileResult } from './io/route-manager.ts';

@@ -11,8 +11,19 @@ import { WIREGUARD_OVERHEAD_BYTES, wireguardEnabled } from './wireguard-plan.ts'
 
 /** Felix's MTUIfacePattern default. */
 export const DEFAULT_MTU_IFACE_PATTERN = '^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)';
-/** Calico's MTU file, read by the CNI plugin. */
-export const DEFAULT_MTU_FILE = '/var/lib/calico/mtu';
+import { DEFAULT_MTU_FILE } from '../cni/netconf.ts';
+/** Calico's MTU file: the one path the agent writes and the CNI plugin's default `mtu_file`. */
+export { DEFAULT_MTU_FILE };
+
+/**
+ * Where the agent writes the pod MTU: `--mtu-file` (resolved; `none` = nowhere), else Calico's
+ * path. Never the run dir: the file is the contract with the CNI plugin, whose default `mtu_file`
+ * is this path (as Felix writes it and Calico's plugin reads it), like the nodename file.
+ */
+export function agentMtuFile(flag: string | undefined, resolve: (path: string) => string): string | null {
+  if (flag === 'none') return null;
+  return flag === undefined ? DEFAULT_MTU_FILE : resolve(flag);
+}
 export const IPIP_OVERHEAD_BYTES = 20;
 /** The host MTU when no link matches `mtuIfacePattern`. */
 export const DEFAULT_HOST_MTU = 1460;

@@ -173,7 +173,7 @@ void describe('node agent: datastore (etcd) outage', { skip, timeout: 120_000 },
     }
     agent = spawn(
       'ip',
-      ['netns', 'exec', rig.node.name, process.execPath, TRICOLOR, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--health-port', '9099', '--metrics-port', '9091', '--nft-refresh-ms', '1000'],
+      ['netns', 'exec', rig.node.name, process.execPath, TRICOLOR, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--mtu-file', join(runDir, 'mtu'), '--health-port', '9099', '--metrics-port', '9091', '--nft-refresh-ms', '1000'],
       { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     procs.push(agent);

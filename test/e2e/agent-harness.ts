@@ -180,7 +180,7 @@ export async function makeAgentRig(cleanup: CleanupRegistrar, pool = { cidr: '10
     startAgent: (extraArgs = [], extraEnv = {}) => {
       const child = spawn(
         'ip',
-        ['netns', 'exec', rig.node.name, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--health-port', '9099', '--metrics-port', '9091', ...extraArgs],
+        ['netns', 'exec', rig.node.name, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--mtu-file', join(runDir, 'mtu'), '--health-port', '9099', '--metrics-port', '9091', ...extraArgs],
         { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       procs.add(child);

@@ -142,7 +142,7 @@ async function makeCluster(reg: (fn: () => Promise<void>) => void, vxlanMode: 'N
     startAgent: (i) => {
       const ns = nodes[i];
       if (ns === undefined) throw new Error(`no node ${i}`);
-      const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', nodeName(i), '--run-dir', cl.runDir(i), '--nodename-file', join(cl.runDir(i), 'nodename'), '--cni-socket', 'none'], {
+      const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', nodeName(i), '--run-dir', cl.runDir(i), '--nodename-file', join(cl.runDir(i), 'nodename'), '--mtu-file', join(cl.runDir(i), 'mtu'), '--cni-socket', 'none'], {
         env,
         stdio: ['ignore', 'ignore', 'pipe'],
       });

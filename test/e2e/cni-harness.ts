@@ -159,7 +159,7 @@ export async function startAgent(rig: Rig, cleanup: CleanupRegistrar, runDir = j
   const socketPath = join(runDir, 'cni.sock');
   const env = { ...process.env, DATASTORE_TYPE: 'embedded', TRICOLOR_DATASTORE_PATH: rig.dbPath };
   const bin = join(REPO, 'bin', 'tricolor.ts');
-  const child = spawn('ip', ['netns', 'exec', rig.node.name, process.execPath, bin, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--health-port', '0'], {
+  const child = spawn('ip', ['netns', 'exec', rig.node.name, process.execPath, bin, 'node', 'run', '--name', NODE_NAME, '--run-dir', runDir, '--nodename-file', join(runDir, 'nodename'), '--mtu-file', join(runDir, 'mtu'), '--health-port', '0'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -7,13 +7,14 @@
 // host), an IP pool applied with the CLI, and a pod's ADD, CHECK and DEL through the installed
 // plugin and configuration list. Prints one JSON line of observations for the parent to assert.
 //
-// argv: <host netns> <pod netns> <work dir>
+// argv: <host netns> <pod netns> <work dir> [JSON list of words appended to the agent's ExecStart]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [hostNs, podNs, work] = process.argv.slice(2) as [string, string, string];
+const [hostNs, podNs, work, extraJson] = process.argv.slice(2) as [string, string, string, string | undefined];
+const extraAgentArgs = extraJson === undefined ? [] : (JSON.parse(extraJson) as string[]);
 const REPO = join(import.meta.dirname, '..', '..');
 const CLI = join(REPO, 'bin', 'tricolor.ts');
 const BASE_ENV = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' };
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   });
   must([process.execPath, CLI, 'apply', '-f', '-'], { env: unitEnv, input: pool });
 
-  agent = spawn('ip', ['netns', 'exec', hostNs, ...words], { env: unitEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  agent = spawn('ip', ['netns', 'exec', hostNs, ...words, ...extraAgentArgs], { env: unitEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout?.on('data', (d: Buffer) => (agentLog += d.toString()));
   agent.stderr?.on('data', (d: Buffer) => (agentLog += d.toString()));
   const deadline = Date.now() + 150_000;
@@ -80,6 +81,13 @@ async function main(): Promise<void> {
     await sleep(100);
   }
   out['nodenameFile'] = readFileSync('/var/lib/calico/nodename', 'utf8');
+  // the pod MTU the agent computed, where the installed conflist's plugin (mtu: 0) looks for it
+  while (!existsSync('/var/lib/calico/mtu')) {
+    if (agent.exitCode !== null || Date.now() > deadline) throw new Error(`the agent wrote no /var/lib/calico/mtu:\n${agentLog}`);
+    await sleep(100);
+  }
+  out['mtuFile'] = readFileSync('/var/lib/calico/mtu', 'utf8');
+  out['runDirMtuFile'] = existsSync('/var/run/tricolor/mtu');
   // the CNI socket is root's alone: its mode, and an unprivileged client refused by the kernel
   out['cniSocketMode'] = statSync('/var/run/tricolor/cni.sock').mode & 0o777;
   out['cniSocketAsNobody'] = sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'socat', '-u', 'OPEN:/dev/null', 'UNIX-CONNECT:/var/run/tricolor/cni.sock']);
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
   out['add'] = add;
   const result = add.code === 0 ? (JSON.parse(add.stdout) as Record<string, unknown>) : undefined;
   out['podAddresses'] = JSON.parse(must(['ip', '-n', podNs, '-j', 'addr', 'show', 'dev', 'eth0'])) as unknown;
+  out['podLink'] = JSON.parse(must(['ip', '-n', podNs, '-j', 'link', 'show', 'dev', 'eth0'])) as unknown;
   out['hostLinksAfterAdd'] = JSON.parse(must(['ip', '-n', hostNs, '-j', 'link', 'show'])) as unknown;
   out['hostRoutesAfterAdd'] = JSON.parse(must(['ip', '-n', hostNs, '-j', 'route', 'show'])) as unknown;
   out['wepsAfterAdd'] = JSON.parse(tricolor(['get', 'workloadendpoints', '-A', '-o', 'json'], unitEnv)) as unknown;

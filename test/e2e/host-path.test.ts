@@ -10,24 +10,28 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { createNetns, netnsSkipReason } from '../support/netns.ts';
 
 const CHILD = join(import.meta.dirname, 'host-path-child.ts');
 type J = Record<string, unknown>;
 
-void test('host path: install-units + install-cni defaults, agent as its unit runs it, pod ADD/CHECK/DEL', { skip: netnsSkipReason(), timeout: 360_000 }, async (t) => {
+/** The host's underlay MTU: not the kernel's 1500, so a pod that got no MTU from the agent shows. */
+const UNDERLAY_MTU = 1400;
+
+/** Runs host-path-child.ts with the agent's ExecStart plus `extraAgentArgs`; its observations. */
+async function hostPath(t: TestContext, extraAgentArgs: readonly string[]): Promise<J> {
   const host = await createNetns(t, 'tri-hp-');
   const pod = await createNetns(t, 'tri-hpp-');
   // the host's uplink with an address, so the agent can find its node IP as on a real host
-  await host.execOk(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+  await host.execOk(['ip', 'link', 'add', 'eth0', 'mtu', String(UNDERLAY_MTU), 'type', 'veth', 'peer', 'name', 'eth0p']);
   await host.execOk(['ip', 'link', 'set', 'eth0p', 'up']);
   await host.execOk(['ip', 'addr', 'add', '10.213.255.1/24', 'dev', 'eth0']);
   await host.execOk(['ip', 'link', 'set', 'eth0', 'up']);
   const work = mkdtempSync(join(tmpdir(), 'tri-hostpath-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
 
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, CHILD, host.name, pod.name, work], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, CHILD, host.name, pod.name, work, JSON.stringify(extraAgentArgs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,6 +42,21 @@ void test('host path: install-units + install-cni defaults, agent as its unit ru
   const o = JSON.parse(line) as J;
   const agentLog = typeof o['agentLog'] === 'string' ? o['agentLog'] : '';
   assert.equal(o['error'], undefined, `${String(o['error'])}\nagent log:\n${agentLog}`);
+  return o;
+}
+
+/** The pod got the agent's MTU through the installed plugin's default mtu_file (Calico's path). */
+function assertPodMtu(o: J): void {
+  assert.equal(o['mtuFile'], String(UNDERLAY_MTU), 'the agent did not write the underlay MTU to /var/lib/calico/mtu');
+  const add = o['add'] as { code: number };
+  assert.equal(add.code, 0);
+  const link = (o['podLink'] as { mtu: number }[])[0];
+  assert.equal(link?.mtu, UNDERLAY_MTU, `pod eth0 MTU ${String(link?.mtu)}: the plugin did not find the agent's MTU file`);
+}
+
+void test('host path: install-units + install-cni defaults, agent as its unit runs it, pod ADD/CHECK/DEL', { skip: netnsSkipReason(), timeout: 360_000 }, async (t) => {
+  const o = await hostPath(t, []);
+  const agentLog = typeof o['agentLog'] === 'string' ? o['agentLog'] : '';
 
   // the installed configuration was used as installed: unit ExecStart is `<node> <cli> node run`
   const words = o['execStart'] as string[];
@@ -80,4 +99,14 @@ void test('host path: install-units + install-cni defaults, agent as its unit ru
   // the agent served the calls (not the stand-alone fallback)
   const status = JSON.parse(String(o['agentStatus'])) as { running: boolean };
   assert.equal(status.running, true);
+  assertPodMtu(o);
+});
+
+// A user who names the run directory (`node run --run-dir /var/run/tricolor`, as the docs spell
+// the default) must still get pods with the agent's MTU: --run-dir moves neither the nodename
+// file nor the MTU file, both being the contract with the plugin's default configuration.
+void test('host path: an agent given --run-dir still writes the MTU file the installed plugin reads', { skip: netnsSkipReason(), timeout: 360_000 }, async (t) => {
+  const o = await hostPath(t, ['--run-dir', '/var/run/tricolor']);
+  assertPodMtu(o);
+  assert.equal(o['runDirMtuFile'], false, '--run-dir moved the MTU file');
 });

@@ -38,7 +38,8 @@ Options (run):
                              --run-dir does not move it: the installed CNI configuration's
                              nodename_file names it, and install-cni reads the same variable)
       --mtu-file PATH        where the pod MTU goes for the CNI plugin (default /var/lib/calico/mtu,
-                             or <run-dir>/mtu when --run-dir is given; "none" = not written)
+                             where the CNI plugin's default mtu_file looks; --run-dir does not
+                             move it; "none" = not written)
       --wireguard-go PATH    the wireguard-go executable (default $TRICOLOR_WIREGUARD_GO, else
                              wireguard-go on PATH)
   -c, --config FILE          CalicoAPIConfig file (else the environment)
@@ -80,12 +81,6 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** --mtu-file, else <run-dir>/mtu when a run dir is given (several agents on one host), else Calico's path. */
-function mtuFileOf(flag: string | undefined, runDir: string | undefined, cwd: string, resolve: (...p: string[]) => string): string | null {
-  if (flag === 'none') return null;
-  if (flag !== undefined) return resolve(cwd, flag);
-  return runDir === undefined ? '/var/lib/calico/mtu' : resolve(cwd, runDir, 'mtu');
-}
 
 async function runAgent(args: readonly string[], ctx: CliContext): Promise<number> {
   const p = parseArgs(args, [
@@ -113,7 +108,7 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
   const bgpMode = bgpModeOf(flagString(p, 'bgp'), ctx.env['CALICO_NETWORKING_BACKEND']);
   const { loadDatastoreConfig } = await import('../connection.ts');
   const { openBackend } = await import('../../datastore/index.ts');
-  const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV, writeNodenameFile } = await import('../../agent/index.ts');
+  const { NodeAgent, DEFAULT_RUN_DIR, CniServer, CNI_SOCKET_NAME, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV, writeNodenameFile, agentMtuFile } = await import('../../agent/index.ts');
   const { AGENT_SOCKET_ENV } = await import('../../cni/index.ts');
   const path = await import('node:path');
   const datastore = await loadDatastoreConfig(flagString(p, 'config'), ctx);
@@ -143,7 +138,8 @@ async function runAgent(args: readonly string[], ctx: CliContext): Promise<numbe
     ...optional('bpfObject', nonEmpty(ctx.env['TRICOLOR_BPF_OBJECT'])),
     bgpMode,
     ...optional('wireguardGoPath', flagString(p, 'wireguard-go') ?? ctx.env['TRICOLOR_WIREGUARD_GO']),
-    mtuFile: mtuFileOf(flagString(p, 'mtu-file'), flagString(p, 'run-dir'), ctx.cwd, (...x) => path.resolve(...x)),
+    // Calico's path whatever --run-dir says: it is the contract with the CNI plugin's default mtu_file
+    mtuFile: agentMtuFile(flagString(p, 'mtu-file'), (f) => path.resolve(ctx.cwd, f)),
   });
   // CNI calls are served next to the agent, on the same open backend (docs/design/cni.md).
   const cniSocketFlag = flagString(p, 'cni-socket') ?? nonEmpty(ctx.env[AGENT_SOCKET_ENV]) ?? path.join(flagString(p, 'run-dir') ?? DEFAULT_RUN_DIR, CNI_SOCKET_NAME);

@@ -49,7 +49,7 @@ function wireguardReady(runDir: string, peers: number): boolean {
 export function spawnAgent(s: LabState, n: LabNode): Promise<number> {
   const typha = labTyphaAddr(s);
   return startDetached(
-    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename'), '--cni-socket', join(n.runDir, 'cni.sock')],
+    ['ip', 'netns', 'exec', n.netns, process.execPath, TRICOLOR_BIN, 'node', 'run', '--name', n.name, '--run-dir', n.runDir, '--nodename-file', join(n.runDir, 'nodename'), '--mtu-file', labMtuFile(n), '--cni-socket', join(n.runDir, 'cni.sock')],
     join(logsDir(s), `${n.name}-agent.log`),
     { ...datastoreEnv(s, 'agent'), NODENAME: n.name, ...(typha !== undefined ? { FELIX_TYPHAADDR: typha } : {}) },
   );
