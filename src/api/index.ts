@@ -10,6 +10,7 @@ export {
   isDeletionForbidden,
 } from './validate.ts';
 export { ianaServiceNameProblem } from './scalars.ts';
+export { SESSION_AFFINITIES, DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './k8s-specs.ts';
 export { TIER_LABEL, KNP_PREFIX, DEFAULT_TIER_ORDER, defaultPolicyTypes } from './policy-specs.ts';
 export {
   type WorkloadEndpointIdentifiers,

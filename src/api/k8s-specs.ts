@@ -16,10 +16,14 @@ import {
   subdomain,
 } from './scalars.ts';
 import { cidrContainsCIDR } from '../net/index.ts';
-import { type Fields, type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, join, obj, oneOf, str } from './schema.ts';
+import { type Fields, type Obj, type Schema, anyJSON, arr, at, bool, fail, failField, int, join, obj, oneOf, str } from './schema.ts';
 import { POLICY_TYPES } from './types.ts';
 
 const K8S_PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+/** Service `spec.sessionAffinity` values, and the ClientIP timeout's default and ceiling (Kubernetes'). */
+export const SESSION_AFFINITIES = ['None', 'ClientIP'] as const;
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
+export const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
 
 const labelSelectorSchema = obj({
   matchLabels: labelMap,
@@ -184,10 +188,27 @@ export const serviceSpec: KindSpec = {
     clusterIP: clusterIPSchema,
     clusterIPs: arr(clusterIPSchema, { max: 2 }),
     type: oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const),
+    sessionAffinity: oneOf(SESSION_AFFINITIES),
+    sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int(1, MAX_AFFINITY_TIMEOUT_SECONDS) }) }),
+  }, {
+    // Kubernetes' rules: the config belongs to ClientIP affinity only; ClientIP defaults its timeout.
+    check: (s: Obj, path, ctx) => {
+      const affinity = s['sessionAffinity'] ?? 'None';
+      if (affinity === 'None' && s['sessionAffinityConfig'] !== undefined) {
+        failField(ctx, join(path, 'sessionAffinityConfig'), 'must not be set when sessionAffinity is None');
+        return;
+      }
+      if (affinity === 'ClientIP') {
+        const c = (s['sessionAffinityConfig'] ??= {}) as Obj;
+        const ip = (c['clientIP'] ??= {}) as Obj;
+        ip['timeoutSeconds'] ??= DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+      }
+    },
   }),
   status: anyJSON,
   finish: (res) => {
     const spec = (res.spec ??= {});
     spec['type'] ??= 'ClusterIP';
+    spec['sessionAffinity'] ??= 'None';
   },
 };

@@ -668,6 +668,9 @@ export interface ServiceSpec {
   clusterIP?: string;
   clusterIPs?: string[];
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** ClientIP pins a client to one backend for `sessionAffinityConfig.clientIP.timeoutSeconds` (default 10800, 1..86400). */
+  sessionAffinity?: 'None' | 'ClientIP';
+  sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -257,7 +257,17 @@ spec:
   [
     'Service defaults type, protocol and targetPort',
     doc('Service', 'web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }], clusterIP: '10.96.0.10' }, 'prod', 'v1'),
-    { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 80 }], clusterIP: '10.96.0.10', type: 'ClusterIP' },
+    { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 80 }], clusterIP: '10.96.0.10', type: 'ClusterIP', sessionAffinity: 'None' },
+  ],
+  [
+    'Service ClientIP affinity defaults its timeout to 10800 s',
+    doc('Service', 'web', { selector: { app: 'web' }, ports: [{ port: 80 }], sessionAffinity: 'ClientIP' }, 'prod', 'v1'),
+    { selector: { app: 'web' }, ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }], type: 'ClusterIP', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } } },
+  ],
+  [
+    'Service ClientIP affinity with a timeout',
+    doc('Service', 'web', { ports: [{ port: 80 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86400 } } }, 'prod', 'v1'),
+    (o) => assert.deepEqual((o.spec as J)['sessionAffinityConfig'], { clientIP: { timeoutSeconds: 86400 } }),
   ],
   [
     'Kubernetes NetworkPolicy',
@@ -562,6 +572,11 @@ const invalid: [string, unknown, string][] = [
   ['Pod bad podIP', { ...doc('Pod', 'p', { containers: [{ name: 'c' }] }, 'ns', 'v1'), status: { podIP: '10.0.0.300' } }, 'status.podIP: "10.0.0.300" is not a valid IP address'],
   ['Service bad type', doc('Service', 's', { type: 'Magic' }, 'ns', 'v1'), 'spec.type: "Magic" is not one of'],
   ['Service port protocol lowercase', doc('Service', 's', { ports: [{ port: 80, protocol: 'tcp' }] }, 'ns', 'v1'), 'spec.ports[0].protocol: "tcp" is not one of TCP, UDP, SCTP'],
+  ['Service sessionAffinity unknown', doc('Service', 's', { sessionAffinity: 'Cookie' }, 'ns', 'v1'), 'Service "s": spec.sessionAffinity: "Cookie" is not one of None, ClientIP'],
+  ['Service affinity timeout 0', doc('Service', 's', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 0 } } }, 'ns', 'v1'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds: 0 is out of range: must be between 1 and 86400'],
+  ['Service affinity timeout past a day', doc('Service', 's', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } } }, 'ns', 'v1'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds: 86401 is out of range: must be between 1 and 86400'],
+  ['Service affinity timeout not an integer', doc('Service', 's', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 2.5 } } }, 'ns', 'v1'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds: 2.5 is not an integer'],
+  ['Service affinity config without ClientIP', doc('Service', 's', { sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }, 'ns', 'v1'), 'spec.sessionAffinityConfig: must not be set when sessionAffinity is None'],
   ['K8s NP endPort without numeric port', doc('NetworkPolicy', 'x', { ingress: [{ ports: [{ port: 'http', endPort: 90 }] }] }, 'ns', 'networking.k8s.io/v1'), 'spec.ingress[0].ports[0].endPort: may only be set when port is a number'],
   ['K8s NP endPort below port', doc('NetworkPolicy', 'x', { ingress: [{ ports: [{ port: 100, endPort: 90 }] }] }, 'ns', 'networking.k8s.io/v1'), 'spec.ingress[0].ports[0].endPort: 90 must be greater than or equal to port (100)'],
   ['K8s NP except outside cidr', doc('NetworkPolicy', 'x', { egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/16', except: ['10.1.0.0/24'] } }] }] }, 'ns', 'networking.k8s.io/v1'), 'spec.egress[0].to[0].ipBlock.except[0]: "10.1.0.0/24" must be strictly within cidr'],

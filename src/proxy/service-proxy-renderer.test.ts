@@ -15,6 +15,7 @@ const web: ProxyService = {
     { port: 80, targetPort: 8080, protocol: 'TCP' },
     { port: 53, targetPort: 'dns', protocol: 'UDP' },
   ],
+  affinitySecs: 0,
 };
 const ep = (ip: string, labels: Record<string, string>, namespace = 'a'): ProxyEndpoint => ({
   namespace,
@@ -87,5 +88,20 @@ void describe('decoding stored objects', () => {
     const e = proxyEndpointOf({ metadata: { namespace: 'n', labels: { a: 'b' } }, spec: { ipNetworks: ['fd00::1/128', '10.244.0.1/32'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
     assert.equal(e?.ip, '10.244.0.1');
     assert.deepEqual(e?.ports, [{ name: 'http', port: 80, protocol: 'TCP' }]);
+  });
+
+  void it('reads session affinity: none → 0, ClientIP → its timeout (default 10800); a bad value is a coded error naming field and value', () => {
+    const svc = (spec: Record<string, unknown>) => proxyServiceOf({ metadata: { name: 's', namespace: 'n' }, spec: { clusterIP: '10.96.0.12', ports: [{ port: 80 }], ...spec } });
+    assert.equal(svc({})?.affinitySecs, 0);
+    assert.equal(svc({ sessionAffinity: 'None' })?.affinitySecs, 0);
+    assert.equal(svc({ sessionAffinity: 'ClientIP' })?.affinitySecs, 10800);
+    assert.equal(svc({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 3 } } })?.affinitySecs, 3);
+    assert.throws(() => svc({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } } }), (e: unknown) => {
+      const err = e as { code?: string; message?: string; field?: string; value?: unknown };
+      assert.equal(err.code, 'ERR_VALIDATION');
+      assert.match(err.message ?? '', /Service "n\/s": spec\.sessionAffinityConfig\.clientIP\.timeoutSeconds: 86401 is out of range/);
+      return true;
+    });
+    assert.throws(() => svc({ sessionAffinity: 'Sticky' }), /spec\.sessionAffinity: "Sticky" is not one of None, ClientIP/);
   });
 });

@@ -5,6 +5,9 @@
 // pods) and output (traffic from the node itself), before the agent's forward-hook policy sees
 // the packet: policy then judges the real destination pod, as it does behind kube-proxy.
 
+import { TricolorError, quote } from '../base/index.ts';
+import { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from '../api/index.ts';
+
 export const PROXY_TABLE = 'tricolor-proxy';
 /** Packet mark for hairpin traffic to masquerade: kube-proxy's bit, outside Calico's 0xffff0000 mark mask. */
 export const HAIRPIN_MARK = '0x00004000';
@@ -22,6 +25,8 @@ export interface ProxyService {
   readonly clusterIP: string;
   readonly selector: Readonly<Record<string, string>>;
   readonly ports: readonly ProxyServicePort[];
+  /** `sessionAffinity: ClientIP`: seconds a client stays on the backend it was given; 0 = no affinity. */
+  readonly affinitySecs: number;
 }
 
 export interface ProxyEndpoint {
@@ -127,7 +132,27 @@ export function proxyServiceOf(value: unknown): ProxyService | undefined {
     const targetPort = typeof p.targetPort === 'number' || (typeof p.targetPort === 'string' && p.targetPort !== '') ? p.targetPort : p.port;
     ports.push({ port: p.port, targetPort, protocol });
   }
-  return { namespace, name, clusterIP, selector, ports };
+  return { namespace, name, clusterIP, selector, ports, affinitySecs: affinitySecsOf(spec, `${namespace}/${name}`) };
+}
+
+/**
+ * `spec.sessionAffinity` / `sessionAffinityConfig.clientIP.timeoutSeconds` → seconds (0 = none),
+ * with Kubernetes' default (10800) and range (1..86400). Stored Services were validated on write;
+ * one that was not (written around the API) is refused whole with a coded error naming the field.
+ */
+export function affinitySecsOf(spec: Readonly<Record<string, unknown>>, subject: string): number {
+  const affinity = spec['sessionAffinity'] ?? 'None';
+  if (affinity === 'None') return 0;
+  if (affinity !== 'ClientIP') {
+    throw new TricolorError('ERR_VALIDATION', `Service ${quote(subject)}: spec.sessionAffinity: ${quote(affinity)} is not one of None, ClientIP`, { field: 'spec.sessionAffinity', value: affinity });
+  }
+  const cfg = spec['sessionAffinityConfig'] as { clientIP?: { timeoutSeconds?: unknown } } | undefined;
+  const t = cfg?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_AFFINITY_TIMEOUT_SECONDS) {
+    const field = 'spec.sessionAffinityConfig.clientIP.timeoutSeconds';
+    throw new TricolorError('ERR_VALIDATION', `Service ${quote(subject)}: ${field}: ${quote(t)} is out of range: must be an integer between 1 and ${MAX_AFFINITY_TIMEOUT_SECONDS}`, { field, value: t });
+  }
+  return t;
 }
 
 /** Decode a stored WorkloadEndpoint (its first IPv4 address). */

@@ -228,6 +228,16 @@ export function natBeValue(ip: string, port: number): string {
   return new Bytes().raw(ipv4Bytes(ip)).raw(portBE(port)).u16(0).hex();
 }
 
+/** ClientIP affinity (struct nat_aff_key): the frontend plus the client's address. */
+export function natAffKey(ip: string, port: number, protocol: number, client: string): string {
+  return new Bytes().raw(ipv4Bytes(ip)).raw(portBE(port)).u8(protocol).u8(0).raw(ipv4Bytes(client)).hex();
+}
+
+/** struct nat_aff_val: when the backend was chosen (CLOCK_MONOTONIC ns) and the backend. */
+export function natAffValue(v: { tsNs: bigint; ip: string; port: number }): string {
+  return new Bytes().u64(v.tsNs).raw(ipv4Bytes(v.ip)).raw(portBE(v.port)).u16(0).hex();
+}
+
 /** Conntrack idle timeouts in seconds (0 = the program's built-in Calico default). */
 export interface ConntrackTimeouts {
   readonly tcpSynSent: number;
@@ -308,6 +318,20 @@ export function decodeIpportKey(key: readonly number[]): { set: number; ip: stri
 
 export function decodeNatFe(key: readonly number[], value: readonly number[]): { ip: string; port: number; protocol: number; svc: number; count: number; affinitySecs: number } {
   return { ip: ipAt(key, 0), port: be16(key, 4), protocol: key[6] ?? 0, svc: rd32(value, 0), count: rd32(value, 4), affinitySecs: rd32(value, 8) };
+}
+
+export interface NatAffEntry {
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: number;
+  readonly client: string;
+  readonly tsNs: bigint;
+  readonly backendIP: string;
+  readonly backendPort: number;
+}
+
+export function decodeNatAff(key: readonly number[], value: readonly number[]): NatAffEntry {
+  return { ip: ipAt(key, 0), port: be16(key, 4), protocol: key[6] ?? 0, client: ipAt(key, 8), tsNs: rd64(value, 0), backendIP: ipAt(value, 8), backendPort: be16(value, 12) };
 }
 
 export function decodeNatBe(key: readonly number[], value: readonly number[]): { svc: number; ordinal: number; ip: string; port: number } {

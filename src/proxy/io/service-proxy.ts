@@ -5,7 +5,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MutableDisposable, RunOnceScheduler, timeout } from '../../base/index.ts';
+import { MutableDisposable, RunOnceScheduler, TricolorError, timeout } from '../../base/index.ts';
 import { execOk, writeJsonAtomic } from '../../base/io/index.ts';
 import { localUpdateSource, type DatastoreBackend, type StoredUpdate, type UpdateSelection, type UpdateSource } from '../../datastore/index.ts';
 import { proxyEndpointOf, proxyServiceOf, renderProxyRuleset, resolveBackends, type ProxyEndpoint, type ProxyService } from '../service-proxy-renderer.ts';
@@ -117,7 +117,9 @@ export class ServiceProxy {
       if (u.value !== undefined) {
         try {
           decoded = isSvc ? proxyServiceOf(u.value) : proxyEndpointOf(u.value);
-        } catch {
+        } catch (e) {
+          // not served (no partial service): say why, with the error's code, field and value
+          this.#o.log(`proxy: ${u.key} not served: ${e instanceof TricolorError ? `${e.code}: ` : ''}${(e as Error).message}`);
           decoded = undefined;
         }
       }
@@ -138,13 +140,14 @@ export class ServiceProxy {
     const text = renderProxyRuleset(resolved);
     const view: Record<string, string[]> = {};
     for (const r of resolved) view[`${r.service.clusterIP}:${r.port.port}/${r.port.protocol.toLowerCase()}`] = r.backends.map((b) => `${b.ip}:${b.port}`);
-    const bpfText = JSON.stringify(view);
+    // what the NAT maps hold: backends and each frontend's affinity (a timeout change is a change)
+    const bpfText = JSON.stringify([view, resolved.map((r) => r.service.affinitySecs)]);
     const nat = this.#o.natWriter;
     const want = nat !== undefined ? bpfText : text;
     if (want !== this.#lastText) {
       try {
         if (nat !== undefined) {
-          await nat.apply(resolved.map((r) => ({ ip: r.service.clusterIP, port: r.port.port, protocol: r.port.protocol === 'UDP' ? 17 : 6, backends: r.backends, affinitySecs: 0 })));
+          await nat.apply(resolved.map((r) => ({ ip: r.service.clusterIP, port: r.port.port, protocol: r.port.protocol === 'UDP' ? 17 : 6, backends: r.backends, affinitySecs: r.service.affinitySecs })));
         } else await nftApply(text);
         this.#lastText = want;
         this.#applies++;

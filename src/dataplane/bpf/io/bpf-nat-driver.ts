@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TricolorError } from '../../../base/index.ts';
 import { commandText } from '../bpf-programmer.ts';
-import { MAPS, decodeNatFe } from '../encoding.ts';
+import { MAPS, decodeNatAff, decodeNatFe } from '../encoding.ts';
 import type { MapName } from '../encoding.ts';
 import { NatProgrammer } from '../nat-programmer.ts';
 import type { NatFrontend } from '../nat-programmer.ts';
@@ -38,5 +38,21 @@ export class BpfNatDriver {
       throw new TricolorError('ERR_IO', `bpf NAT: write ${r.failedAt + 1} of ${cmds.length} failed: ${r.error ?? ''} (the writes before it are in force; retried)`);
     }
     this.nat.commit();
+    if (this.nat.affinityCleanupDue) await this.dropStaleAffinity();
+  }
+
+  /**
+   * After the frontends are flipped (no new pick can name a removed backend): delete the affinity
+   * entries that pin clients to backends gone from their frontend. An entry may vanish meanwhile
+   * (LRU eviction, or the program replacing an expired one): a failed delete is skipped, not fatal.
+   */
+  private async dropStaleAffinity(): Promise<void> {
+    const out = await bpftoolBatchOk([`map dump pinned ${this.pathOf('natAff')}`]);
+    let keys = this.nat.staleAffinity(dumpEntries(out[0]).map((e) => decodeNatAff(e.key, e.value)));
+    while (keys.length > 0) {
+      const cmds = keys.map((k) => `map delete pinned ${this.pathOf('natAff')} key ${k}`);
+      const r = await bpftoolBatch(cmds);
+      keys = r.failedAt === undefined ? [] : keys.slice(r.failedAt + 1);
+    }
   }
 }

@@ -9,7 +9,7 @@ import type { CalcMessage, RuleIR } from '../../../calc/index.ts';
 import { DataplaneState } from '../../dataplane-state.ts';
 import { entity, policy, ports, profile, rule, tierInfo, workload } from '../../test-support.ts';
 import { BpfProgrammer, commandText } from '../bpf-programmer.ts';
-import { CT_FLAGS, cfgValue, ctKey, ctValue, natBeKey, natBeValue, natFeKey, natFeValue, u32Key } from '../encoding.ts';
+import { CT_FLAGS, cfgValue, ctKey, ctValue, natAffKey, natAffValue, natBeKey, natBeValue, natFeKey, natFeValue, u32Key } from '../encoding.ts';
 import type { CounterName } from '../encoding.ts';
 import { TCP_FLAGS, ethPacket, ipv4Packet } from '../packet.ts';
 import type { PacketSpec } from '../packet.ts';
@@ -37,7 +37,7 @@ interface Scenario {
   readonly name: string;
   readonly msgs: readonly CalcMessage[];
   /** Extra raw map writes (services, config), given the map path function. */
-  readonly extra?: (path: (m: 'natFe' | 'natBe' | 'cfg' | 'ct') => string) => string[];
+  readonly extra?: (path: (m: 'natFe' | 'natBe' | 'natAff' | 'cfg' | 'ct') => string) => string[];
   readonly steps: readonly Step[];
   readonly counters?: Partial<Record<CounterName, number>>;
   readonly check?: (r: ScenarioResult) => void;
@@ -288,11 +288,45 @@ const SCENARIOS: Scenario[] = [
       { hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 80), expect: 'drop' },
       ...Array.from({ length: 12 }, (_, i): Step => ({ hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 81, { sport: 1000 + i }), expect: 'allow' })),
     ],
-    counters: { nat_no_backend: 1 },
+    counters: { nat_no_backend: 1, nat_frontend_hit: 13 },
     check: (r) => {
       const backends = new Set(r.runs.slice(1).map((x) => x.out?.dst));
       assert.equal(backends.size, 1, `affinity: one backend, got ${[...backends].join(',')}`);
       assert.ok(r.runs.slice(1).every((x) => x.out?.checksumsOk === true));
+    },
+  },
+  {
+    name: 'service affinity by time: a pin younger than the timeout holds, an older one is replaced; no affinity spreads',
+    msgs: [policy('x', 'out', [], [allow()]), ...eps([key('out')], [])],
+    extra: (path) => {
+      const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
+      return [
+        // :82 and :83 have one backend (B) and a 2 s timeout; the client is pinned to REMOTE,
+        // 1 s ago on :82 (still valid: REMOTE wins over the only listed backend), 3 s ago on :83
+        `map update pinned ${path('natFe')} key ${natFeKey(VIP, 82, TCP)} value ${natFeValue({ svc: 9, count: 1, affinitySecs: 2 })}`,
+        `map update pinned ${path('natBe')} key ${natBeKey(9, 0)} value ${natBeValue(B_IP, 82)}`,
+        `map update pinned ${path('natAff')} key ${natAffKey(VIP, 82, TCP, A_IP)} value ${natAffValue({ tsNs: now - 1_000_000_000n, ip: REMOTE, port: 82 })}`,
+        `map update pinned ${path('natFe')} key ${natFeKey(VIP, 83, TCP)} value ${natFeValue({ svc: 10, count: 1, affinitySecs: 2 })}`,
+        `map update pinned ${path('natBe')} key ${natBeKey(10, 0)} value ${natBeValue(B_IP, 83)}`,
+        `map update pinned ${path('natAff')} key ${natAffKey(VIP, 83, TCP, A_IP)} value ${natAffValue({ tsNs: now - 3_000_000_000n, ip: REMOTE, port: 83 })}`,
+        // :84: two backends, no affinity
+        `map update pinned ${path('natFe')} key ${natFeKey(VIP, 84, TCP)} value ${natFeValue({ svc: 11, count: 2, affinitySecs: 0 })}`,
+        `map update pinned ${path('natBe')} key ${natBeKey(11, 0)} value ${natBeValue(B_IP, 84)}`,
+        `map update pinned ${path('natBe')} key ${natBeKey(11, 1)} value ${natBeValue(REMOTE, 84)}`,
+      ];
+    },
+    steps: [
+      { hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 82, { sport: 2000 }), expect: 'allow', out: { dst: REMOTE, dport: 82 } },
+      { hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 82, { sport: 2001 }), expect: 'allow', out: { dst: REMOTE, dport: 82 } },
+      { hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 83, { sport: 2002 }), expect: 'allow', out: { dst: B_IP, dport: 83 } },
+      { hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 83, { sport: 2003 }), expect: 'allow', out: { dst: B_IP, dport: 83 } },
+      ...Array.from({ length: 24 }, (_, i): Step => ({ hook: 'from', ep: 'A', pkt: tcp(A_IP, VIP, 84, { sport: 3000 + i }), expect: 'allow' })),
+    ],
+    counters: { nat_frontend_hit: 28 },
+    check: (r) => {
+      // 24 random picks over two backends all landing on one: 2 × 2^-24
+      const spread = new Set(r.runs.slice(4).map((x) => x.out?.dst));
+      assert.deepEqual([...spread].sort(), [B_IP, REMOTE].sort(), 'without affinity, new connections spread over the backends');
     },
   },
 ];
