@@ -49,6 +49,12 @@ export interface DataplaneConfig {
    * Off: not one extra rule.
    */
   readonly flowLogs: boolean;
+  /**
+   * The UDP port WireGuard listens on when FelixConfiguration wireguardEnabled is true (node
+   * contract §4.6 cali-INPUT 3 / cali-OUTPUT 3): accepted to and from this host's addresses
+   * before host endpoint policy, so host endpoint policy cannot cut the tunnel. Absent: off.
+   */
+  readonly wireguardPort?: number;
 }
 
 const T = 6;
@@ -101,7 +107,12 @@ export interface FelixDataplaneFields {
   readonly logPrefix?: string;
   readonly vxlanPort?: number;
   readonly flowLogsGoldmaneServer?: string;
+  readonly wireguardEnabled?: boolean;
+  readonly wireguardListeningPort?: number;
 }
+
+/** Felix's wireguardListeningPort default. */
+export const DEFAULT_WIREGUARD_LISTENING_PORT = 51820;
 
 const PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
 
@@ -132,6 +143,7 @@ export function resolveDataplaneConfig(felix: FelixDataplaneFields = {}, ipPools
     logPrefix: felix.logPrefix ?? d.logPrefix,
     vxlanPort: felix.vxlanPort ?? d.vxlanPort,
     flowLogs: (felix.flowLogsGoldmaneServer ?? '').trim() !== '',
+    ...(felix.wireguardEnabled === true ? { wireguardPort: felix.wireguardListeningPort ?? DEFAULT_WIREGUARD_LISTENING_PORT } : {}),
   };
 }
 

@@ -141,6 +141,58 @@ void test('host endpoints: failsafe ports first, default deny without policy; Re
   });
 });
 
+void test('WireGuard on: its UDP port to and from this host is accepted before host endpoint policy (not before workload policy)', () => {
+  const hep: CalcMessage = {
+    type: 'HostEndpointUpdate',
+    key: 'HostEndpoint//h1',
+    name: 'h1',
+    interfaceName: 'eth0',
+    expectedIPs: ['192.0.2.1'],
+    profileIds: [],
+    tiers: [],
+    untrackedTiers: [],
+    preDNATTiers: [],
+    forwardTiers: [],
+  };
+  const wgIn = (port: number): unknown[] => [
+    { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } },
+    { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: port } },
+    { match: { op: '==', left: { fib: { result: 'type', flags: ['daddr'] } }, right: 'local' } },
+    { accept: null },
+  ];
+  // off (Calico's default): nothing about the port anywhere
+  const off = render([hep], { wireguardListeningPort: 51820 });
+  assert.deepEqual(notes(off, CHAIN.input), ['conntrack: established/related', 'conntrack: invalid', 'workload to host', 'host endpoint ingress policy']);
+  assert.deepEqual(notes(off, CHAIN.output), ['conntrack: established/related', 'conntrack: invalid', 'host to workload', 'host endpoint egress policy']);
+
+  const on = render([hep], { wireguardEnabled: true });
+  assert.deepEqual(notes(on, CHAIN.input), [
+    'conntrack: established/related',
+    'conntrack: invalid',
+    'workload to host',
+    'allow incoming IPv4 WireGuard packets',
+    'host endpoint ingress policy',
+  ]);
+  assert.deepEqual(on.chains.get(CHAIN.input)?.rules[3]?.expr, wgIn(51820));
+  assert.deepEqual(notes(on, CHAIN.output), [
+    'conntrack: established/related',
+    'conntrack: invalid',
+    'host to workload',
+    'allow outgoing IPv4 WireGuard packets',
+    'host endpoint egress policy',
+  ]);
+  assert.deepEqual(on.chains.get(CHAIN.output)?.rules[3]?.expr, [
+    { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } },
+    { match: { op: '==', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 51820 } },
+    { match: { op: '==', left: { fib: { result: 'type', flags: ['saddr'] } }, right: 'local' } },
+    { accept: null },
+  ]);
+  // wireguardListeningPort moves it; the host endpoint's own chain is unchanged
+  const moved = render([hep], { wireguardEnabled: true, wireguardListeningPort: 51999 });
+  assert.deepEqual(moved.chains.get(CHAIN.input)?.rules[3]?.expr, wgIn(51999));
+  assert.deepEqual(notes(moved, 'tri-fh-eth0'), notes(off, 'tri-fh-eth0'));
+});
+
 void test('natOutgoing: masquerade from natOutgoing pools to destinations outside all pools', () => {
   const r = render([], {}, [
     { cidr: '10.10.0.0/16', natOutgoing: true },

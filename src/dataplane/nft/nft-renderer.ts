@@ -710,9 +710,18 @@ export class RulesetRenderer {
     fwd.add([jump(CHAIN.toHepFwdDispatch)], 'forward policy of the egress host endpoint');
     this.putChain(fwd, { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' });
 
+    // WireGuard on: its UDP port to/from this host is accepted ahead of host endpoint policy, so
+    // no host endpoint policy (or failsafe list) can cut the tunnel (Calico's static rule, PR
+    // #6250). Inbound it sits after the workload rules: a pod still meets its own egress policy
+    // and defaultEndpointToHostAction on its way to the port (see docs/design/wireguard.md).
+    const wgPort = cfg.wireguardPort;
+    const fibLocal = (dir: 'saddr' | 'daddr'): NftExpr => match('==', { fib: { result: 'type', flags: [dir] } }, 'local');
     const input = new ChainBuilder(CHAIN.input);
     CT_FIRST(input);
     for (const w of wildcards) input.add([match('==', meta('iifname'), w), jump(CHAIN.wlToHost)], 'workload to host');
+    if (wgPort !== undefined) {
+      input.add([match('==', meta('nfproto'), 'ipv4'), match('==', payload('udp', 'dport'), wgPort), fibLocal('daddr'), accept()], 'allow incoming IPv4 WireGuard packets');
+    }
     input.add([jump(CHAIN.fromHepDispatch)], 'host endpoint ingress policy');
     this.putChain(input, { type: 'filter', hook: 'input', prio: 0, policy: 'accept' });
 
@@ -720,6 +729,9 @@ export class RulesetRenderer {
     CT_FIRST(output);
     // Host-to-local-workload traffic is not policed (as Calico: kubelet probes must reach pods).
     for (const w of wildcards) output.add([match('==', meta('oifname'), w), accept()], 'host to workload');
+    if (wgPort !== undefined) {
+      output.add([match('==', meta('nfproto'), 'ipv4'), match('==', payload('udp', 'dport'), wgPort), fibLocal('saddr'), accept()], 'allow outgoing IPv4 WireGuard packets');
+    }
     output.add([jump(CHAIN.toHepDispatch)], 'host endpoint egress policy');
     this.putChain(output, { type: 'filter', hook: 'output', prio: 0, policy: 'accept' });
 
