@@ -60,8 +60,11 @@ export interface WatchHandlers {
    */
   onCompacted(compactRevision: number): void;
   /**
-   * Optional: connection state, for status reporting. A backend reconnects by itself and
-   * resumes from the last delivered revision + 1, without missing or duplicating events.
+   * Optional: connection state, for status reporting, on change only: 'connected' once the
+   * watch is established (again), 'disconnected' when it drops or an attempt to establish it
+   * fails — the first attempt included, so a datastore lost between a list and its watch is
+   * still reported. A backend reconnects by itself and resumes from the last delivered
+   * revision + 1, without missing or duplicating events.
    */
   onConnectionState?(state: 'connected' | 'disconnected'): void;
 }

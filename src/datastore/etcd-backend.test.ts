@@ -124,6 +124,40 @@ void describe('etcdv3: restarts, failover, unreachable', { timeout: 120_000 }, (
     }
   });
 
+  void test('a watch whose first attempt finds etcd down reports disconnected, then connected, and misses nothing', async () => {
+    // the window the syncer's outage test hit under load: etcd died after the list, before etcd
+    // confirmed the watch; that outage used to go unreported (only an established watch did)
+    const b = new EtcdBackend({ endpoints: [etcd.endpoints] });
+    const states: string[] = [];
+    const seen: string[] = [];
+    try {
+      const from = (await b.put('/first/0', 'before')).modRevision + 1;
+      await etcd.kill();
+      const w = b.watch('/first/', from, {
+        onEvents: (es) => seen.push(...es.map((e) => (e.type === 'put' ? `${e.kv.key}=${e.kv.value}@${e.kv.modRevision - from}` : `-${e.key}`))),
+        onCompacted: () => undefined,
+        onConnectionState: (s) => states.push(s),
+      });
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while (!pred()) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(states)}`);
+          await sleep(20);
+        }
+      };
+      await until(() => states.length > 0, 'the failed first attempt to be reported');
+      assert.deepEqual(states, ['disconnected']);
+      await etcd.restart();
+      await b.put('/first/1', 'after');
+      await until(() => seen.length > 0, 'the event after the restart');
+      assert.deepEqual(seen, ['/first/1=after@0'], 'from the revision asked for, nothing before it');
+      assert.deepEqual(states, ['disconnected', 'connected'], 'reported on change only, however many retries');
+      await w.close();
+    } finally {
+      await b.close();
+    }
+  });
+
   void test('fails over from a dead endpoint to a live one', async () => {
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const b = new EtcdBackend({ endpoints: [dead, etcd.endpoints] });

@@ -625,7 +625,12 @@ class EtcdWatch {
   private readonly retryTimer = new MutableDisposable<IDisposable>();
   /** Watch reconnects: 50 ms doubling to 2 s, reset once a watch is established. */
   private readonly backoff = new Backoff({ initialMs: WATCH_BACKOFF_MIN_MS, maxMs: WATCH_BACKOFF_MAX_MS });
-  private connected = false;
+  /**
+   * What the consumer was last told (nothing yet at first). A first attempt that fails before
+   * etcd confirmed the watch is reported as 'disconnected' too: the consumer's list just
+   * succeeded, so for it the datastore was up, and an outage in that window must not go unsaid.
+   */
+  private reported: 'connected' | 'disconnected' | undefined;
 
   constructor(t: EtcdTransport, prefix: string, fromRevision: number, handlers: WatchHandlers, onEnd: () => void) {
     this.t = t;
@@ -706,10 +711,7 @@ class EtcdWatch {
     if (r.created === true) {
       if (this.next === 0) this.next = int(r.header?.revision) + 1;
       this.backoff.reset();
-      if (!this.connected) {
-        this.connected = true;
-        this.safely(() => this.handlers.onConnectionState?.('connected'));
-      }
+      this.report('connected');
     }
     const events = r.events ?? [];
     let batch: WatchEvent[] = [];
@@ -738,14 +740,18 @@ class EtcdWatch {
 
   private disconnected(): void {
     if (this.closed) return;
-    if (this.connected) {
-      this.connected = false;
-      this.safely(() => this.handlers.onConnectionState?.('disconnected'));
-    }
+    this.report('disconnected');
     this.retryTimer.value = timeout(() => {
       this.retryTimer.clear();
       this.start();
     }, this.backoff.next());
+  }
+
+  /** Tell the consumer the connection state, on change only. */
+  private report(state: 'connected' | 'disconnected'): void {
+    if (this.reported === state) return;
+    this.reported = state;
+    this.safely(() => this.handlers.onConnectionState?.(state));
   }
 
   private safely(fn: () => void): void {

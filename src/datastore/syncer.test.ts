@@ -153,7 +153,7 @@ syncerSuite('etcdv3', async () => {
   };
 });
 
-void describe('etcdv3: Syncer across an etcd outage', { timeout: 60_000 }, () => {
+void describe('etcdv3: Syncer across an etcd outage', { timeout: 120_000 }, () => {
   void test('reports the connection lost and regained; status stays InSync; the watch resumes with no gap', async () => {
     const e = await startEtcd();
     const backend = new EtcdBackend({ endpoints: [e.endpoints] });
@@ -196,6 +196,62 @@ void describe('etcdv3: Syncer across an etcd outage', { timeout: 60_000 }, () =>
       await syncer.stop();
     } finally {
       await backend.close();
+      await e.stop();
+    }
+  });
+
+  void test('etcd lost between the list and its watch is still reported, and the watch resumes after the list', async () => {
+    // the order a loaded machine produced in the test above: the list answered, then etcd died
+    // before it confirmed the watch. Here etcd dies while the list's answer is on its way.
+    const e = await startEtcd();
+    const real = new EtcdBackend({ endpoints: [e.endpoints] });
+    try {
+      await real.put('/l/a/1', 'one');
+      let killed = false;
+      const backend = Object.create(real) as DatastoreBackend;
+      backend.list = async (prefix) => {
+        const r = await real.list(prefix);
+        if (!killed) {
+          killed = true;
+          await real.put('/l/a/mid', 'written after the list'); // the watch must not skip it
+          await e.kill();
+        }
+        return r;
+      };
+      const statuses: SyncStatus[] = [];
+      const connection: boolean[] = [];
+      const state = new Map<string, string>();
+      const syncer = new Syncer(backend, ['/l/a/'], {
+        onStatus: (st) => statuses.push(st),
+        onUpdates(us) {
+          for (const u of us) {
+            if (u.value === undefined) state.delete(u.key);
+            else state.set(u.key, u.value);
+          }
+        },
+        onConnection: (c) => connection.push(c),
+      });
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while (!pred()) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify({ connection, statuses, state: [...state] })}`);
+          await sleep(20);
+        }
+      };
+      syncer.start();
+      await until(() => connection.length > 0, 'the outage to be reported');
+      assert.deepEqual(connection, [false]);
+      assert.deepEqual(statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync'], 'the list was delivered');
+      assert.deepEqual([...state], [['/l/a/1', 'one']]);
+      await e.restart();
+      await until(() => connection.at(-1) === true, 'connection regained');
+      await real.put('/l/a/2', 'two');
+      await until(() => state.get('/l/a/2') === 'two', 'an update after the restart');
+      assert.deepEqual([...state].sort(), [['/l/a/1', 'one'], ['/l/a/2', 'two'], ['/l/a/mid', 'written after the list']]);
+      assert.deepEqual(connection, [false, true]);
+      await syncer.stop();
+    } finally {
+      await real.close();
       await e.stop();
     }
   });
