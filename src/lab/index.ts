@@ -23,6 +23,8 @@ export {
   resolveTarget,
   probeFrom,
   probeAll,
+  probeMatrix,
+  probeTargets,
   podExecArgv,
   labStatus,
   withLabClient,

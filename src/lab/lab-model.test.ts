@@ -17,6 +17,8 @@ import {
   nthAddress,
   parseLabelList,
   parseNamespacedName,
+  parseProbePorts,
+  parseProbeProtocols,
   parseServe,
   parseServicePort,
   pickNode,
@@ -58,6 +60,34 @@ void describe('lab parsers', () => {
   for (const [text, want] of ports) void it(`--port ${text}`, () => assert.deepEqual(parseServicePort(text), want));
   for (const bad of ['', 'x', '80:', '80/sctp', '70000']) {
     void it(`--port ${JSON.stringify(bad)} is refused`, () => assert.throws(() => parseServicePort(bad), usageError));
+  }
+
+  void it('lab probe --port lists: comma-separated or repeated, each once, in order', () => {
+    assert.deepEqual(parseProbePorts(['80']), [80]);
+    assert.deepEqual(parseProbePorts(['80,81']), [80, 81]);
+    assert.deepEqual(parseProbePorts(['81', '80,81']), [81, 80]);
+  });
+  for (const bad of [['80,'], [''], ['0'], ['65536'], ['80,x'], ['80', '-1']]) {
+    void it(`lab probe --port ${JSON.stringify(bad)} is refused naming --port and the item`, () => {
+      assert.throws(
+        () => parseProbePorts(bad),
+        (e: unknown) => usageError(e) && (e as { field?: string }).field === '--port' && /--port: /.test((e as Error).message),
+      );
+    });
+  }
+  void it('lab probe --protocol lists: default tcp, case-insensitive, each once', () => {
+    assert.deepEqual(parseProbeProtocols([]), ['tcp']);
+    assert.deepEqual(parseProbeProtocols(['udp']), ['udp']);
+    assert.deepEqual(parseProbeProtocols(['TCP,udp']), ['tcp', 'udp']);
+    assert.deepEqual(parseProbeProtocols(['udp', 'tcp,udp']), ['udp', 'tcp']);
+  });
+  for (const bad of [['sctp'], ['tcp,'], ['tcp,icmp']]) {
+    void it(`lab probe --protocol ${JSON.stringify(bad)} is refused naming --protocol and the item`, () => {
+      assert.throws(
+        () => parseProbeProtocols(bad),
+        (e: unknown) => usageError(e) && (e as { field?: string }).field === '--protocol' && /--protocol: /.test((e as Error).message),
+      );
+    });
   }
 
   void it('NS/NAME', () => {

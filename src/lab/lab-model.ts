@@ -338,6 +338,30 @@ function parsePort(text: string, field: string): number {
   return n;
 }
 
+/**
+ * `lab probe --port 80,81` (also repeatable): the ports to probe, in the order given, each once.
+ * An empty item (`80,`) or a number outside 1-65535 is refused, naming --port and the item.
+ */
+export function parseProbePorts(items: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const item of items.flatMap((x) => x.split(','))) {
+    const port = parsePort(item.trim(), '--port');
+    if (!out.includes(port)) out.push(port);
+  }
+  return out;
+}
+
+/** `lab probe --protocol tcp,udp` (default tcp): the protocols to probe, in the order given, each once. */
+export function parseProbeProtocols(items: readonly string[]): ('tcp' | 'udp')[] {
+  const out: ('tcp' | 'udp')[] = [];
+  for (const item of items.flatMap((x) => x.split(','))) {
+    const v = item.trim().toLowerCase();
+    if (v !== 'tcp' && v !== 'udp') throw usage(`--protocol: ${quote(item)} is not tcp or udp`, '--protocol', item);
+    if (!out.includes(v)) out.push(v);
+  }
+  return out.length === 0 ? ['tcp'] : out;
+}
+
 /** `--serve tcp:80,udp:81`. */
 export function parseServe(text: string): ServePort[] {
   const out: ServePort[] = [];
@@ -674,6 +698,13 @@ export interface ProbeAllResult {
   readonly port: number;
   readonly protocol: 'tcp' | 'udp';
   readonly results: { from: string; to: string; connected: boolean }[];
+}
+
+/** `lab probe --all` over several ports and/or protocols: every result names its protocol and port. */
+export interface ProbeMatrixResult {
+  readonly ports: number[];
+  readonly protocols: ('tcp' | 'udp')[];
+  readonly results: { from: string; to: string; protocol: 'tcp' | 'udp'; port: number; connected: boolean }[];
 }
 
 /** What a node's service proxy reports in `<runDir>/proxy.json`. */

@@ -28,11 +28,6 @@ export interface LabView {
   readonly pods: ReadonlyArray<{ readonly namespace: string; readonly name: string; readonly node: string; readonly ip: string }>;
 }
 
-export interface PairOutcome {
-  readonly from: string;
-  readonly to: string;
-  readonly value: boolean;
-}
 
 export class LabDriver {
   readonly name: string;
@@ -156,18 +151,25 @@ export class LabDriver {
     await this.cliOk(['delete', '-f', '-', '--skip-not-exists'], docs.map((d) => JSON.stringify(d)).join('\n---\n') + '\n');
   }
 
-  /** `lab probe --all`: every pod to every other pod on one protocol and port. */
-  async probeAll(c: Combo, timeoutMs: number): Promise<PairOutcome[]> {
-    const out = await this.cliOk(['lab', 'probe', '--all', '--name', this.name, '--port', String(c.port), '--protocol', c.protocol, '--timeout-ms', String(timeoutMs), '-o', 'json']);
-    const r = JSON.parse(out) as { results: { from: string; to: string; connected: boolean }[] };
-    return r.results.map((x) => ({ from: x.from, to: x.to, value: x.connected }));
+  /**
+   * One `lab probe --all` for every combo given (`--port 80,81 --protocol tcp,udp`: the ports and
+   * protocols of the combos, so a set that is not a full product gets a few extra pairs, ignored):
+   * one prober per source pod doing every target at once. By combo key (`tcp/80`), then
+   * `from -> to`, whether it connected.
+   */
+  async probeAll(combos: readonly Combo[], timeoutMs: number): Promise<Matrices> {
+    const { ports, protocols } = productOf(combos);
+    const out = await this.cliOk(['lab', 'probe', '--all', '--name', this.name, '--port', ports.join(','), '--protocol', protocols.join(','), '--timeout-ms', String(timeoutMs), '-o', 'json']);
+    const r = JSON.parse(out) as { port?: number; protocol?: string; results: { from: string; to: string; protocol?: string; port?: number; connected: boolean }[] };
+    return matrices(combos, r, (x) => x.connected);
   }
 
-  /** `policy explain --all`: the oracle's verdict for every pair. */
-  async explainAll(c: Combo): Promise<PairOutcome[]> {
-    const out = await this.cliOk(['policy', 'explain', '--all', '--port', String(c.port), '--protocol', c.protocol, '-o', 'json']);
-    const r = JSON.parse(out) as { results: { from: string; to: string; verdict: string }[] };
-    return r.results.map((x) => ({ from: x.from, to: x.to, value: x.verdict === 'Allow' }));
+  /** One `policy explain --all` for every combo given: the oracle's verdict per combo and pair. */
+  async explainAll(combos: readonly Combo[]): Promise<Matrices> {
+    const { ports, protocols } = productOf(combos);
+    const out = await this.cliOk(['policy', 'explain', '--all', '--port', ports.join(','), '--protocol', protocols.join(','), '-o', 'json']);
+    const r = JSON.parse(out) as { port?: number; protocol?: string; results: { from: string; to: string; protocol?: string; port?: number; verdict: string }[] };
+    return matrices(combos, r, (x) => x.verdict === 'Allow');
   }
 
   /** One probe (FROM to `external`, a pod or an IP): connected or not, by the command's exit status. */
@@ -196,6 +198,31 @@ export class LabDriver {
     }
     return out;
   }
+}
+
+/** By combo key (`tcp/80`): `from -> to` → connected (or allowed). */
+export type Matrices = Map<string, Map<string, boolean>>;
+
+function productOf(combos: readonly Combo[]): { ports: number[]; protocols: string[] } {
+  if (combos.length === 0) throw new Error('no combo to probe');
+  return { ports: [...new Set(combos.map((c) => c.port))], protocols: [...new Set(combos.map((c) => c.protocol))] };
+}
+
+/**
+ * Sorts a `--all` answer (the single-value shape, or the list shape whose results name their
+ * protocol and port) into one matrix per combo asked for; pairs of other combos are dropped.
+ */
+function matrices<R extends { from: string; to: string; protocol?: string; port?: number }>(
+  combos: readonly Combo[],
+  answer: { port?: number; protocol?: string; results: R[] },
+  value: (r: R) => boolean,
+): Matrices {
+  const out: Matrices = new Map(combos.map((c) => [`${c.protocol}/${c.port}`, new Map<string, boolean>()]));
+  for (const r of answer.results) {
+    const key = `${(r.protocol ?? answer.protocol ?? '').toLowerCase()}/${r.port ?? answer.port ?? ''}`;
+    out.get(key)?.set(`${r.from} -> ${r.to}`, value(r));
+  }
+  return out;
 }
 
 function labelList(labels: Readonly<Record<string, string>>): string {

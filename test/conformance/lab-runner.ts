@@ -12,7 +12,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabDriver } from './lab-driver.ts';
-import type { LabView, PairOutcome } from './lab-driver.ts';
+import type { LabView, Matrices } from './lab-driver.ts';
 import {
   COMBOS,
   NAMESPACES,
@@ -145,9 +145,14 @@ export class LabRunner {
   private async checkPlacement(): Promise<void> {
     const nodeOf = new Map(this.lab.pods.map((p) => [`${p.namespace}/${p.name}`, p.node]));
     const deadline = performance.now() + Math.max(this.o.convergeMs, 5000);
-    let failed: PairOutcome[];
+    const tcp80: Combo = { protocol: 'tcp', port: 80 };
+    let failed: { from: string; to: string }[];
     for (;;) {
-      failed = (await this.driver.probeAll({ protocol: 'tcp', port: 80 }, this.o.probeTimeoutMs)).filter((r) => !r.value);
+      const m = (await this.driver.probeAll([tcp80], this.o.probeTimeoutMs)).get(comboKey(tcp80)) ?? new Map<string, boolean>();
+      failed = [...m].filter(([, v]) => !v).map(([pair]) => {
+        const [from = '', to = ''] = pair.split(' -> ');
+        return { from, to };
+      });
       if (failed.length === 0 || performance.now() > deadline) break;
       await sleep(500);
     }
@@ -209,12 +214,11 @@ export class LabRunner {
     const t0 = performance.now();
     for (const a of step.actions) await this.act(a);
     const t1 = performance.now();
-    await this.settle(before);
+    // a step without writes (the first of "no policies") has nothing to wait for
+    if (step.actions.length > 0) await this.settle(before);
     const t2 = performance.now();
-    const problems: string[] = [];
-    const results = await Promise.all(COMBOS.map((c) => this.checkCombo(step, c)));
+    const problems = await this.checkMatrices(step);
     if (this.o.verbose) this.o.out(`      [act ${(t1 - t0).toFixed(0)} ms, settle ${(t2 - t1).toFixed(0)} ms, probe ${(performance.now() - t2).toFixed(0)} ms]`);
-    for (const r of results) problems.push(...r);
     for (const x of step.extra ?? []) {
       const toIP = x.to === 'external' ? this.lab.externalIP : x.to.includes('/') ? this.env().ip(x.to) : x.to;
       const oracle = await this.driver.explainOne(x.from, toIP, x.protocol, x.port);
@@ -231,29 +235,45 @@ export class LabRunner {
     return problems;
   }
 
-  private async checkCombo(step: Step, c: Combo): Promise<string[]> {
-    const want = truthTable(reachFor(step.expect, c));
-    const oracle = toMap(await this.driver.explainAll(c));
+  /**
+   * All four matrices at once: one `policy explain --all` and one `lab probe --all` over every
+   * protocol and port (one prober per source pod), side by side. Matrices that disagree with the
+   * expectation are probed again together (twice the timeout) until each agrees once or the
+   * convergence window ends; a matrix that agreed keeps that result. Then every pair of every
+   * matrix is checked: expected = dataplane = oracle.
+   */
+  private async checkMatrices(step: Step): Promise<string[]> {
+    const want = new Map(COMBOS.map((c) => [comboKey(c), truthTable(reachFor(step.expect, c))]));
     const tp = performance.now();
-    let dp = toMap(await this.driver.probeAll(c, this.o.probeTimeoutMs));
-    if (this.o.verbose) this.o.out(`      [${comboKey(c)} probe ${(performance.now() - tp).toFixed(0)} ms${agrees(want, dp) ? '' : ' MISMATCH'}]`);
-    this.figures.matrixProbes++;
+    const [oracle, first] = await Promise.all([this.driver.explainAll(COMBOS), this.driver.probeAll(COMBOS, this.o.probeTimeoutMs)]);
+    const dp: Matrices = first;
+    this.figures.matrixProbes += COMBOS.length;
+    const disagreeing = (): Combo[] => COMBOS.filter((c) => !agrees(want.get(comboKey(c)) ?? new Map(), dp.get(comboKey(c)) ?? new Map()));
+    let bad = disagreeing();
+    if (this.o.verbose) this.o.out(`      [all matrices probe ${(performance.now() - tp).toFixed(0)} ms${bad.length === 0 ? '' : `, MISMATCH ${bad.map((c) => `${comboKey(c)} (${misses(want.get(comboKey(c)), dp.get(comboKey(c)))})`).join(' ')}`}]`);
     const deadline = performance.now() + this.o.convergeMs;
-    while (!agrees(want, dp) && performance.now() < deadline) {
+    while (bad.length > 0 && performance.now() < deadline) {
       await sleep(250);
       // a longer timeout on re-probes: a pair that is allowed but slow under load must not look denied
-      dp = toMap(await this.driver.probeAll(c, this.o.probeTimeoutMs * 2));
-      this.figures.matrixProbes++;
-      this.figures.reprobes++;
+      const again = await this.driver.probeAll(bad, this.o.probeTimeoutMs * 2);
+      for (const c of bad) dp.set(comboKey(c), again.get(comboKey(c)) ?? new Map());
+      this.figures.matrixProbes += bad.length;
+      this.figures.reprobes += bad.length;
+      bad = disagreeing();
     }
     const rows: string[] = [];
-    for (const [pair, v] of want) {
-      const d = dp.get(pair);
-      const x = oracle.get(pair);
-      if (d !== v || x !== v) rows.push(`${comboKey(c).padEnd(7)} ${pair.padEnd(12)}  expected ${word(v).padEnd(5)}  dataplane ${word(d).padEnd(7)}  explain ${word(x)}`);
+    for (const c of COMBOS) {
+      const w = want.get(comboKey(c)) ?? new Map<string, boolean>();
+      const d = dp.get(comboKey(c)) ?? new Map<string, boolean>();
+      const o = oracle.get(comboKey(c)) ?? new Map<string, boolean>();
+      for (const [pair, v] of w) {
+        const dv = d.get(pair);
+        const ov = o.get(pair);
+        if (dv !== v || ov !== v) rows.push(`${comboKey(c).padEnd(7)} ${pair.padEnd(12)}  expected ${word(v).padEnd(5)}  dataplane ${word(dv).padEnd(7)}  explain ${word(ov)}`);
+      }
+      const extra = [...d.keys(), ...o.keys()].filter((k) => !w.has(k));
+      if (extra.length > 0) rows.push(`${comboKey(c)}: pairs outside the model: ${[...new Set(extra)].join(', ')}`);
     }
-    const extra = [...dp.keys(), ...oracle.keys()].filter((k) => !want.has(k));
-    if (extra.length > 0) rows.push(`${comboKey(c)}: pairs outside the model: ${[...new Set(extra)].join(', ')}`);
     return rows;
   }
 
@@ -269,6 +289,7 @@ export class LabRunner {
   /** Undo the scenario: delete what it created (policies first), restore base objects and labels. */
   private async reset(): Promise<void> {
     const before = this.driver.appliesByNode(this.lab);
+    const t0 = performance.now();
     const created: Doc[] = [];
     const restore: Doc[] = [];
     for (const [k, d] of this.world.docs) {
@@ -300,7 +321,9 @@ export class LabRunner {
       }
     }
     this.world = new World();
+    const t1 = performance.now();
     if (changed) await this.settle(before);
+    if (this.o.verbose && changed) this.o.out(`      [reset: writes ${(t1 - t0).toFixed(0)} ms, settle ${(performance.now() - t1).toFixed(0)} ms]`);
   }
 
   /**
@@ -331,13 +354,21 @@ export class LabRunner {
   }
 }
 
-function toMap(rs: readonly PairOutcome[]): Map<string, boolean> {
-  return new Map(rs.map((r) => [`${r.from} -> ${r.to}`, r.value]));
-}
-
 function agrees(want: ReadonlyMap<string, boolean>, got: ReadonlyMap<string, boolean>): boolean {
   for (const [k, v] of want) if (got.get(k) !== v) return false;
   return true;
+}
+
+/** `N allowed pairs denied, N denied pairs connected` for a verbose mismatch line. */
+function misses(want: ReadonlyMap<string, boolean> | undefined, got: ReadonlyMap<string, boolean> | undefined): string {
+  let lost = 0;
+  let leaked = 0;
+  for (const [k, v] of want ?? []) {
+    const g = got?.get(k);
+    if (v && g !== true) lost++;
+    if (!v && g !== false) leaked++;
+  }
+  return `${lost} allowed pairs denied, ${leaked} denied pairs connected`;
 }
 
 function word(v: boolean | undefined): string {

@@ -18,7 +18,7 @@ const HELP = `Usage:
   tricolor lab pod del NS/NAME
   tricolor lab svc add NS/NAME --selector k=v[,k=v] --port PORT[:TARGETPORT][/PROTO]
   tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
-  tricolor lab probe --all --port PORT [--protocol tcp|udp] [--timeout-ms MS] -o json
+  tricolor lab probe --all --port PORT[,PORT...] [--protocol tcp|udp[,...]] [--timeout-ms MS] [-o json]
   tricolor lab exec NS/POD -- CMD [ARGS...]
   tricolor lab demo [quickstart] [--name NAME] [--same-node] [--dataplane nft|bpf] [--wireguard]
 
@@ -35,6 +35,15 @@ lab pod add options:
   --named-port NAME=PROTO:PORT a container port the pod declares, served or not (repeatable), e.g.
                                --named-port web=tcp:81; two pods may give one name different numbers,
                                and named-port policy resolves per pod
+
+lab probe options:
+  --port PORT[,PORT...]  destination port; with --all a list (or the flag repeated): every pair is
+                         probed on every port and protocol given, one prober per source pod doing
+                         all of them at once, and each JSON result names its protocol and port
+                         ({ports, protocols, results: [{from, to, protocol, port, connected}]});
+                         one port and one protocol give {port, protocol, results: [{from, to, connected}]}
+  --protocol P[,P...]    tcp (default) or udp; a list with --all
+  --timeout-ms MS        how long a pair may take to connect (default 1000); a denied pair costs it
 
 lab up options:
   --externals N          N external hosts (default 1): external-1 … external-N at 203.0.113.10, .11, …
@@ -76,7 +85,7 @@ const FLAGS = [
   { name: 'externals', value: true },
   { name: 'selector', value: true },
   { name: 'port', value: true, repeatable: true },
-  { name: 'protocol', value: true },
+  { name: 'protocol', value: true, repeatable: true },
   { name: 'timeout-ms', value: true },
   { name: 'all' },
   { name: 'spread' },
@@ -102,12 +111,6 @@ function intFlag(p: ParsedArgs, name: string, dflt: number, min: number, max: nu
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) throw new TricolorError('ERR_USAGE', `--${name}: ${quote(v)} is not a number from ${min} to ${max}`, { field: `--${name}`, value: v });
   return n;
-}
-
-function protocolFlag(p: ParsedArgs): 'tcp' | 'udp' {
-  const v = (flagString(p, 'protocol') ?? 'tcp').toLowerCase();
-  if (v !== 'tcp' && v !== 'udp') throw new TricolorError('ERR_USAGE', `--protocol: ${quote(v)} is not tcp or udp`, { field: '--protocol', value: v });
-  return v;
 }
 
 function dataplaneFlag(p: ParsedArgs, lab: Lab): 'nft' | 'bpf' {
@@ -263,20 +266,33 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
     case 'probe': {
       requireRoot();
       const s = lab.requireLab(labName(p, ctx, lab));
-      const portText = flagStrings(p, 'port').at(-1);
-      if (portText === undefined) throw usage('lab probe: --port is required');
-      const port = intFlag(p, 'port', 0, 1, 65535);
-      const protocol = protocolFlag(p);
+      const portTexts = flagStrings(p, 'port');
+      if (portTexts.length === 0) throw usage('lab probe: --port is required');
+      const ports = lab.parseProbePorts(portTexts);
+      const protocols = lab.parseProbeProtocols(flagStrings(p, 'protocol'));
       const timeoutMs = intFlag(p, 'timeout-ms', 1000, 1, 600_000);
       if (flagBool(p, 'all')) {
         if (pos.length > 0) throw usage('lab probe --all takes no FROM/TO');
-        const r = await lab.probeAll(s, port, protocol, timeoutMs);
+        const [port] = ports;
+        const [protocol] = protocols;
+        if (ports.length === 1 && protocols.length === 1 && port !== undefined && protocol !== undefined) {
+          // the single-value form keeps its contract shape: {port, protocol, results: [{from, to, connected}]}
+          const r = await lab.probeAll(s, port, protocol, timeoutMs);
+          if (outputFlag(p) === 'json') ctx.stdout.write(JSON.stringify(r) + '\n');
+          else for (const x of r.results) ctx.stdout.write(`${x.connected ? '✔' : '✘'} ${x.from} → ${x.to}\n`);
+          return 0;
+        }
+        const r = await lab.probeMatrix(s, ports, protocols, timeoutMs);
         if (outputFlag(p) === 'json') ctx.stdout.write(JSON.stringify(r) + '\n');
-        else for (const x of r.results) ctx.stdout.write(`${x.connected ? '✔' : '✘'} ${x.from} → ${x.to}\n`);
+        else for (const x of r.results) ctx.stdout.write(`${x.connected ? '✔' : '✘'} ${x.from} → ${x.to} ${x.protocol}/${x.port}\n`);
         return 0;
       }
       const [from, to, ...more] = pos;
       if (from === undefined || to === undefined || more.length > 0) throw usage('lab probe: give FROM and TO (or --all)');
+      const [port] = ports;
+      const [protocol] = protocols;
+      if (ports.length !== 1 || port === undefined) throw new TricolorError('ERR_USAGE', `--port: ${quote(portTexts.join(','))}: a probe from FROM to TO takes one port (lists only with --all)`, { field: '--port', value: portTexts.join(',') });
+      if (protocols.length !== 1 || protocol === undefined) throw new TricolorError('ERR_USAGE', `--protocol: ${quote(flagStrings(p, 'protocol').join(','))}: a probe from FROM to TO takes one protocol (lists only with --all)`, { field: '--protocol', value: flagStrings(p, 'protocol').join(',') });
       const netns = lab.resolveSource(s, from);
       const ip = await lab.resolveTarget(s, to);
       const [ok] = await lab.probeFrom(netns, [ip], port, protocol, timeoutMs);

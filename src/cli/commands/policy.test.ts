@@ -70,6 +70,34 @@ void test('policy explain / show against the embedded datastore', () => {
     ],
   });
 
+  // lists with --all: every pair on every protocol × port, each result naming both
+  const lists = cli('policy', 'explain', '--all', '--port', '80,81', '--protocol', 'tcp,UDP', '-o', 'json');
+  assert.equal(lists.status, 0, lists.stderr);
+  const l = JSON.parse(lists.stdout) as { ports: number[]; protocols: string[]; results: Array<{ from: string; to: string; protocol: string; port: number; verdict: string }> };
+  assert.deepEqual(l.ports, [80, 81]);
+  assert.deepEqual(l.protocols, ['TCP', 'UDP']);
+  assert.equal(l.results.length, 8);
+  const verdict = (protocol: string, port: number): string | undefined => l.results.find((r) => r.from === 'y/b' && r.to === 'x/a' && r.protocol === protocol && r.port === port)?.verdict;
+  assert.equal(verdict('TCP', 80), 'Deny');
+  assert.equal(verdict('TCP', 81), 'Allow');
+  assert.equal(verdict('UDP', 81), 'Deny'); // the policy's port 81 is TCP (the default protocol)
+  // the same flag repeated is the same list
+  assert.deepEqual(JSON.parse(cli('policy', 'explain', '--all', '--port', '80', '--port', '81', '--protocol', 'TCP', '--protocol', 'UDP', '-o', 'json').stdout), l);
+  const text = cli('policy', 'explain', '--all', '--port', '80,81');
+  assert.match(text.stdout, /^y\/b -> x\/a TCP\/81: Allow$/m);
+
+  for (const [args, field, value] of [
+    [['--all', '--port', '80,', '-o', 'json'], '--port', ''],
+    [['--all', '--port', '80,99999'], '--port', '99999'],
+    [['--all', '--port', '80', '--protocol', 'TCP,'], '--protocol', 'TCP,'],
+    [['--from', 'y/b', '--to', 'x/a', '--port', '80,81'], '--port', '80,81'],
+    [['--from', 'y/b', '--to', 'x/a', '--port', '80', '--protocol', 'TCP,UDP'], '--protocol', 'TCP,UDP'],
+  ] as const) {
+    const bad = cli('policy', 'explain', ...args);
+    assert.notEqual(bad.status, 0, args.join(' '));
+    assert.ok(bad.stderr.includes(field) && bad.stderr.includes(JSON.stringify(value)), `${args.join(' ')}: ${bad.stderr}`);
+  }
+
   const show = cli('policy', 'show', 'x/a', '-o', 'json');
   assert.equal(show.status, 0, show.stderr);
   const s = JSON.parse(show.stdout) as { node: string; endpoints: Array<{ endpoint: string; tiers: unknown[]; ipsets: Array<{ members: number }> }> };

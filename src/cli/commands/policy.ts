@@ -4,11 +4,11 @@
 
 import { EXIT_OK, EXIT_USAGE, TricolorError, quote } from '../../base/index.ts';
 import type { AnyResource } from '../../api/index.ts';
-import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import { CONFIG_FLAG, flagBool, flagString, flagStrings, parseArgs, usage } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage: tricolor policy explain --from NS/POD|IP --to NS/POD|IP --port PORT [--protocol P] [-o json]
-       tricolor policy explain --all --port PORT [--protocol P] -o json
+       tricolor policy explain --all --port PORT[,PORT...] [--protocol P[,P...]] [-o json]
        tricolor policy show NS/POD | --node NODE [-o json]
 
 explain  Decide whether a new connection is allowed, as Calico would: the source's egress policy
@@ -22,7 +22,10 @@ Options:
       --to NS/POD|IP         destination
       --port PORT            destination port
       --protocol P           TCP (default), UDP, SCTP, ICMP, ICMPv6 or a number
-      --all                  every ordered pair of workload endpoints
+      --all                  every ordered pair of workload endpoints; --port and --protocol
+                             may then be lists (80,81 / TCP,UDP, or the flag repeated): every
+                             pair on every protocol × port, each JSON result naming both
+                             ({ports, protocols, results: [{from, to, protocol, port, verdict}]})
       --node NODE            show every endpoint on NODE
   -o, --output FORMAT        text (default) or json
   -c, --config FILE          CalicoAPIConfig file
@@ -81,34 +84,80 @@ function renderTrace(dir: string, t: import('../../calc/index.ts').DirectionTrac
   return lines.join('\n');
 }
 
+/** `--protocol TCP,UDP`: each once, upper-cased, in the order given (default TCP). */
+export function parseProtocolList(items: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const item of items.flatMap((x) => x.split(','))) {
+    const v = item.trim().toUpperCase();
+    if (v === '') throw new TricolorError('ERR_USAGE', `--protocol: ${quote(items.join(','))} has an empty item`, { field: '--protocol', value: items.join(',') });
+    if (!out.includes(v)) out.push(v);
+  }
+  return out.length === 0 ? ['TCP'] : out;
+}
+
+/** `--port 80,81` (or repeated): each once, in the order given. */
+export function parsePortList(items: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const item of items.flatMap((x) => x.split(','))) {
+    const n = parsePort(item.trim(), true) ?? 0;
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
+const isICMP = (protocol: string): boolean => protocol === 'ICMP' || protocol === 'ICMPV6';
+
 async function runExplain(args: readonly string[], ctx: CliContext): Promise<number> {
   const p = parseArgs(args, [
     CONFIG_FLAG,
     { name: 'from', value: true },
     { name: 'to', value: true },
-    { name: 'port', value: true },
-    { name: 'protocol', value: true },
+    { name: 'port', value: true, repeatable: true },
+    { name: 'protocol', value: true, repeatable: true },
     { name: 'all' },
     { name: 'output', short: 'o', value: true },
   ]);
   if (p.positionals.length > 0) throw usage(`unexpected argument ${quote(p.positionals[0])}`);
   const json = (flagString(p, 'output') ?? 'text') === 'json';
-  const protocol = (flagString(p, 'protocol') ?? 'TCP').toUpperCase();
-  const isICMP = protocol === 'ICMP' || protocol === 'ICMPV6';
-  const port = parsePort(flagString(p, 'port'), !isICMP);
+  const protocols = parseProtocolList(flagStrings(p, 'protocol'));
+  const ports = parsePortList(flagStrings(p, 'port'));
+  if (ports.length === 0 && !protocols.every(isICMP)) throw usage('--port is required');
+  const all = flagBool(p, 'all');
+  if (!all && ports.length > 1) throw new TricolorError('ERR_USAGE', `--port: ${quote(flagStrings(p, 'port').join(','))}: explaining one pair takes one port (lists only with --all)`, { field: '--port', value: flagStrings(p, 'port').join(',') });
+  if (!all && protocols.length > 1) throw new TricolorError('ERR_USAGE', `--protocol: ${quote(flagStrings(p, 'protocol').join(','))}: explaining one pair takes one protocol (lists only with --all)`, { field: '--protocol', value: flagStrings(p, 'protocol').join(',') });
   const calc = await import('../../calc/index.ts');
   const resources = await loadResources(flagString(p, 'config'), ctx);
   const model = calc.PolicyModel.fromUpdates(resources.map(calc.updateOf));
-  const proto = /^\d+$/.test(protocol) ? Number(protocol) : protocol;
-  if (flagBool(p, 'all')) {
-    const results = calc.explainAll(model, proto, port);
+  const protoOf = (protocol: string): string | number => (/^\d+$/.test(protocol) ? Number(protocol) : protocol);
+  if (all) {
+    if (ports.length <= 1 && protocols.length === 1) {
+      // the single-value form keeps its shape: {port, protocol, results: [{from, to, verdict}]}
+      const protocol = protocols[0] ?? 'TCP';
+      const port = ports[0];
+      const results = calc.explainAll(model, protoOf(protocol), port);
+      if (json) {
+        ctx.stdout.write(JSON.stringify({ port, protocol, results }) + '\n');
+      } else {
+        for (const r of results) ctx.stdout.write(`${r.from} -> ${r.to}: ${r.verdict}\n`);
+      }
+      return 0;
+    }
+    // every protocol × port given (an ICMP protocol once, without a port): each result names both
+    const results = protocols.flatMap((protocol) =>
+      (isICMP(protocol) || ports.length === 0 ? [undefined] : ports).flatMap((port) =>
+        calc.explainAll(model, protoOf(protocol), port).map((r) => ({ from: r.from, to: r.to, protocol, ...(port === undefined ? {} : { port }), verdict: r.verdict })),
+      ),
+    );
     if (json) {
-      ctx.stdout.write(JSON.stringify({ port, protocol, results }) + '\n');
+      ctx.stdout.write(JSON.stringify({ ports, protocols, results }) + '\n');
     } else {
-      for (const r of results) ctx.stdout.write(`${r.from} -> ${r.to}: ${r.verdict}\n`);
+      for (const r of results) ctx.stdout.write(`${r.from} -> ${r.to} ${r.protocol}${r.port === undefined ? '' : `/${r.port}`}: ${r.verdict}\n`);
     }
     return 0;
   }
+  const protocol = protocols[0] ?? 'TCP';
+  const port = ports[0];
+  const proto = protoOf(protocol);
   const from = flagString(p, 'from');
   const to = flagString(p, 'to');
   if (from === undefined || to === undefined) throw usage('explain needs --from and --to (or --all)');

@@ -10,7 +10,7 @@ export { nsAdd, nsLabel } from './namespaces.ts';
 export { podAdd, podDel, podLabel } from './pods.ts';
 export { svcAdd } from './services.ts';
 export { torStatus } from './externals.ts';
-export { resolveSource, resolveTarget, probeFrom, probeAll, podExecArgv } from './probes.ts';
+export { resolveSource, resolveTarget, probeFrom, probeTargets, probeAll, probeMatrix, PROBE_ALL_PARALLEL, podExecArgv } from './probes.ts';
 export { labStatus } from './status.ts';
 export { sh, shOk, startDetached, stopPids, pidAlive, waitFor, mapLimit, sleep, type ShResult } from './processes.ts';
 export { runQuickstartDemo, QUICKSTART_STEPS, demoUnknown, type DemoOptions, type DemoResult, type DemoStep } from './demo.ts';

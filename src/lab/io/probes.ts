@@ -2,7 +2,7 @@
 // address, with one prober process per source namespace doing all its destinations at once.
 
 import { TricolorError, quote } from '../../base/index.ts';
-import { findExternal, labExternals, type LabState, type ProbeAllResult } from '../lab-model.ts';
+import { findExternal, labExternals, type LabState, type ProbeAllResult, type ProbeMatrixResult } from '../lab-model.ts';
 import { getOrUndefined, kind, withLabClient } from './datastore.ts';
 import { PROBER } from './paths.ts';
 import { mapLimit, sh } from './processes.ts';
@@ -38,24 +38,54 @@ export async function resolveTarget(s: LabState, to: string): Promise<string> {
   throw new TricolorError('ERR_NOT_FOUND', `probe: TO ${quote(to)} is not a pod or service of lab ${quote(s.name)}, an external host (external, ${externalNames(s)}), or an IPv4 address`, { value: to });
 }
 
-/** Probe from one namespace to many addresses with one prober process. */
-export async function probeFrom(netns: string, ips: readonly string[], port: number, protocol: 'tcp' | 'udp', timeoutMs: number): Promise<boolean[]> {
-  if (ips.length === 0) return [];
-  const input = JSON.stringify({ timeoutMs, parallel: 64, targets: ips.map((ip) => ({ ip, port, protocol })) });
+/** One destination of a prober: an address, a port and a protocol. */
+export interface ProbeTarget {
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** Probe from one namespace to many targets with one prober process (all of them at once, up to 64). */
+export async function probeTargets(netns: string, targets: readonly ProbeTarget[], timeoutMs: number): Promise<boolean[]> {
+  if (targets.length === 0) return [];
+  const input = JSON.stringify({ timeoutMs, parallel: 64, targets });
   const r = await sh(['ip', 'netns', 'exec', netns, process.execPath, PROBER], { input });
   if (r.status !== 0) throw new TricolorError('ERR_IO', `prober in ${netns} failed: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
   return JSON.parse(r.stdout) as boolean[];
 }
 
-/** Every pod to every other pod on one port. */
-export async function probeAll(s: LabState, port: number, protocol: 'tcp' | 'udp', timeoutMs: number, parallel = 4): Promise<ProbeAllResult> {
+/** Probe from one namespace to many addresses on one port with one prober process. */
+export function probeFrom(netns: string, ips: readonly string[], port: number, protocol: 'tcp' | 'udp', timeoutMs: number): Promise<boolean[]> {
+  return probeTargets(netns, ips.map((ip) => ({ ip, port, protocol })), timeoutMs);
+}
+
+/** How many probers `probe --all` runs at once: every source, up to this many. */
+export const PROBE_ALL_PARALLEL = 16;
+
+/**
+ * Every pod to every other pod on every protocol × port given: one prober per source pod doing
+ * all its destinations on all of them at once, every source at the same time (up to
+ * PROBE_ALL_PARALLEL), so a matrix with denied pairs costs about one timeout, not one per wave or
+ * per port. Results are ordered by protocol, port, source, destination.
+ */
+export async function probeMatrix(s: LabState, ports: readonly number[], protocols: readonly ('tcp' | 'udp')[], timeoutMs: number): Promise<ProbeMatrixResult> {
   const pods = listPods(s).filter((p) => p.ip !== '');
-  const rows = await mapLimit(pods, parallel, async (src) => {
+  const rows = await mapLimit(pods, PROBE_ALL_PARALLEL, async (src) => {
     const dsts = pods.filter((d) => d !== src);
-    const res = await probeFrom(src.netns, dsts.map((d) => d.ip), port, protocol, timeoutMs);
-    return dsts.map((d, i) => ({ from: `${src.namespace}/${src.name}`, to: `${d.namespace}/${d.name}`, connected: res[i] === true }));
+    const targets = protocols.flatMap((protocol) => ports.flatMap((port) => dsts.map((d) => ({ ip: d.ip, port, protocol, to: `${d.namespace}/${d.name}` }))));
+    const res = await probeTargets(src.netns, targets.map(({ ip, port, protocol }) => ({ ip, port, protocol })), timeoutMs);
+    return targets.map((t, i) => ({ from: `${src.namespace}/${src.name}`, to: t.to, protocol: t.protocol, port: t.port, connected: res[i] === true }));
   });
-  return { port, protocol, results: rows.flat() };
+  const order = (r: { protocol: 'tcp' | 'udp'; port: number }): number => protocols.indexOf(r.protocol) * ports.length + ports.indexOf(r.port);
+  // a stable sort: within one protocol and port the pods keep their order
+  const results = rows.flat().sort((a, b) => order(a) - order(b));
+  return { ports: [...ports], protocols: [...protocols], results };
+}
+
+/** Every pod to every other pod on one port (the single-value form of `probe --all`). */
+export async function probeAll(s: LabState, port: number, protocol: 'tcp' | 'udp', timeoutMs: number): Promise<ProbeAllResult> {
+  const r = await probeMatrix(s, [port], [protocol], timeoutMs);
+  return { port, protocol, results: r.results.map(({ from, to, connected }) => ({ from, to, connected })) };
 }
 
 /** `lab exec`: argv run inside a pod's (or the external host's) namespace. */
