@@ -4,7 +4,10 @@ import { FlowCollector } from './collector.ts';
 import type { ConntrackEntry } from './collector.ts';
 import { RuleIdLookup } from './rule-id.ts';
 import { ServiceIndex } from './service-index.ts';
-import { API, PG, WEB, demoModels } from './test-support.ts';
+import { PolicyModel, updateOf } from '../calc/index.ts';
+import { calicoPolicy } from '../calc/fixtures.ts';
+import { traceModels } from './policy-trace.ts';
+import { API, PG, WEB, demoModels, demoResources } from './test-support.ts';
 
 const T = 1_800_000_000;
 const models = demoModels();
@@ -49,6 +52,29 @@ void describe('flow collector (verdict log + conntrack)', () => {
     assert.equal(c.size, 1);
     assert.deepEqual(c.flush(T + 13, models, lookup()), []);
     assert.equal(c.size, 0);
+  });
+
+  void it('the end-of-tier trigger is the one in force when the verdict was read, though an allow came before the flush', () => {
+    // the quickstart demo's case: a deny logged, then right away a policy allowing that traffic
+    const allowedLater = traceModels(
+      PolicyModel.fromUpdates(
+        [...demoResources(), calicoPolicy('backend', 'allow-9090', { order: 50, selector: "app == 'api'", types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [9090] } }] })].map(updateOf),
+      ),
+    );
+    const ev = { prefix: 'DPI|default', group: 1, srcIP: WEB, dstIP: API, proto: 6, srcPort: 40020, dstPort: 9090, timeS: T };
+    const trigger = { kind: 'NetworkPolicy', namespace: 'backend', name: 'default-deny' };
+    const taken = new FlowCollector({ node: 'node-2' });
+    taken.addVerdict(ev, { models, lookup: lookup() });
+    taken.addVerdict({ ...ev, timeS: T + 1 }, { models: allowedLater, lookup: lookup() }); // a retransmission: the first one's trigger stays
+    const [r] = taken.flush(T + 2, allowedLater, lookup());
+    assert.equal(r?.action, 'deny', 'the logged verdict, not the oracle of the flush');
+    assert.deepEqual(r?.policies.enforced[0]?.trigger, trigger);
+    // reference: the same verdict without the policies of its time has no trigger at the flush
+    const late = new FlowCollector({ node: 'node-2' });
+    late.addVerdict(ev);
+    const [l] = late.flush(T + 2, allowedLater, lookup());
+    assert.equal(l?.policies.enforced[0]?.kind, 'EndOfTier');
+    assert.equal(l?.policies.enforced[0]?.trigger, undefined);
   });
 
   void it('joins DNATed connections on the reply tuple and keeps the pending trace from the oracle', () => {

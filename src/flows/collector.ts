@@ -10,7 +10,7 @@
 // completed; a denied connection never gets a confirmed conntrack entry, so it lives from the log
 // alone and ages out after `ageTimeoutS`.
 
-import type { FlowAction, FlowRecord, FlowService, FlowStats, PolicyHit, Reporter } from './flow.ts';
+import type { FlowAction, FlowRecord, FlowService, FlowStats, PolicyHit, PolicyRef, Reporter } from './flow.ts';
 import { flowKey, mergeFlows } from './flow.ts';
 import { buildFlowRecord } from './enrich.ts';
 import { TraceCache } from './policy-trace.ts';
@@ -63,6 +63,8 @@ interface Conn {
   readonly srcPort: number | undefined;
   readonly dstPort: number | undefined;
   readonly prefixes: string[];
+  /** Per tier: the policy that triggered an end-of-tier verdict, from the policies in force when it was logged. */
+  readonly triggers: Map<string, PolicyRef>;
   readonly firstS: number;
   lastS: number;
   readonly counters: Counters;
@@ -81,6 +83,11 @@ const FINISHED_TCP = new Set(['TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'F
 
 function connKey(proto: number, src: string, sport: number | undefined, dst: string, dport: number | undefined): string {
   return `${proto}|${src}|${sport ?? 0}|${dst}|${dport ?? 0}`;
+}
+
+function tupleOf(c: Conn): { srcIP: string; dstIP: string; proto: string; dstPort?: number; srcPort?: number } {
+  const proto = PROTO_NAMES[c.proto] ?? String(c.proto);
+  return { srcIP: c.srcIP, dstIP: c.dstIP, proto, ...(c.dstPort === undefined ? {} : { dstPort: c.dstPort }), ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }) };
 }
 
 function actionOfPrefix(p: string): FlowAction | undefined {
@@ -107,6 +114,12 @@ export interface CollectorOptions {
   readonly conntrackGraceS?: number;
 }
 
+/** The policies in force when a verdict is read (the agent's current ones). */
+export interface VerdictContext {
+  readonly models: TraceModels;
+  readonly lookup: RuleIdLookup;
+}
+
 export interface CollectorStats {
   verdicts: number;
   dropped: number;
@@ -117,6 +130,8 @@ export class FlowCollector {
   private readonly conns = new Map<string, Conn>();
   private readonly opts: Required<CollectorOptions>;
   private lastFlushS: number | undefined;
+  private verdictTraces: TraceCache | undefined;
+  private verdictModels: TraceModels | undefined;
   readonly stats: CollectorStats = { verdicts: 0, dropped: 0, flushed: 0 };
 
   constructor(opts: CollectorOptions) {
@@ -127,7 +142,13 @@ export class FlowCollector {
     return this.conns.size;
   }
 
-  addVerdict(ev: VerdictEvent): void {
+  /**
+   * One verdict log event. With `at` (the policies in force now, a fraction of a second after the
+   * packet), an end-of-tier verdict's trigger is taken at once: by the flush the policies may have
+   * changed (a demo or a user adding the allow right after the deny), and the oracle then no longer
+   * ends in that tier, so the trigger would be lost.
+   */
+  addVerdict(ev: VerdictEvent, at?: VerdictContext): void {
     this.stats.verdicts++;
     const reporter: Reporter = ev.group === NFLOG_GROUP_INGRESS ? 'dst' : 'src';
     const k = `${reporter}|${connKey(ev.proto, ev.srcIP, ev.srcPort, ev.dstIP, ev.dstPort)}`;
@@ -145,6 +166,7 @@ export class FlowCollector {
         srcPort: ev.srcPort,
         dstPort: ev.dstPort,
         prefixes: [],
+        triggers: new Map(),
         firstS: ev.timeS,
         lastS: ev.timeS,
         counters: { po: 0, bo: 0, pr: 0, br: 0 },
@@ -160,6 +182,19 @@ export class FlowCollector {
     // One packet logs every decision point it passes (a pass in one tier, then an allow): the
     // ordered prefixes are the trace. Retransmitted first packets log again: keep each once.
     if (!c.prefixes.includes(ev.prefix)) c.prefixes.push(ev.prefix);
+    if (at !== undefined) this.takeTrigger(c, ev.prefix, at);
+  }
+
+  private takeTrigger(c: Conn, prefix: string, at: VerdictContext): void {
+    const id = at.lookup.resolve(prefix);
+    if (id?.owner !== 'end-of-tier' || c.triggers.has(id.tier)) return;
+    if (this.verdictModels !== at.models) {
+      this.verdictModels = at.models;
+      this.verdictTraces = new TraceCache(at.models);
+    }
+    const traces = this.verdictTraces?.get(tupleOf(c), c.reporter);
+    const trigger = traces?.enforced.find((h) => h.kind === 'EndOfTier' && h.tier === id.tier)?.trigger;
+    if (trigger !== undefined) c.triggers.set(id.tier, trigger);
   }
 
   /** A full conntrack snapshot: counters for the connections we know, and which have ended. */
@@ -237,7 +272,7 @@ export class FlowCollector {
     const service = c.origDst === undefined ? undefined : services?.lookup(proto, c.origDst, c.origDport);
     const base = buildFlowRecord(models, {
       ...(service === undefined ? {} : { service }),
-      tuple: { srcIP: c.srcIP, dstIP: c.dstIP, proto, ...(c.dstPort === undefined ? {} : { dstPort: c.dstPort }), ...(c.srcPort === undefined ? {} : { srcPort: c.srcPort }) },
+      tuple: tupleOf(c),
       reporter: c.reporter,
       node: this.opts.node,
       start: Math.floor(start),
@@ -245,14 +280,16 @@ export class FlowCollector {
       stats,
     }, traces);
     // The logged trace is what the dataplane did; the oracle's trace only fills in what a log
-    // prefix cannot carry (the tier through the lookup, the end-of-tier trigger).
+    // prefix cannot carry (the tier through the lookup, the end-of-tier trigger — taken when the
+    // verdict was read, else from the policies in force now).
     const enforced: PolicyHit[] = [];
     let action: FlowAction | undefined;
     for (const p of c.prefixes) {
       const id = lookup.resolve(p);
       if (id === undefined) continue;
       const oracle = base.policies.enforced.find((h) => h.kind === 'EndOfTier' && id.owner === 'end-of-tier' && h.tier === id.tier);
-      enforced.push(hitOf(id, enforced.length, oracle?.trigger));
+      const taken = id.owner === 'end-of-tier' ? c.triggers.get(id.tier) : undefined;
+      enforced.push(hitOf(id, enforced.length, taken ?? oracle?.trigger));
       const a = actionOfPrefix(p);
       if (a === 'allow' || a === 'deny') action = a;
     }

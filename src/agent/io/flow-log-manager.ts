@@ -93,7 +93,8 @@ export class FlowLogManager {
     const collector = this.collector;
     this.sources = new FlowSources({
       dir: join(this.opts.runDir, 'flowlogs'),
-      onVerdict: (ev) => collector.addVerdict(ev),
+      // the policies in force as the verdict is read (the end-of-tier trigger is taken then)
+      onVerdict: (ev) => collector.addVerdict(ev, this.models()),
       onConntrack: (entries) => collector.updateConntrack(entries, Math.floor(Date.now() / 1000)),
       conntrackPollMs: Math.min(5000, cfg.flushIntervalS * 1000),
       ...(this.opts.log === undefined ? {} : { log: this.opts.log }),

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QUICKSTART_STEPS, quickstartChecks } from './demo.ts';
+import { QUICKSTART_STEPS, deniedBy, quickstartChecks } from './demo.ts';
 
 void test('every quickstart step probes nginx at the cluster IP (through the service), not the pod of the same name', () => {
   for (const step of QUICKSTART_STEPS) {
@@ -13,4 +13,13 @@ void test('every quickstart step probes nginx at the cluster IP (through the ser
     assert.equal(external?.to, 'external');
     assert.equal(external?.want, step.expect.external);
   }
+});
+
+void test('the denied-flow hint names the policy that triggered the end of tier, and never prints a placeholder', () => {
+  const eot = { kind: 'EndOfTier', tier: 'default', namespace: '', name: '__NO_MATCH__' };
+  assert.equal(deniedBy({ ...eot, trigger: { namespace: '', name: 'default-deny' } }), 'end of tier default, triggered by default-deny');
+  assert.equal(deniedBy({ ...eot, trigger: { namespace: 'quickstart', name: 'lockdown' } }), 'end of tier default, triggered by quickstart/lockdown');
+  assert.doesNotMatch(deniedBy(eot), /\?/);
+  assert.equal(deniedBy({ kind: 'NetworkPolicy', tier: 'default', namespace: 'quickstart', name: 'deny-web' }), 'default/quickstart/deny-web');
+  assert.equal(deniedBy(undefined), 'no recorded rule');
 });

@@ -187,6 +187,23 @@ export async function runQuickstartDemo(o: DemoOptions): Promise<DemoResult> {
   return { lab, mismatches };
 }
 
+/** A flow's enforced hit, as the API returns it. */
+export interface DemoHit {
+  readonly kind: string;
+  readonly tier: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly trigger?: { readonly namespace: string; readonly name: string };
+}
+
+/** What denied a flow, in the demo's words: the policy, or the end of tier and the policy that brought the flow there. */
+export function deniedBy(h: DemoHit | undefined): string {
+  if (h === undefined) return 'no recorded rule';
+  const ref = (p: { namespace: string; name: string }): string => (p.namespace === '' ? p.name : `${p.namespace}/${p.name}`);
+  if (h.kind === 'EndOfTier') return h.trigger === undefined ? `end of tier ${h.tier} (no policy in it allowed the flow)` : `end of tier ${h.tier}, triggered by ${ref(h.trigger)}`;
+  return `${h.tier}/${ref(h)}`;
+}
+
 /**
  * Where to watch flows, and the flow step 2 denied with the policy that denied it (from the
  * aggregator; flows arrive within the lab's 5 s flush interval, so wait a little for it).
@@ -196,8 +213,7 @@ async function showDeniedFlow(lab: LabState, out: (text: string) => void): Promi
   if (url === undefined) return;
   out(`\nFlows: open ${url}/ in a browser on this host, or run \`tricolor flows --follow\`.\n`);
   const filter = encodeURIComponent(JSON.stringify({ actions: ['deny'], source_names: ['access'] }));
-  type Hit = { kind: string; tier: string; namespace: string; name: string; trigger?: { namespace: string; name: string } };
-  type Row = { dst: { namespace: string; name: string }; destPort: number; proto: string; policies: { enforced: Hit[] } };
+  type Row = { dst: { namespace: string; name: string }; destPort: number; proto: string; policies: { enforced: DemoHit[] } };
   const deadline = Date.now() + 20_000;
   let row: Row | undefined;
   while (row === undefined && Date.now() < deadline) {
@@ -213,9 +229,7 @@ async function showDeniedFlow(lab: LabState, out: (text: string) => void): Promi
     out('  (the denied flow of step 2 has not reached the aggregator yet: `tricolor flows --action deny`)\n');
     return;
   }
-  const h = row.policies.enforced[row.policies.enforced.length - 1];
-  const by =
-    h === undefined ? 'no recorded rule' : h.kind === 'EndOfTier' ? `end of tier ${h.tier}, triggered by ${h.trigger?.name ?? '?'}` : `${h.tier}/${h.namespace === '' ? '' : h.namespace + '/'}${h.name}`;
+  const by = deniedBy(row.policies.enforced[row.policies.enforced.length - 1]);
   out(`  Denied in step 2: quickstart/access -> ${row.dst.namespace}/${row.dst.name} ${row.proto.toUpperCase()}/${row.destPort}, by ${by}\n`);
 }
 
