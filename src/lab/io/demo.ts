@@ -230,7 +230,7 @@ async function showDeniedFlow(lab: LabState, out: (text: string) => void): Promi
     return;
   }
   const by = deniedBy(row.policies.enforced[row.policies.enforced.length - 1]);
-  out(`  Denied in step 2: quickstart/access -> ${row.dst.namespace}/${row.dst.name} ${row.proto.toUpperCase()}/${row.destPort}, by ${by}\n`);
+  out(`  Denied in step 2: quickstart/access -> ${row.dst.namespace === '' ? row.dst.name : `${row.dst.namespace}/${row.dst.name}`} ${row.proto.toUpperCase()}/${row.destPort}, by ${by}\n`);
 }
 
 export function demoUnknown(name: string): TricolorError {
