@@ -27,6 +27,7 @@ export {
 } from './routing-state.ts';
 export { desiredRoutes, planRoutes, routeKey, type WorkloadRoute, type ObservedRoute, type RoutePlan } from './route-plan.ts';
 export { ApplyLoop, type ApplyLoopOptions, type ApplyStep } from './apply-loop.ts';
+export { LoopDataplane, type DataplaneStatusDetail } from './loop-dataplane.ts';
 export {
   DataplaneState,
   resolveDataplaneConfig,

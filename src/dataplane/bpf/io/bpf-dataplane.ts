@@ -16,12 +16,11 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { TricolorError } from '../../../base/index.ts';
+import { RunOnceScheduler, TricolorError } from '../../../base/index.ts';
 import type { CalcMessage } from '../../../calc/index.ts';
-import { ApplyLoop } from '../../apply-loop.ts';
-import type { Dataplane, DataplaneCounters, DataplaneOptions, DataplaneStatus, ResyncReport } from '../../dataplane.ts';
-import { DataplaneState } from '../../dataplane-state.ts';
-import type { DataplaneConfig } from '../../dataplane-state.ts';
+import type { ApplyStep } from '../../apply-loop.ts';
+import type { DataplaneCounters, DataplaneOptions, ResyncReport } from '../../dataplane.ts';
+import { LoopDataplane, type DataplaneStatusDetail } from '../../loop-dataplane.ts';
 import { runCommand, runCommandRaw } from '../../io/exec.ts';
 import type { RunOptions } from '../../io/exec.ts';
 import { BpfProgrammer, commandText } from '../bpf-programmer.ts';
@@ -68,14 +67,12 @@ export interface BpfStats {
   lastCommands: number;
 }
 
-export class BpfDataplane implements Dataplane {
+export class BpfDataplane extends LoopDataplane {
   readonly kind = 'bpf' as const;
-  readonly state: DataplaneState;
   readonly programmer = new BpfProgrammer();
   readonly stats: BpfStats = { applies: 0, failures: 0, repairs: 0, lastError: undefined, lastCommands: 0 };
   private readonly opts: BpfDataplaneOptions;
   private readonly bpffsDir: string;
-  private readonly loop: ApplyLoop;
   private objs: LoadedObjects | undefined;
   /** ifindex → interface name with our programs attached. */
   private readonly attached = new Map<number, string>();
@@ -85,82 +82,49 @@ export class BpfDataplane implements Dataplane {
   private needAdopt = true;
   /** Map fill from the kernel (status, felix_bpf_* metrics); refreshed after applies, throttled. */
   private mapFill: { name: string; entries: number; capacity: number }[] | undefined;
-  private fillReadAt = 0;
-  private fillReading = false;
-  /** A read asked for too soon after the last one, run when FILL_INTERVAL_MS has passed. */
-  private fillLater: NodeJS.Timeout | undefined;
+  /**
+   * One read at a time, at most every FILL_INTERVAL_MS; one asked for too soon (or during a
+   * read) runs when the interval has passed, so a change is never left uncounted.
+   */
+  private readonly fillReader = new RunOnceScheduler(() => this.readFill(), {
+    delayMs: 0,
+    minIntervalMs: FILL_INTERVAL_MS,
+    unref: true,
+    onError: () => undefined, // metrics only: the next apply or resync asks again
+  });
   /** Why the programs in use are not the ones asked for (a refused object), if so. */
   private loadProblem: string | undefined;
 
   constructor(opts: BpfDataplaneOptions = {}) {
+    super(opts);
     this.opts = opts;
     this.bpffsDir = opts.bpffsDir ?? DEFAULT_BPFFS_DIR;
-    this.state = new DataplaneState(opts.config);
-    const waitForInSync = opts.waitForInSync ?? true;
-    this.loop = new ApplyLoop({
-      ready: () => !waitForInSync || this.state.inSync,
-      apply: async () => {
-        try {
-          const r = await this.applyOnce();
-          this.stats.applies++;
-          return { operations: r.commands, detail: `${r.commands} bpf map writes, ${r.attached} interfaces` };
-        } catch (e) {
-          this.stats.failures++;
-          this.stats.lastError = e instanceof Error ? e.message : String(e);
-          throw e;
-        }
-      },
-      resync: () => this.resync(),
-      ...(opts.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: opts.resyncIntervalMs }),
-      ...(opts.retryMinMs === undefined ? {} : { retryMinMs: opts.retryMinMs }),
-      ...(opts.retryMaxMs === undefined ? {} : { retryMaxMs: opts.retryMaxMs }),
-      ...(opts.onApplied === undefined ? {} : { onApplied: opts.onApplied }),
-      ...(opts.onError === undefined ? {} : { onError: opts.onError }),
-      ...(opts.onResync === undefined ? {} : { onResync: opts.onResync }),
-    });
+  }
+
+  protected async applyStep(): Promise<ApplyStep> {
+    try {
+      const r = await this.applyOnce();
+      this.stats.applies++;
+      return { operations: r.commands, detail: `${r.commands} bpf map writes, ${r.attached} interfaces` };
+    } catch (e) {
+      this.stats.failures++;
+      this.stats.lastError = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
   }
 
   private get run(): RunOptions {
     return this.opts.netnsPath === undefined ? {} : { netnsPath: this.opts.netnsPath };
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  onMessages(msgs: Iterable<CalcMessage>): void {
+  /** Every batch schedules an apply, routing-only ones too (each apply also attaches the programs to workload interfaces that appeared). */
+  override onMessages(msgs: Iterable<CalcMessage>): void {
     this.state.applyAll(msgs);
     this.loop.markDirty();
   }
 
-  setConfig(config: DataplaneConfig): void {
-    this.state.setConfig(config);
-    this.loop.markDirty();
-  }
-
-  flush(): Promise<void> {
-    return this.loop.flush();
-  }
-
-  resyncNow(): Promise<ResyncReport> {
-    return this.loop.resyncNow();
-  }
-
-  get lastApplyAt(): Date | undefined {
-    return this.loop.lastApplyAt;
-  }
-
-  status(): DataplaneStatus {
-    const st = this.state;
+  protected statusDetail(): DataplaneStatusDetail {
     return {
-      kind: this.kind,
-      inSync: st.inSync,
-      lastApplyAt: this.loop.lastApplyAt,
-      workloadEndpoints: st.workloads.size,
-      hostEndpoints: st.hosts.size,
-      policies: st.policies.size,
-      profiles: st.profiles.size,
-      ipSets: st.ipsets.size,
       ...(this.loadProblem === undefined ? {} : { problem: this.loadProblem }),
       ...(this.mapFill === undefined ? {} : { maps: this.mapFill }),
     };
@@ -175,7 +139,7 @@ export class BpfDataplane implements Dataplane {
    * difference (an entry deleted or rewritten behind our back) → adopt and re-apply everything
    * fresh, flip, delete the rest.
    */
-  private async resync(): Promise<ResyncReport> {
+  protected async resyncStep(): Promise<ResyncReport> {
     if (this.objs === undefined) return { drift: [], repaired: false };
     this.refreshFill();
     const k = await this.readKernel();
@@ -284,36 +248,25 @@ export class BpfDataplane implements Dataplane {
     return { commands: cmds.length, attached: this.attached.size };
   }
 
-  /**
-   * Count the entries of every hash/LRU/LPM map (one bpftool call, in the background, at most
-   * every FILL_INTERVAL_MS) for the map-fill metrics; the rules array's fill is our allocator's.
-   */
+  /** Ask for a map-fill read (in the background, throttled by fillReader). */
   private refreshFill(): void {
+    if (this.objs !== undefined) this.fillReader.schedule();
+  }
+
+  /**
+   * Count the entries of every hash/LRU/LPM map (one bpftool call) for the map-fill metrics;
+   * the rules array's fill is our allocator's.
+   */
+  private async readFill(): Promise<void> {
     const o = this.objs;
-    if (o === undefined || this.fillReading || this.fillLater !== undefined) return;
-    const wait = FILL_INTERVAL_MS - (performance.now() - this.fillReadAt);
-    if (wait > 0) {
-      // too soon: read once the interval has passed, so a change is never left uncounted
-      this.fillLater = setTimeout(() => {
-        this.fillLater = undefined;
-        this.refreshFill();
-      }, wait);
-      this.fillLater.unref();
-      return;
-    }
-    this.fillReading = true;
+    if (o === undefined) return;
     const counted = FILL_MAPS.filter((m) => m !== 'rules');
-    bpftoolBatchOk(counted.map((m) => `map dump pinned ${o.maps[m]}`), this.run)
-      .then((out) => {
-        this.mapFill = FILL_MAPS.map((m) => ({
-          name: MAPS[m],
-          entries: m === 'rules' ? MAP_SIZES.rules - this.programmer.freeRuleOps : dumpEntries(out[counted.indexOf(m)]).length,
-          capacity: MAP_SIZES[m],
-        }));
-        this.fillReadAt = performance.now();
-      })
-      .catch(() => undefined) // metrics only: the next apply tries again
-      .finally(() => (this.fillReading = false));
+    const out = await bpftoolBatchOk(counted.map((m) => `map dump pinned ${o.maps[m]}`), this.run);
+    this.mapFill = FILL_MAPS.map((m) => ({
+      name: MAPS[m],
+      entries: m === 'rules' ? MAP_SIZES.rules - this.programmer.freeRuleOps : dumpEntries(out[counted.indexOf(m)]).length,
+      capacity: MAP_SIZES[m],
+    }));
   }
 
   /** Counters summed over CPUs, by name. */
@@ -347,10 +300,9 @@ export class BpfDataplane implements Dataplane {
   }
 
   /** Stop timers. Programs and maps stay pinned and attached (a restart adopts them). */
-  dispose(): void {
-    if (this.fillLater !== undefined) clearTimeout(this.fillLater);
-    this.fillLater = undefined;
-    this.loop.dispose();
+  override dispose(): void {
+    this.fillReader.dispose();
+    super.dispose();
   }
 }
 
