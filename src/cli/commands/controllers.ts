@@ -4,8 +4,9 @@
 
 import { hostname } from 'node:os';
 import { TricolorError, quote } from '../../base/index.ts';
-import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import { CONFIG_FLAG, flagString, parseArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { onlyRunSubcommand, runDaemon } from '../daemon.ts';
 
 const HELP = `Usage: tricolor controllers run [options]
 
@@ -39,13 +40,8 @@ export const command: Command = {
       { name: 'metrics-port', value: true },
       { name: 'metrics-host', value: true },
     ]);
-    const [sub, ...rest] = p.positionals;
-    if (flagBool(p, 'help') || sub === undefined) {
-      ctx.stdout.write(HELP);
-      return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
-    }
-    if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor controllers"`);
-    if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
+    const done = onlyRunSubcommand(p, ctx, 'controllers', HELP);
+    if (done !== undefined) return done;
     const { Controllers, DEFAULT_LEAK_GRACE_PERIOD_MS, leakGracePeriodFromConfig, parseDurationMs } = await import('../../controllers/index.ts');
     const graceText = flagString(p, 'leak-grace-period');
     const intervalText = flagString(p, 'interval');
@@ -57,33 +53,17 @@ export const command: Command = {
     if (!/^\d+$/.test(portText) || port > 65535) throw new TricolorError('ERR_USAGE', `--metrics-port: ${quote(portText)} is not a port number (0–65535)`, { field: '--metrics-port', value: portText });
     const identity = flagString(p, 'identity') ?? `${hostname()}-${process.pid}`;
 
-    const { loadDatastoreConfig } = await import('../connection.ts');
-    const { openBackend } = await import('../../datastore/index.ts');
-    const { MetricsRegistry, registerProcessMetrics } = await import('../../base/index.ts');
-    const { HttpEndpoint } = await import('../../agent/index.ts');
-    const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
-    const log = (line: string): void => void ctx.stderr.write(`${new Date().toISOString()} [controllers ${identity}] ${line}\n`);
-    const metrics = new MetricsRegistry();
-    registerProcessMetrics(metrics, new Date());
-    const http = new HttpEndpoint((path) => (path === '/metrics' ? { status: 200, body: metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' } : { status: 404, body: 'not found\n' }));
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    try {
+    return runDaemon(ctx, { tag: `controllers ${identity}`, configFile: flagString(p, 'config'), metricsHost: flagString(p, 'metrics-host') ?? '127.0.0.1', metricsPort: port }, async ({ backend, metrics, log }) => {
       const leakGracePeriodMs = flagGrace ?? (await leakGracePeriodFromConfig(backend)) ?? DEFAULT_LEAK_GRACE_PERIOD_MS;
       const controllers = new Controllers({ backend, identity, leakGracePeriodMs, ...(intervalMs !== undefined ? { intervalMs } : {}), metrics, log });
-      await http.bind(flagString(p, 'metrics-host') ?? '127.0.0.1', port);
-      log(`started: leak grace period ${leakGracePeriodMs} ms, a pass every ${controllers.intervalMs} ms${http.address !== undefined ? `, metrics on ${http.address}` : ''}`);
-      const signalled = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
-      controllers.start();
-      await signalled;
-      await controllers.stop();
-      return 0;
-    } finally {
-      clearInterval(keepAlive);
-      await http.close();
-      await backend.close();
-    }
+      return {
+        start(metricsAddress) {
+          log(`started: leak grace period ${leakGracePeriodMs} ms, a pass every ${controllers.intervalMs} ms${metricsAddress !== undefined ? `, metrics on ${metricsAddress}` : ''}`);
+          controllers.start();
+          return Promise.resolve();
+        },
+        stop: () => controllers.stop(),
+      };
+    });
   },
 };

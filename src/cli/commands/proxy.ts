@@ -3,9 +3,10 @@
 // table it programs stays in force when it stops, as kube-proxy's rules do.
 
 import { hostname } from 'node:os';
-import { EXIT_OK, EXIT_USAGE, quote } from '../../base/index.ts';
-import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import { quote } from '../../base/index.ts';
+import { CONFIG_FLAG, flagString, parseArgs, usage } from '../args.ts';
 import type { Command } from '../command.ts';
+import { onlyRunSubcommand } from '../daemon.ts';
 
 const HELP = `Usage: tricolor proxy run [--name NODE] [--run-dir DIR] [--dataplane nft|bpf [--bpffs DIR]] [-c FILE]
 
@@ -27,13 +28,8 @@ export const command: Command = {
   summary: 'Run the ClusterIP service proxy in this network namespace',
   async run(args, ctx) {
     const p = parseArgs(args, [CONFIG_FLAG, { name: 'name', value: true }, { name: 'run-dir', value: true }, { name: 'dataplane', value: true }, { name: 'bpffs', value: true }]);
-    const [sub, ...rest] = p.positionals;
-    if (flagBool(p, 'help') || sub === undefined) {
-      ctx.stdout.write(HELP);
-      return sub === undefined && !flagBool(p, 'help') ? EXIT_USAGE : EXIT_OK;
-    }
-    if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor proxy"`);
-    if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
+    const done = onlyRunSubcommand(p, ctx, 'proxy', HELP);
+    if (done !== undefined) return done;
     const nodeName = flagString(p, 'name') ?? ctx.env['NODENAME'] ?? hostname();
     const dataplane = flagString(p, 'dataplane') ?? 'nft';
     if (dataplane !== 'nft' && dataplane !== 'bpf') throw usage(`--dataplane: ${quote(dataplane)} is not nft or bpf`);

@@ -2,9 +2,10 @@
 // snapshot plus deltas to many agents (docs/design/typha.md), until SIGTERM/SIGINT.
 
 import { TricolorError, quote } from '../../base/index.ts';
-import { CONFIG_FLAG, flagBool, flagString, parseArgs, usage } from '../args.ts';
+import { CONFIG_FLAG, flagString, parseArgs } from '../args.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { onlyRunSubcommand, runDaemon } from '../daemon.ts';
 
 const HELP = `Usage: tricolor typha run [options]
 
@@ -61,16 +62,12 @@ export const command: Command = {
       { name: 'health-port', value: true },
       { name: 'health-host', value: true },
     ]);
-    const [sub, ...rest] = p.positionals;
-    if (flagBool(p, 'help') || sub === undefined) {
-      ctx.stdout.write(HELP);
-      return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
-    }
-    if (sub !== 'run') throw usage(`unknown command ${quote(sub)} for "tricolor typha"`);
-    if (rest.length > 0) throw usage(`unexpected argument ${quote(rest[0])}`);
+    const done = onlyRunSubcommand(p, ctx, 'typha', HELP);
+    if (done !== undefined) return done;
     const { parseDurationMs } = await import('../../controllers/index.ts');
     const { TYPHA_DEFAULTS, TYPHA_SELECTIONS, typhaHealthConfig, typhaHealthResponse, typhaServerTLSFromEnv } = await import('../../typha/index.ts');
     const { TyphaServer } = await import('../../typha/io/index.ts');
+    const { HttpEndpoint } = await import('../../agent/index.ts');
     const envPort = ctx.env['TYPHA_SERVERPORT'];
     if (envPort !== undefined && envPort !== '' && (!/^\d+$/.test(envPort) || Number(envPort) > 65535)) {
       throw new TricolorError('ERR_VALIDATION', `TYPHA_SERVERPORT: ${quote(envPort)} is not a port number (0–65535)`, { field: 'TYPHA_SERVERPORT', value: envPort });
@@ -97,48 +94,33 @@ export const command: Command = {
     const tls = typhaServerTLSFromEnv(tlsEnv);
     const healthConfig = typhaHealthConfig(ctx.env, { port: flagString(p, 'health-port'), host: flagString(p, 'health-host') });
 
-    const { loadDatastoreConfig } = await import('../connection.ts');
-    const { openBackend } = await import('../../datastore/index.ts');
-    const { MetricsRegistry, registerProcessMetrics } = await import('../../base/index.ts');
-    const { HttpEndpoint } = await import('../../agent/index.ts');
-    const backend = await openBackend(await loadDatastoreConfig(flagString(p, 'config'), ctx));
-    const log = (line: string): void => void ctx.stderr.write(`${new Date().toISOString()} [typha] ${line}\n`);
-    const metrics = new MetricsRegistry();
-    registerProcessMetrics(metrics, new Date());
-    const http = new HttpEndpoint((path) => (path === '/metrics' ? { status: 200, body: metrics.render(), contentType: 'text/plain; version=0.0.4; charset=utf-8' } : { status: 404, body: 'not found\n' }));
-    const server = new TyphaServer({
-      backend,
-      selections: TYPHA_SELECTIONS,
-      host: flagString(p, 'host') ?? (ctx.env['TYPHA_SERVERHOST'] || '127.0.0.1'),
-      port,
-      maxConnections,
-      pingIntervalMs,
-      pongTimeoutMs,
-      ...(tls !== undefined ? { tls } : {}),
-      metrics,
-      log,
-    });
-    const health = new HttpEndpoint((path) => typhaHealthResponse(path, server.health()));
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    try {
-      const signalled = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
+    return runDaemon(ctx, { tag: 'typha', configFile: flagString(p, 'config'), metricsHost: flagString(p, 'metrics-host') ?? '127.0.0.1', metricsPort }, ({ backend, metrics, log }) => {
+      const server = new TyphaServer({
+        backend,
+        selections: TYPHA_SELECTIONS,
+        host: flagString(p, 'host') ?? (ctx.env['TYPHA_SERVERHOST'] || '127.0.0.1'),
+        port,
+        maxConnections,
+        pingIntervalMs,
+        pongTimeoutMs,
+        ...(tls !== undefined ? { tls } : {}),
+        metrics,
+        log,
       });
-      await server.start();
-      await http.bind(flagString(p, 'metrics-host') ?? '127.0.0.1', metricsPort);
-      if (healthConfig !== undefined) await health.bind(healthConfig.host, healthConfig.port);
-      log(
-        `serving ${Object.keys(TYPHA_SELECTIONS).join(', ')} on ${server.address.host}:${server.address.port}${tls !== undefined ? ' (mutual TLS)' : ''}, at most ${maxConnections} connections${http.address !== undefined ? `; metrics on ${http.address}` : ''}${health.address !== undefined ? `; health on ${health.address}` : ''}`,
-      );
-      await signalled;
-      return 0;
-    } finally {
-      clearInterval(keepAlive);
-      await server.stop();
-      await http.close();
-      await health.close();
-      await backend.close();
-    }
+      const health = new HttpEndpoint((path) => typhaHealthResponse(path, server.health()));
+      return {
+        async start(metricsAddress) {
+          await server.start();
+          if (healthConfig !== undefined) await health.bind(healthConfig.host, healthConfig.port);
+          log(
+            `serving ${Object.keys(TYPHA_SELECTIONS).join(', ')} on ${server.address.host}:${server.address.port}${tls !== undefined ? ' (mutual TLS)' : ''}, at most ${maxConnections} connections${metricsAddress !== undefined ? `; metrics on ${metricsAddress}` : ''}${health.address !== undefined ? `; health on ${health.address}` : ''}`,
+          );
+        },
+        async stop() {
+          await server.stop();
+          await health.close();
+        },
+      };
+    });
   },
 };
