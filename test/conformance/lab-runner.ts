@@ -32,7 +32,7 @@ import {
   serviceAccountOf,
   truthTable,
 } from './model.ts';
-import type { Action, Combo, Doc, ModelEnv, Scenario, Step } from './model.ts';
+import type { Action, Combo, Doc, ExtraProbe, ModelEnv, Scenario, Step } from './model.ts';
 
 export type Placement = 'auto' | 'one' | 'spread';
 
@@ -217,22 +217,24 @@ export class LabRunner {
     // a step without writes (the first of "no policies") has nothing to wait for
     if (step.actions.length > 0) await this.settle(before);
     const t2 = performance.now();
-    const problems = await this.checkMatrices(step);
+    // the extra probes (to the external host …) run beside the matrices: their waits overlap
+    const [matrixProblems, extraProblems] = await Promise.all([this.checkMatrices(step), Promise.all((step.extra ?? []).map((x) => this.checkExtra(x)))]);
     if (this.o.verbose) this.o.out(`      [act ${(t1 - t0).toFixed(0)} ms, settle ${(t2 - t1).toFixed(0)} ms, probe ${(performance.now() - t2).toFixed(0)} ms]`);
-    for (const x of step.extra ?? []) {
-      const toIP = x.to === 'external' ? this.lab.externalIP : x.to.includes('/') ? this.env().ip(x.to) : x.to;
-      const oracle = await this.driver.explainOne(x.from, toIP, x.protocol, x.port);
-      let dp = await this.driver.probeOne(x.from, x.to, x.protocol, x.port, this.o.probeTimeoutMs);
-      const deadline = performance.now() + this.o.convergeMs;
-      while (dp !== x.connected && performance.now() < deadline) {
-        await sleep(250);
-        dp = await this.driver.probeOne(x.from, x.to, x.protocol, x.port, this.o.probeTimeoutMs * 2);
-      }
-      if (dp !== x.connected || oracle !== x.connected) {
-        problems.push(`${x.protocol}/${x.port} ${x.from} -> ${x.to}: expected ${word(x.connected)}, dataplane ${word(dp)}, explain ${word(oracle)}`);
-      }
+    return [...matrixProblems, ...extraProblems.flat()];
+  }
+
+  /** One probe outside the matrices: dataplane (re-probed until it agrees or the window ends) and oracle. */
+  private async checkExtra(x: ExtraProbe): Promise<string[]> {
+    const toIP = x.to === 'external' ? this.lab.externalIP : x.to.includes('/') ? this.env().ip(x.to) : x.to;
+    const [oracle, first] = await Promise.all([this.driver.explainOne(x.from, toIP, x.protocol, x.port), this.driver.probeOne(x.from, x.to, x.protocol, x.port, this.o.probeTimeoutMs)]);
+    let dp = first;
+    const deadline = performance.now() + this.o.convergeMs;
+    while (dp !== x.connected && performance.now() < deadline) {
+      await sleep(250);
+      dp = await this.driver.probeOne(x.from, x.to, x.protocol, x.port, this.o.probeTimeoutMs * 2);
     }
-    return problems;
+    if (dp !== x.connected || oracle !== x.connected) return [`${x.protocol}/${x.port} ${x.from} -> ${x.to}: expected ${word(x.connected)}, dataplane ${word(dp)}, explain ${word(oracle)}`];
+    return [];
   }
 
   /**
@@ -302,8 +304,8 @@ export class LabRunner {
       return i < 0 ? DELETE_ORDER.length : i;
     };
     created.sort((a, b) => rank(a) - rank(b));
-    // one delete per rank, so a tier goes only after its policies
-    for (const r of [...new Set(created.map(rank))]) await this.driver.remove(created.filter((d) => rank(d) === r).map(refOf));
+    // one `delete -f -`: it deletes in document order, so a tier goes only after its policies
+    await this.driver.remove(created.map(refOf));
     await this.driver.apply(restore);
     let changed = created.length + restore.length > 0;
     for (const ns of NAMESPACES) {
