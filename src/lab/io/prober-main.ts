@@ -13,6 +13,16 @@ interface Target {
   readonly protocol: 'tcp' | 'udp';
 }
 
+/**
+ * The timeout's verdict, one event-loop turn late: timers run before the loop polls for I/O, so a
+ * prober starved of CPU on a loaded machine would otherwise call "not connected" a handshake or
+ * reply that arrived in time and only waits to be read. setImmediate runs after that poll, so what
+ * the kernel already holds is seen first; a pair that never answers still waits the full timeout.
+ */
+function expire(verdict: () => void): void {
+  setImmediate(verdict);
+}
+
 function probeTcp(t: Target, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: t.ip, port: t.port });
@@ -21,7 +31,7 @@ function probeTcp(t: Target, timeoutMs: number): Promise<boolean> {
       s.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => expire(() => done(false)), timeoutMs);
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
@@ -39,7 +49,7 @@ function probeUdp(t: Target, timeoutMs: number): Promise<boolean> {
       s.close();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => expire(() => done(false)), timeoutMs);
     // resend: the first datagram may be lost while ARP/neighbour resolution is pending
     const send = (): void => s.send('tricolor-probe\n', t.port, t.ip, () => undefined);
     const resend = setInterval(send, Math.max(100, Math.floor(timeoutMs / 4)));
