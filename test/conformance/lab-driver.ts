@@ -1,6 +1,6 @@
 // Drives one lab through the exact `tricolor` commands a user (or other tooling) types: `lab up`,
 // `lab ns/pod add|label|del`, `apply`/`delete -f -`, `lab probe --all -o json` and `policy
-// explain --all -o json`. Every command is a child process of the CLI entry point; the datastore
+// explain --all -o json` (both with lists of ports and protocols: one call for every matrix). Every command is a child process of the CLI entry point; the datastore
 // is named explicitly (TRICOLOR_DATASTORE_PATH) so a lab brought up by someone else meanwhile
 // (which moves the "current lab" pointer) never receives our writes.
 

@@ -1,7 +1,8 @@
 // Runs conformance scenarios in one lab: builds the x/y/z model (one lab for every scenario),
 // replays each scenario's steps, waits for the agents, probes the four matrices (TCP and UDP on
-// 80 and 81) concurrently with `lab probe --all`, asks `policy explain --all` for the same pairs,
-// and checks three things agree per pair: the step's expected table, the dataplane, the oracle.
+// 80 and 81) with one `lab probe --all --port 80,81 --protocol tcp,udp`, asks one `policy explain
+// --all` for the same pairs, and checks three things agree per pair: the step's expected table,
+// the dataplane, the oracle.
 // Between scenarios everything a scenario created is deleted and every label restored.
 //
 // Waiting (docs/design/conformance.md): after a step's writes the runner polls each pod-hosting
