@@ -2,7 +2,8 @@
 // and a capture on the underlay bridge (tcpdump inside the underlay namespace) sees only UDP to
 // the WireGuard port between the nodes, never a pod address or the payload — also while
 // wireguard-go is SIGKILLed, the agent is SIGKILLed and restarted, the key is rotated, or bad
-// input arrives (an invalid key written by someone else, a port clash, a missing wireguard-go).
+// input arrives (an invalid key written by someone else, a port clash, a missing wireguard-go),
+// or a host endpoint with no policy sits on a node's underlay link.
 // Recovery times are measured and printed as diagnostics, never asserted.
 
 import assert from 'node:assert/strict';
@@ -134,6 +135,30 @@ function labSuite(encap: 'none' | 'vxlan'): void {
       }
       t.diagnostic(`wireguard-go SIGKILL on node-2: longest gap in a 5 ms UDP stream ${gaps.join(', ')} ms`);
       assert.ok((wgOf(r.s, 'node-2')?.device?.restarts ?? 0) >= 2);
+    });
+
+    void it('a host endpoint with no policy on node-2\'s underlay link: WireGuard still carries pod traffic, other host traffic is dropped', async () => {
+      const n1 = r.s.nodes[0];
+      const n2 = r.s.nodes[1];
+      assert.ok(n1 !== undefined && n2 !== undefined);
+      const { startDetached, stopPids } = await import('../../src/lab/index.ts');
+      // a host service on node-2 outside the failsafe ports: the reference that the endpoint is enforced
+      const server = await startDetached(['ip', 'netns', 'exec', n2.netns, 'socat', 'TCP-LISTEN:7777,fork,reuseaddr', 'PIPE'], '/dev/null');
+      const hepMap = async (): Promise<string> => (await run(['ip', 'netns', 'exec', n2.netns, 'nft', 'list', 'map', 'inet', 'tricolor', 'tri-from-hep-map'])).stdout;
+      try {
+        await until('node-2 serving tcp:7777 on its node address', async () => ((await probeFrom(n1.netns, [n2.address], 7777, 'tcp', 1000))[0] === true ? true : undefined), 30_000);
+        await applyToLab(name, `apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: node-2-eth0\nspec:\n  node: node-2\n  interfaceName: eth0\n  expectedIPs: [${n2.address}]\n`);
+        await until('the host endpoint programmed on node-2', async () => (/"eth0"/.test(await hepMap()) ? true : undefined), 30_000);
+        // WireGuard's flows must not pass as established ones: from here on they are new to node-2
+        await run(['ip', 'netns', 'exec', n2.netns, 'conntrack', '-F']);
+        const res = await streamThrough(r, 'host endpoint', async () => undefined, 3000);
+        assert.ok(res.received > 0);
+        assert.equal((await probeFrom(n1.netns, [n2.address], 7777, 'tcp', 1000))[0], false, 'the host endpoint drops other traffic to node-2');
+      } finally {
+        await triOnLab(['delete', 'hostendpoint', 'node-2-eth0'], name);
+        await stopPids([server], 500);
+      }
+      await until('the host endpoint gone from node-2', async () => (/"eth0"/.test(await hepMap()) ? undefined : true), 30_000);
     });
 
     if (encap === 'vxlan') return; // the rest does not depend on the encapsulation underneath
