@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backoff, RunOnceScheduler, Throttler, interval, mapLimit, sleep, timeout, waitFor } from './async.ts';
+import { Backoff, RerunningTask, RunOnceScheduler, Throttler, interval, mapLimit, sleep, timeout, waitFor } from './async.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -103,6 +103,68 @@ void describe('RunOnceScheduler', () => {
     s.schedule();
     assert.ok(!s.pending);
     assert.equal(runs, 2);
+  });
+});
+
+void describe('RerunningTask', () => {
+  void it('one pass at a time; asked during a pass, exactly one more pass; every caller waits for a pass that started after it', async () => {
+    let passes = 0;
+    let release: () => void = () => undefined;
+    const seenAtStart: number[] = [];
+    let asked = 0;
+    const t = new RerunningTask(async () => {
+      passes++;
+      seenAtStart.push(asked);
+      await new Promise<void>((r) => (release = r));
+      return passes;
+    });
+    asked = 1;
+    const first = t.run();
+    await tick();
+    assert.equal(passes, 1);
+    asked = 2;
+    const second = t.run();
+    asked = 3;
+    const third = t.run();
+    assert.equal(first, second);
+    assert.equal(second, third);
+    release();
+    await tick();
+    assert.equal(passes, 2, 'one more pass for both requests');
+    assert.deepEqual(seenAtStart, [1, 3], 'the second pass started after the last request');
+    release();
+    assert.equal(await third, 2, 'the last pass\'s result');
+    assert.equal(t.running, undefined);
+    const next = t.run();
+    await tick();
+    release();
+    assert.equal(await next, 3, 'a request after the sequence starts a new one');
+  });
+
+  void it('an error ends the sequence and rejects it; stopped() ends it before a further pass', async () => {
+    let fail = true;
+    const failing = new RerunningTask(() => (fail ? Promise.reject(new Error('boom')) : Promise.resolve('ok')));
+    await assert.rejects(failing.run(), /boom/);
+    fail = false;
+    assert.equal(await failing.run(), 'ok');
+
+    let stopped = false;
+    let passes = 0;
+    let release: () => void = () => undefined;
+    const t = new RerunningTask(
+      async () => {
+        passes++;
+        await new Promise<void>((r) => (release = r));
+      },
+      { stopped: () => stopped },
+    );
+    const p = t.run();
+    await tick();
+    void t.run();
+    stopped = true;
+    release();
+    await p;
+    assert.equal(passes, 1, 'no pass after stop');
   });
 });
 

@@ -202,6 +202,48 @@ export class Throttler<T> {
   }
 }
 
+/**
+ * A reconciler's run: one pass at a time; asked again while a pass runs, it runs one more pass
+ * right after (however often it was asked). Every caller gets the promise of the whole
+ * sequence, which settles once a pass that started after its call has finished — with the last
+ * pass's result, or the first error (which ends the sequence: a pass that must go on after a
+ * failure catches it itself). `stopped` ends the sequence before a further pass.
+ */
+export class RerunningTask<T> {
+  readonly #pass: () => Promise<T>;
+  readonly #stopped: () => boolean;
+  #running: Promise<T> | undefined;
+  #again = false;
+
+  constructor(pass: () => Promise<T>, opts: { readonly stopped?: () => boolean } = {}) {
+    this.#pass = pass;
+    this.#stopped = opts.stopped ?? (() => false);
+  }
+
+  /** Run now, or once more right after the pass in progress. */
+  run(): Promise<T> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    const loop = async (): Promise<T> => {
+      let r: T;
+      do {
+        this.#again = false;
+        r = await this.#pass();
+      } while (this.#again && !this.#stopped());
+      return r;
+    };
+    this.#running = loop().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  /** The sequence in progress, if any (to wait for at shutdown). */
+  get running(): Promise<T> | undefined {
+    return this.#running;
+  }
+}
+
 export interface BackoffOptions {
   readonly initialMs: number;
   readonly maxMs: number;

@@ -5,6 +5,7 @@
 // program is vxlanProgram's (pure). One reconcile at a time; requests during one run another
 // right after it. The Node write-back (tunnel address, VTEP MAC) is NodeTunnelWriter's.
 
+import { RerunningTask } from '../../base/index.ts';
 import type { CalcMessage } from '../../calc/index.ts';
 import { RoutingState, VXLAN_DEVICE, isRoutingMessage, vxlanProgram } from '../../dataplane/index.ts';
 import {
@@ -33,8 +34,13 @@ export interface NodeRoutingState {
 export class NodeRoutingManager {
   private readonly opts: NodeRoutingOptions;
   private readonly routing = new RoutingState();
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly pass = new RerunningTask(async () => {
+    try {
+      await this.reconcileOnce();
+    } catch (e) {
+      this.opts.onError(`routing: ${(e as Error).message}`);
+    }
+  });
   private lastReport = '';
   state: NodeRoutingState = { vxlanDevice: undefined, vxlanTunnelAddress: undefined, agentRoutes: 0, vxlanPeers: 0, waiting: [] };
 
@@ -55,22 +61,7 @@ export class NodeRoutingManager {
 
   /** Reconcile now (or right after the one in progress). */
   reconcile(): Promise<void> {
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    const run = async (): Promise<void> => {
-      do {
-        this.again = false;
-        try {
-          await this.reconcileOnce();
-        } catch (e) {
-          this.opts.onError(`routing: ${(e as Error).message}`);
-        }
-      } while (this.again);
-    };
-    this.running = run().finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 
   private async reconcileOnce(): Promise<void> {
@@ -108,6 +99,6 @@ export class NodeRoutingManager {
 
   /** Wait for a reconcile in progress (tests, shutdown). */
   async settle(): Promise<void> {
-    await this.running;
+    await this.pass.running;
   }
 }

@@ -5,6 +5,7 @@
 // whether the kernel has the `ipip` device, which decides whether IPIP pools are served here.
 
 import { mkdirSync, readFileSync } from 'node:fs';
+import { RerunningTask } from '../../base/index.ts';
 import { writeFileAtomic } from '../../base/io/index.ts';
 import { dirname } from 'node:path';
 import type { IPPool } from '../../api/index.ts';
@@ -35,8 +36,13 @@ export class PodMtuWriter {
   #inputs: { felix: FelixSpec; pools: readonly IPPool[] } | undefined;
   #ipip: { ok: boolean; detail: string } | undefined;
   #written: number | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #pass = new RerunningTask(async () => {
+    try {
+      await this.#once();
+    } catch (e) {
+      this.#o.onError(`pod MTU: ${(e as Error).message}`);
+    }
+  });
   state: PodMtuState | undefined;
 
   constructor(o: PodMtuWriterOptions) {
@@ -48,22 +54,7 @@ export class PodMtuWriter {
   }
 
   reconcile(): Promise<void> {
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return this.#running;
-    }
-    const run = async (): Promise<void> => {
-      do {
-        this.#again = false;
-        try {
-          await this.#once();
-        } catch (e) {
-          this.#o.onError(`pod MTU: ${(e as Error).message}`);
-        }
-      } while (this.#again);
-    };
-    this.#running = run().finally(() => (this.#running = undefined));
-    return this.#running;
+    return this.#pass.run();
   }
 
   async #once(): Promise<void> {

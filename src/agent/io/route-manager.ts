@@ -3,6 +3,7 @@
 // repair it when it is missing and remove the routes of deleted endpoints. One reconcile runs at
 // a time; a request during one runs another right after.
 
+import { RerunningTask } from '../../base/index.ts';
 import type { WorkloadEndpointUpdate } from '../../calc/index.ts';
 import { addHostRoute, deleteRoute, hostVethSysctls, normaliseDst, showLinks, showRoutes, writeSysctls } from '../../dataplane/io/index.ts';
 import { WORKLOAD_ROUTE_METRIC, desiredRoutes, planRoutes, routeKey } from '../../dataplane/index.ts';
@@ -28,8 +29,7 @@ export class RouteManager {
   private readonly unexpectedSince = new Map<string, number>();
   /** interface name → ifindex its sysctls were written for (a recreated veth gets them again). */
   private readonly configured = new Map<string, number>();
-  private running: Promise<RouteReconcileResult> | undefined;
-  private again = false;
+  private readonly pass = new RerunningTask(() => this.reconcileOnce());
   private readonly opts: RouteManagerOptions;
   /** Routes we hold programmed (desired and present at the last reconcile). */
   programmed = 0;
@@ -51,22 +51,7 @@ export class RouteManager {
 
   /** Reconcile now (or right after the one in progress). */
   reconcile(): Promise<RouteReconcileResult> {
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    const run = async (): Promise<RouteReconcileResult> => {
-      let r: RouteReconcileResult;
-      do {
-        this.again = false;
-        r = await this.reconcileOnce();
-      } while (this.again);
-      return r;
-    };
-    this.running = run().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.pass.run();
   }
 
   private async reconcileOnce(): Promise<RouteReconcileResult> {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kindInfoFor } from '../../api/index.ts';
 import type { IPPool, Node } from '../../api/index.ts';
-import { TricolorError, quote } from '../../base/index.ts';
+import { RerunningTask, TricolorError, quote } from '../../base/index.ts';
 import { writeFileAtomic } from '../../base/io/index.ts';
 import type { CalcMessage, HostMetadataUpdate } from '../../calc/index.ts';
 import { RoutingState, isRoutingMessage } from '../../dataplane/index.ts';
@@ -73,8 +73,16 @@ export class WireGuardManager {
   #inputs: WireGuardManagerInputs | undefined;
   /** The calc graph's host facts (HostMetadataUpdate per node): peers, endpoints, keys, allowed IPs. */
   readonly #routing = new RoutingState();
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #pass = new RerunningTask(
+    async () => {
+      try {
+        await this.#reconcileOnce();
+      } catch (e) {
+        this.#o.onError(`WireGuard: ${(e as Error).message}`);
+      }
+    },
+    { stopped: () => this.#stopped },
+  );
   #key: { privateKey: string; publicKey: string } | undefined;
   #remembered: Map<string, RememberedPeer>;
   /** The device was configured at least once (by us, or an earlier agent left the rule). */
@@ -133,22 +141,7 @@ export class WireGuardManager {
   /** Reconcile now (or right after the one in progress). */
   reconcile(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return this.#running;
-    }
-    const run = async (): Promise<void> => {
-      do {
-        this.#again = false;
-        try {
-          await this.#reconcileOnce();
-        } catch (e) {
-          this.#o.onError(`WireGuard: ${(e as Error).message}`);
-        }
-      } while (this.#again && !this.#stopped);
-    };
-    this.#running = run().finally(() => (this.#running = undefined));
-    return this.#running;
+    return this.#pass.run();
   }
 
   #onDeviceExit(why: string): void {
@@ -543,7 +536,7 @@ export class WireGuardManager {
 
   /** Wait for background work (tests, shutdown). */
   async settle(): Promise<void> {
-    await this.#running;
+    await this.#pass.running;
     await this.#publishWork;
     await this.#tunnelWork;
   }
