@@ -16,7 +16,7 @@ const HELP = `Usage:
   tricolor lab pod add NS/NAME [--node NODE] [--labels k=v,...] [--service-account SA] [--serve PROTO:PORT,...] [--named-port NAME=PROTO:PORT ...]
   tricolor lab pod label NS/NAME k=v ... [k-]
   tricolor lab pod del NS/NAME
-  tricolor lab svc add NS/NAME --selector k=v[,k=v] --port PORT[:TARGETPORT][/PROTO]
+  tricolor lab svc add NS/NAME --selector k=v[,k=v] --port PORT[:TARGETPORT][/PROTO] [--session-affinity None|ClientIP] [--affinity-timeout SECONDS]
   tricolor lab probe FROM TO --port PORT [--protocol tcp|udp] [--timeout-ms MS]
   tricolor lab probe --all --port PORT[,PORT...] [--protocol tcp|udp[,...]] [--timeout-ms MS] [-o json]
   tricolor lab exec NS/POD -- CMD [ARGS...]
@@ -29,6 +29,11 @@ Every command but "up" acts on the lab named by --name, else $TRICOLOR_LAB, else
 brought up last. While a lab is up, plain tricolor commands (apply, get, ipam, policy …) use its
 datastore. FROM is NS/POD or an external host (external = external-1, external-2, …); TO is
 NS/POD, NS/SERVICE, an external host or an IP.
+
+lab svc add options:
+  --session-affinity ClientIP  pin each client to one backend (the Service's spec.sessionAffinity)
+  --affinity-timeout SECONDS   how long (sessionAffinityConfig.clientIP.timeoutSeconds, 1..86400,
+                               default 10800); honoured by the eBPF dataplane's service NAT
 
 lab pod add options:
   --serve PROTO:PORT,...       ports the pod serves (socat), declared as container ports serve-PORT-PROTO
@@ -84,6 +89,8 @@ const FLAGS = [
   { name: 'named-port', value: true, repeatable: true },
   { name: 'externals', value: true },
   { name: 'selector', value: true },
+  { name: 'session-affinity', value: true },
+  { name: 'affinity-timeout', value: true },
   { name: 'port', value: true, repeatable: true },
   { name: 'protocol', value: true, repeatable: true },
   { name: 'timeout-ms', value: true },
@@ -259,7 +266,14 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
       const ports = flagStrings(p, 'port').flatMap((x) => x.split(',')).map(lab.parseServicePort);
       if (ports.length === 0) throw usage('lab svc add: --port PORT[:TARGETPORT][/PROTO] is required');
       const s = lab.requireLab(labName(p, ctx, lab));
-      const ip = await lab.svcAdd(s, namespace, name, selector, ports);
+      // the values go into the Service as given: its validation names a bad one (field and value)
+      const affinity = flagString(p, 'session-affinity');
+      const timeout = flagString(p, 'affinity-timeout');
+      if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new TricolorError('ERR_USAGE', `--affinity-timeout: ${quote(timeout)} is not a number of seconds`, { field: '--affinity-timeout', value: timeout });
+      const ip = await lab.svcAdd(s, namespace, name, selector, ports, {
+        ...(affinity === undefined ? {} : { sessionAffinity: affinity }),
+        ...(timeout === undefined ? {} : { affinityTimeoutSeconds: Number(timeout) }),
+      });
       ctx.stdout.write(`${ip}\n`);
       return 0;
     }

@@ -26,7 +26,13 @@ export function writeHosts(p: LabPod, services: readonly HostsService[]): void {
   writeFileSync(join(dir, 'hosts'), renderHostsFile(p, services));
 }
 
-export async function svcAdd(s: LabState, ns: string, name: string, selector: Record<string, string>, ports: readonly ServicePortSpec[]): Promise<string> {
+/** Session affinity of a lab Service (spec.sessionAffinity and its ClientIP timeout), as given: the Service's validation judges it. */
+export interface ServiceAffinitySpec {
+  readonly sessionAffinity?: string;
+  readonly affinityTimeoutSeconds?: number;
+}
+
+export async function svcAdd(s: LabState, ns: string, name: string, selector: Record<string, string>, ports: readonly ServicePortSpec[], affinity: ServiceAffinitySpec = {}): Promise<string> {
   const clusterIP = await withLabClient(s, async (c) => {
     await ensureNamespace(c, ns, {});
     const existing = await serviceEntries(c);
@@ -44,6 +50,8 @@ export async function svcAdd(s: LabState, ns: string, name: string, selector: Re
         clusterIPs: [ip],
         selector,
         ports: ports.map((p) => ({ name: `${p.protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+        ...(affinity.sessionAffinity === undefined ? {} : { sessionAffinity: affinity.sessionAffinity }),
+        ...(affinity.affinityTimeoutSeconds === undefined ? {} : { sessionAffinityConfig: { clientIP: { timeoutSeconds: affinity.affinityTimeoutSeconds } } }),
       },
     });
     const all = await serviceEntries(c);
