@@ -68,11 +68,15 @@ void describe('eBPF services in a lab', { skip, timeout: 600_000 }, () => {
     });
 
     await t.test('ClientIP affinity pins the client to one backend; after the timeout a new one can be chosen', async () => {
-      const got = await connectNames(lab, sticky, 9001, 10);
-      connections += got.length;
+      const timed = await connectTimed(lab, sticky, 9001, 10);
+      connections += timed.length;
+      const got = timed.map((c) => c.to);
       const pinned = got[0];
       assert.ok(pinned === 'a' || pinned === 'b', `answered: ${got.join(',')}`);
-      assert.deepEqual(got, Array<string>(10).fill(pinned), 'every connection on the pinned backend');
+      // those started within the timeout of the first pick (a loaded machine may take longer for all 10)
+      const within = timed.filter((c) => c.at - (timed[0]?.at ?? 0) < 2_500).map((c) => c.to);
+      assert.ok(within.length >= 3, `at least 3 connections within the timeout (${within.length})`);
+      assert.deepEqual(within, Array<string>(within.length).fill(pinned), `every connection within the timeout on the pinned backend: ${got.join(',')}`);
       // the pin dates from the first pick; each round waits past the 3 s timeout, so its connection
       // is a fresh random pick (1 in 2 to change): 12 rounds miss a change with p = 2^-12
       const seen: string[] = [];
@@ -125,6 +129,17 @@ async function connectNames(lab: string, ip: string, port: number, n: number): P
     .split('\n')
     .filter((l) => l.startsWith('='))
     .map((l) => l.slice(1).trim());
+}
+
+/** Like connectNames, with each connection's start (ms, the pod's clock = the host's). */
+async function connectTimed(lab: string, ip: string, port: number, n: number): Promise<{ at: number; to: string }[]> {
+  const script = `for i in $(seq ${n}); do s=$(date +%s%3N); echo "=$s $(socat -T2 - TCP:${ip}:${port},connect-timeout=2 </dev/null 2>/dev/null)"; done`;
+  const r = await tri(['lab', 'exec', 'other/c', '--', 'sh', '-c', script], lab);
+  return r.stdout
+    .split('\n')
+    .map((l) => /^=(\d+) ?(\S*)$/.exec(l.trim()))
+    .filter((m) => m !== null)
+    .map((m) => ({ at: Number(m[1]), to: m[2] ?? '' }));
 }
 
 async function natHits(lab: string): Promise<bigint> {
