@@ -28,6 +28,7 @@ export {
   podExecArgv,
   labStatus,
   withLabClient,
+  restartLabEtcdMember,
   torStatus,
   runQuickstartDemo,
   QUICKSTART_STEPS,

@@ -7,6 +7,7 @@ import { TricolorError, isTricolorError } from '../base/index.ts';
 import {
   MAX_EXTERNALS,
   labTyphaAddr,
+  labEtcdMembers,
   TOR_ADDRESS,
   findExternal,
   labExternals,
@@ -148,6 +149,17 @@ void describe('lab plan', () => {
     const s = planLab({ name: 'x', nodes: 3, encap: 'none', podCidr: '10.244.0.0/16', typha: 2 });
     assert.equal(labTyphaAddr(s), `${s.nodes[0]?.address}:5473,${s.nodes[1]?.address}:5473`);
     assert.throws(() => planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', typha: 3 }), (e: unknown) => isTricolorError(e) && /--typha: "3"/.test(e.message));
+  });
+  void it('etcd members: 3 sockets each in its own namespace, all in every endpoint list; even counts and the embedded store refused', () => {
+    const s = planLab({ name: 'x', nodes: 2, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'etcdv3', etcdMembers: 3, root: '/tmp/r' });
+    assert.ok(s.etcd !== undefined);
+    const members = labEtcdMembers(s.etcd);
+    assert.deepEqual(members.map((m) => [m.name, m.netns, m.peerUrl]), [1, 2, 3].map((i) => [`etcd-${i}`, `tri-x-etcd-${i}`, `https://172.31.0.${240 + i}:2380`]));
+    assert.equal(labDatastoreEnv(s, 'agent')['ETCD_ENDPOINTS'], members.map((m) => m.endpoint).join(','));
+    assert.match(renderPointerConfig(s), /etcdEndpoints: unixs:\/\/\/tmp\/r\/x\/etcd\/etcd-1:2379,unixs:.*etcd-3:2379$/m);
+    assert.equal(labEtcdMembers(planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'etcdv3', root: '/tmp/r' }).etcd ?? assert.fail()).length, 1);
+    assert.throws(() => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', datastore: 'etcdv3', etcdMembers: 2 }), (e: unknown) => isTricolorError(e) && /--etcd-members: "2"/.test(e.message));
+    assert.throws(() => planLab({ name: 'x', nodes: 1, encap: 'none', podCidr: '10.244.0.0/16', etcdMembers: 3 }), (e: unknown) => isTricolorError(e) && /--etcd-members: "3" needs --datastore etcdv3/.test(e.message));
   });
   void it('tor: a prefixed namespace past every node address, AS 64513, one eBGP neighbour per node', () => {
     const s = planLab({ name: 'x', nodes: 200, encap: 'none', podCidr: '10.244.0.0/16', tor: true });

@@ -62,6 +62,54 @@ export interface LabEtcd {
   /** The lab CA, etcd's server certificate and one client certificate per component (`<component>.crt/.key`). */
   readonly pki?: string;
   pid?: number;
+  /**
+   * `--etcd-members N` (3 or 5; absent = 1): member i runs in namespace `<netns>-i` on the
+   * underlay (172.31.0.241 …, peers talk https there with mutual TLS) and serves clients on
+   * `unixs://<dir>/etcd-i:2379`; `endpoint` lists them all, comma-separated, so every client fails
+   * over between them.
+   */
+  readonly members?: number;
+  /** pid of each member (index 0 = etcd-1), when members is set. */
+  memberPids?: number[];
+}
+
+/** The allowed member counts of the lab's etcd cluster (odd: a majority survives losing members). */
+export const LAB_ETCD_MEMBER_COUNTS = [1, 3, 5] as const;
+
+/** One member of the lab's etcd cluster: its name, namespace and client/peer socket files. */
+export interface LabEtcdMember {
+  readonly name: string;
+  readonly netns: string;
+  /** Client socket file, and the unix(s) endpoint URL clients use. */
+  readonly clientSocket: string;
+  readonly endpoint: string;
+  /** Peer URL: https on the member's own underlay address (TLS both ways between members). */
+  readonly peerUrl: string;
+  /** The member's underlay address and its veth's name in the underlay (clusters only). */
+  readonly address?: string;
+  readonly uplink?: string;
+}
+
+/** Underlay address of etcd member i (0-based) of a cluster: .241 … .245, past every node, before the tor. */
+export function labEtcdMemberAddress(i: number): string {
+  return `${UNDERLAY_PREFIX}.${241 + i}`;
+}
+
+/** The lab's etcd members (one for a plain lab: the `etcd:2379` socket of older labs). */
+export function labEtcdMembers(e: LabEtcd): LabEtcdMember[] {
+  const scheme = e.pki === undefined ? 'unix' : 'unixs';
+  if (e.members === undefined || e.members <= 1) {
+    return [{ name: 'lab', netns: e.netns, clientSocket: `${e.dir}/${ETCD_SOCKET_NAME}`, endpoint: e.endpoint, peerUrl: 'http://127.0.0.1:2380' }];
+  }
+  return Array.from({ length: e.members }, (_, i) => ({
+    name: `etcd-${i + 1}`,
+    netns: `${e.netns}-${i + 1}`,
+    clientSocket: `${e.dir}/etcd-${i + 1}:2379`,
+    endpoint: `${scheme}://${e.dir}/etcd-${i + 1}:2379`,
+    peerUrl: `https://${labEtcdMemberAddress(i)}:2380`,
+    address: labEtcdMemberAddress(i),
+    uplink: `etcd${i + 1}`,
+  }));
 }
 
 /** An external host: its own namespace on the external network, behind the underlay router. */
@@ -205,6 +253,7 @@ export function planLab(opts: {
   dataplane?: LabDataplane;
   wireguard?: boolean;
   typha?: number;
+  etcdMembers?: number;
   root?: string;
   now?: Date;
 }): LabState {
@@ -238,13 +287,26 @@ export function planLab(opts: {
     throw usage(`--datastore: ${quote(datastore)} is not embedded or etcdv3`, '--datastore', datastore);
   }
   const etcdDir = `${runDir}/etcd`;
+  const members = opts.etcdMembers ?? 1;
+  if (!(LAB_ETCD_MEMBER_COUNTS as readonly number[]).includes(members)) {
+    throw usage(`--etcd-members: ${quote(String(members))} is not 1, 3 or 5 (an odd count, so a majority survives losing members)`, '--etcd-members', members);
+  }
+  if (members > 1 && datastore !== 'etcdv3') {
+    throw usage(`--etcd-members: ${quote(String(members))} needs --datastore etcdv3 (the embedded store has no members)`, '--etcd-members', members);
+  }
+  const memberEndpoints = Array.from({ length: members }, (_, i) => `unixs://${etcdDir}/etcd-${i + 1}:2379`).join(',');
   return {
     name: opts.name,
     prefix,
     runDir,
     datastore,
     datastorePath: `${runDir}/datastore.db`,
-    etcd: datastore === 'etcdv3' ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unixs://${etcdDir}/${ETCD_SOCKET_NAME}`, pki: `${etcdDir}/pki` } : undefined,
+    etcd:
+      datastore !== 'etcdv3'
+        ? undefined
+        : members > 1
+          ? { netns: `${prefix}etcd`, dir: etcdDir, endpoint: memberEndpoints, pki: `${etcdDir}/pki`, members }
+          : { netns: `${prefix}etcd`, dir: etcdDir, endpoint: `unixs://${etcdDir}/${ETCD_SOCKET_NAME}`, pki: `${etcdDir}/pki` },
     tor: opts.tor === true ? { netns: `${prefix}tor`, address: TOR_ADDRESS, asNumber: TOR_AS, uplink: 'tor0', configPath: `${runDir}/tor/gobgpd.toml` } : undefined,
     createdAt: (opts.now ?? new Date()).toISOString(),
     ...(dataplane === 'bpf' ? { dataplane } : {}),
@@ -666,6 +728,8 @@ export interface LabUpOptions {
   readonly monitoring?: boolean | undefined;
   /** Typha replicas (default 0: every agent watches the datastore itself). */
   readonly typha?: number | undefined;
+  /** Members of the lab's etcd cluster (1, 3 or 5; with --datastore etcdv3). */
+  readonly etcdMembers?: number | undefined;
   /** nft (default) or bpf. */
   readonly dataplane?: LabDataplane | undefined;
   /** Encrypt node-to-node traffic with WireGuard (wireguard-go per node). */

@@ -8,7 +8,7 @@ import type { CliContext, Command } from '../command.ts';
 
 const HELP = `Usage:
   tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--no-controllers]
-  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf] [--wireguard] [--typha N]
+  tricolor lab up [--name NAME] [--nodes N] [--encap none|vxlan] [--pod-cidr CIDR] [--route-reflector NODE] [--datastore embedded|etcdv3] [--tor] [--flow-logs] [--monitoring] [--externals N] [--dataplane nft|bpf] [--wireguard] [--typha N] [--etcd-members N]
   tricolor lab down [--name NAME]
   tricolor lab status [-o json]
   tricolor lab ns add NAME [--labels k=v,...]
@@ -56,6 +56,9 @@ lab up options:
   --datastore embedded   (default) a SQLite file in the lab's run directory
   --datastore etcdv3     the lab starts its own etcd, serving only a unix socket in the run directory,
                          with mutual TLS: a lab CA and one client certificate per component (etcd/pki)
+  --etcd-members N       with etcdv3: a cluster of N members (1, 3 or 5; default 1), each in its own
+                         namespace with its own socket, mutual TLS between members; every component
+                         gets all N endpoints and fails over when a member goes
   --no-controllers       do not run "tricolor controllers run" (IPAM GC, node cleanup) in the first
                          node's namespace, as the lab does by default
   --flow-logs            flow logs on every node; the flow aggregator and web UI on 127.0.0.1:8081
@@ -103,6 +106,7 @@ const FLAGS = [
   { name: 'monitoring' },
   { name: 'wireguard' },
   { name: 'typha', value: true },
+  { name: 'etcd-members', value: true },
   { name: 'output', short: 'o', value: true },
 ] as const;
 
@@ -182,6 +186,7 @@ async function run(args: readonly string[], ctx: CliContext): Promise<number> {
         flowLogs: flagBool(p, 'flow-logs'),
         monitoring: flagBool(p, 'monitoring'),
         typha: intFlag(p, 'typha', 0, 0, lab.MAX_NODES),
+        etcdMembers: intFlag(p, 'etcd-members', 1, 1, 5),
         dataplane: dataplaneFlag(p, lab),
         wireguard: flagBool(p, 'wireguard'),
         progress,

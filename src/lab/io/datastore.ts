@@ -2,14 +2,15 @@
 // lab's store for the lab's own reads and writes, the documents `lab up` seeds, and (with
 // `--datastore etcdv3`) the lab's own etcd in a namespace of its own, serving a unix socket.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BugError, isTricolorError, TricolorError, withoutDatastoreEnv } from '../../base/index.ts';
 import type { KindInfo } from '../../api/index.ts';
 import type { ResourceClient } from '../../datastore/index.ts';
-import { ETCD_SOCKET_NAME, LAB_ETCD_CLIENTS, labDatastoreEnv, labEtcdTls, type LabEtcdClient, type LabState } from '../lab-model.ts';
+import { ETCD_SOCKET_NAME, LAB_ETCD_CLIENTS, labDatastoreEnv, labEtcdMemberAddress, labEtcdMembers, labEtcdTls, logsDir, type LabEtcd, type LabEtcdClient, type LabState } from '../lab-model.ts';
 import { pidAlive, shOk, startDetached, waitFor } from './processes.ts';
-import { netnsAdd } from './topology.ts';
+import { writeLabState } from './state.ts';
+import { addUnderlayHost, netnsAdd } from './topology.ts';
 
 /** The environment of every lab process: ours, with the lab's datastore in place of any other. */
 export function datastoreEnv(s: LabState, component: LabEtcdClient = 'lab'): NodeJS.ProcessEnv {
@@ -27,7 +28,10 @@ async function makeLabPki(dir: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const ssl = (args: string[]): Promise<string> => shOk(['openssl', ...args]);
   await ssl(['req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '30', '-subj', '/CN=tricolor-lab-ca']);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  // the members of a cluster (--etcd-members) dial each other at https://<member address>:2380 and
+  // present this same certificate to each other (peer mutual TLS; etcd also checks that a peer's
+  // certificate names the address it connects from)
+  writeFileSync(join(dir, 'server.ext'), `subjectAltName=DNS:localhost,${[0, 1, 2, 3, 4].map((i) => `IP:${labEtcdMemberAddress(i)}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const who of ['server', ...LAB_ETCD_CLIENTS]) {
     await ssl(['req', ...ec, '-keyout', join(dir, `${who}.key`), '-out', join(dir, `${who}.csr`), '-subj', `/CN=${who === 'server' ? 'etcd' : `tricolor-${who}`}`]);
@@ -62,11 +66,68 @@ export async function kind(apiVersion: string, k: string): Promise<KindInfo> {
   return info;
 }
 
+/**
+ * One member of the lab's etcd cluster (`--etcd-members`), in its own namespace on the underlay:
+ * peers talk https on the members' addresses, clients use the member's unix socket in the etcd
+ * dir (`etcd-N:2379`, relative to its working directory); both with mutual TLS and the lab CA.
+ */
+function spawnEtcdMember(s: LabState, e: LabEtcd, i: number, logs: string, state: 'new' | 'existing'): Promise<number> {
+  const members = labEtcdMembers(e);
+  const m = members[i];
+  if (m === undefined || e.pki === undefined) throw new BugError(`etcd member ${i} of ${members.length}`);
+  const pki = e.pki;
+  const client = `unixs://${m.name}:2379`;
+  return startDetached(
+    [
+      'ip', 'netns', 'exec', m.netns, 'etcd',
+      '--name', m.name,
+      '--data-dir', join(e.dir, `${m.name}.data`),
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--cert-file', join(pki, 'server.crt'), '--key-file', join(pki, 'server.key'), '--client-cert-auth', '--trusted-ca-file', join(pki, 'ca.crt'),
+      '--listen-peer-urls', m.peerUrl,
+      '--initial-advertise-peer-urls', m.peerUrl,
+      '--peer-cert-file', join(pki, 'server.crt'), '--peer-key-file', join(pki, 'server.key'), '--peer-client-cert-auth', '--peer-trusted-ca-file', join(pki, 'ca.crt'),
+      '--initial-cluster', members.map((x) => `${x.name}=${x.peerUrl}`).join(','),
+      '--initial-cluster-state', state,
+      '--initial-cluster-token', `tricolor-lab-${s.name}`,
+      '--snapshot-count', '100000',
+      '--quota-backend-bytes', String(1024 * 1024 * 1024),
+    ],
+    join(logs, `${m.name}.log`),
+    withoutDatastoreEnv(process.env),
+    e.dir,
+  );
+}
+
+/** Start member i (0-based) of the lab's etcd cluster again (same data dir) after it was killed. */
+export async function restartLabEtcdMember(s: LabState, i: number, logs: string = logsDir(s)): Promise<number> {
+  const e = s.etcd;
+  if (e?.memberPids === undefined) throw new TricolorError('ERR_VALIDATION', `lab ${s.name} has no etcd cluster (lab up --etcd-members 3)`);
+  const old = e.memberPids[i];
+  if (old !== undefined && pidAlive(old)) throw new TricolorError('ERR_VALIDATION', `etcd-${i + 1} of lab ${s.name} is still running (pid ${old})`);
+  // a killed etcd leaves its client socket file behind, and would not listen over it
+  const m = labEtcdMembers(e)[i];
+  if (m !== undefined) rmSync(m.clientSocket, { force: true });
+  const pid = await spawnEtcdMember(s, e, i, logs, 'existing');
+  e.memberPids[i] = pid;
+  writeLabState(s);
+  return pid;
+}
+
 /** etcd in a namespace of its own, serving clients only on a unix socket under the run dir. */
 export async function startLabEtcd(s: LabState, logs: string): Promise<void> {
   const e = s.etcd;
   if (e === undefined) return;
   mkdirSync(e.dir, { recursive: true });
+  if (e.members !== undefined && e.members > 1) {
+    if (e.pki !== undefined) await makeLabPki(e.pki);
+    const members = labEtcdMembers(e);
+    for (const m of members) await addUnderlayHost(s, { netns: m.netns, uplink: m.uplink ?? m.name, address: m.address ?? '' });
+    e.memberPids = [];
+    for (let i = 0; i < members.length; i++) e.memberPids.push(await spawnEtcdMember(s, e, i, logs, 'new'));
+    return;
+  }
   await netnsAdd(e.netns);
   const peer = 'http://127.0.0.1:2380'; // inside the etcd namespace: no port on the host
   const tls = e.pki !== undefined;
@@ -118,12 +179,19 @@ function etcdHealthy(socketPath: string, tls: { ca: string; cert: string; key: s
 }
 
 export async function waitForEtcd(e: NonNullable<LabState['etcd']>, logs: string, timeoutMs = 30_000): Promise<void> {
-  const socket = join(e.dir, ETCD_SOCKET_NAME);
-  const ok = await waitFor(async () => {
-    if (e.pid !== undefined && !pidAlive(e.pid)) {
-      throw new TricolorError('ERR_IO', `the lab's etcd exited; see ${join(logs, 'etcd.log')}`);
-    }
-    return (await etcdHealthy(socket, labEtcdTls(e, 'lab'))) ? true : undefined;
-  }, timeoutMs, 100);
-  if (ok !== true) throw new TricolorError('ERR_TIMEOUT', `the lab's etcd is not healthy after ${timeoutMs / 1000}s on ${e.endpoint}; see ${join(logs, 'etcd.log')}`);
+  const members = labEtcdMembers(e);
+  const pids = e.memberPids ?? [e.pid];
+  const logOf = (i: number): string => join(logs, members.length > 1 ? `etcd-${i + 1}.log` : 'etcd.log');
+  const ok = await waitFor(
+    async () => {
+      for (const [i, pid] of pids.entries()) {
+        if (pid !== undefined && !pidAlive(pid)) throw new TricolorError('ERR_IO', `the lab's etcd${members.length > 1 ? ` member etcd-${i + 1}` : ''} exited; see ${logOf(i)}`);
+      }
+      for (const m of members) if (!(await etcdHealthy(m.clientSocket, labEtcdTls(e, 'lab')))) return undefined;
+      return true;
+    },
+    timeoutMs,
+    100,
+  );
+  if (ok !== true) throw new TricolorError('ERR_TIMEOUT', `the lab's etcd is not healthy after ${timeoutMs / 1000}s on ${e.endpoint}; see ${members.map((_, i) => logOf(i)).join(', ')}`);
 }

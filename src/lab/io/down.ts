@@ -25,7 +25,7 @@ export async function labDown(lab: string, root = LAB_ROOT): Promise<LabDownResu
   if (state !== undefined) {
     pids.push(...state.pids);
     for (const n of state.nodes) for (const p of [n.agentPid, n.proxyPid]) if (p !== undefined) pids.push(p);
-    for (const p of [state.etcd?.pid, state.tor?.pid]) if (p !== undefined) pids.push(p);
+    for (const p of [state.etcd?.pid, ...(state.etcd?.memberPids ?? []), state.tor?.pid]) if (p !== undefined) pids.push(p);
     try {
       for (const p of listPods(state)) pids.push(...p.serverPids);
     } catch {

@@ -4,7 +4,7 @@
 export { labUp } from './up.ts';
 export { labDown } from './down.ts';
 export { readLabState, requireLab, currentLabName, labNodeRunDir, listPods, findPod } from './state.ts';
-export { withLabClient } from './datastore.ts';
+export { withLabClient, restartLabEtcdMember } from './datastore.ts';
 export { restartNodeAgent } from './nodes.ts';
 export { nsAdd, nsLabel } from './namespaces.ts';
 export { podAdd, podDel, podLabel } from './pods.ts';

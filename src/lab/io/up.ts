@@ -31,6 +31,7 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     ...(o.dataplane === undefined ? {} : { dataplane: o.dataplane }),
     wireguard: o.wireguard === true,
     ...(o.typha === undefined ? {} : { typha: o.typha }),
+    ...(o.etcdMembers === undefined ? {} : { etcdMembers: o.etcdMembers }),
   });
   const state: LabState = o.monitoring === true ? { ...planned, monitoring: planMonitoring(planned) } : planned;
   if (existsSync(state.runDir)) {
@@ -56,7 +57,11 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
   await startExternalServers(state, logs);
   writeLabState(state);
   if (state.etcd !== undefined) {
-    o.progress(`etcd on ${state.etcd.endpoint} (namespace ${state.etcd.netns})`);
+    o.progress(
+      state.etcd.members === undefined
+        ? `etcd on ${state.etcd.endpoint} (namespace ${state.etcd.netns})`
+        : `etcd cluster of ${state.etcd.members} members (namespaces ${state.etcd.netns}-1 … -${state.etcd.members}, mutual TLS between members) on ${state.etcd.endpoint}`,
+    );
     await startLabEtcd(state, logs);
     writeLabState(state);
   }
