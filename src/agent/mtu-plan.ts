@@ -11,7 +11,7 @@ import { WIREGUARD_OVERHEAD_BYTES, wireguardEnabled } from './wireguard-plan.ts'
 
 /** Felix's MTUIfacePattern default. */
 export const DEFAULT_MTU_IFACE_PATTERN = '^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)';
-import { DEFAULT_MTU_FILE } from '../cni/netconf.ts';
+import { DEFAULT_MTU_FILE } from '../cni/index.ts';
 /** Calico's MTU file: the one path the agent writes and the CNI plugin's default `mtu_file`. */
 export { DEFAULT_MTU_FILE };
 

@@ -3,7 +3,7 @@
 // VERSION call does not pay for them.
 export { runCni, readStdin, versionInfo, type CniPlugin, type CniRequest, type CniIO } from './skeleton.ts';
 export * from './spec.ts';
-export { DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './netconf.ts';
+export { DEFAULT_MTU_FILE, DEFAULT_NODENAME_FILE, NODENAME_FILE_ENV } from './netconf.ts';
 export { parseNetConf, parseStdinJson, parseCniVersion, parseIpamConf, type NetConf, type IpamConf } from './netconf.ts';
 export {
   podHostIfName,
