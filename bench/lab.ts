@@ -112,7 +112,15 @@ try {
   const secs = (performance.now() - t0) / 1000;
   figures['pods'] = PODS;
   figures['podsPerSec'] = Number((PODS / secs).toFixed(2));
-  const servers = pods.flatMap((p) => p.serverPids);
+  // a server pid is its supervising shell; the socat it runs is that shell's child: count both
+  const withChildren = (pid: number): number[] => {
+    try {
+      return [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)];
+    } catch {
+      return [pid];
+    }
+  };
+  const servers = pods.flatMap((p) => p.serverPids.flatMap(withChildren));
   figures['serverRssKbPerPod'] = servers.length === 0 ? null : Math.round(servers.map(rssKb).reduce((a, b) => a + b, 0) / pods.length);
   figures['serverPssKbPerPod'] = servers.length === 0 ? null : Math.round(servers.map(pssKb).reduce((a, b) => a + b, 0) / pods.length);
 

@@ -2,6 +2,11 @@
 // naming, hosts files and node choice.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { TricolorError, isTricolorError } from '../base/index.ts';
 import {
@@ -33,6 +38,8 @@ import {
   cniArgs,
   labSeedDocuments,
   podServerArgv,
+  POD_SERVER_SUPERVISOR,
+  unboundServePorts,
   renderCniNetconf,
   renderLabStatus,
   type LabStatusView,
@@ -338,8 +345,50 @@ void describe('what lab up seeds and how pods are plugged', () => {
 
   void it('CNI_ARGS and pod servers', () => {
     assert.equal(cniArgs({ namespace: 'a', name: 'p', containerId: 'c1' }), 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c1');
-    assert.deepEqual(podServerArgv('ns1', { protocol: 'tcp', port: 80 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork,backlog=1024', 'PIPE']);
-    assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }), ['ip', 'netns', 'exec', 'ns1', 'socat', 'UDP4-RECVFROM:53,fork', 'PIPE']);
+    const tcp = podServerArgv('ns1', { protocol: 'tcp', port: 80 }, 'x/a');
+    assert.deepEqual(tcp.slice(0, 6), ['ip', 'netns', 'exec', 'ns1', 'sh', '-c']);
+    assert.deepEqual(tcp.slice(7), ['tricolor-pod-server', 'x/a tcp:80', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork,backlog=1024', 'PIPE']);
+    assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }, 'x/a').slice(9), ['socat', 'UDP4-RECVFROM:53,fork', 'PIPE']);
+  });
+
+  void it('unbound serve ports from /proc/net/tcp and /proc/net/udp', () => {
+    const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+    // TCP :80 listening (0A), :81 only a connection (01, not a listener); UDP :81 bound (07)
+    const tcp = `${head}   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1\n   1: 0A000002:0051 0A000003:C350 01 00000000:00000000 00:00000000 00000000     0        0 2\n`;
+    const udp = `${head}  10: 00000000:0051 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3\n`;
+    const serve = [
+      { protocol: 'tcp', port: 80 },
+      { protocol: 'tcp', port: 81 },
+      { protocol: 'udp', port: 80 },
+      { protocol: 'udp', port: 81 },
+    ] as const;
+    assert.deepEqual(unboundServePorts(serve, tcp, udp), [
+      { protocol: 'tcp', port: 81 },
+      { protocol: 'udp', port: 80 },
+    ]);
+    assert.deepEqual(unboundServePorts(serve, head, head), serve);
+  });
+
+  void it('the pod server supervisor starts an exited server again and logs why; TERM stops both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tri-sup-'));
+    try {
+      const marker = join(dir, 'runs');
+      // the "server" appends a line and exits with status 3; the loop must start it again
+      const child = spawn('sh', ['-c', POD_SERVER_SUPERVISOR, 'tricolor-pod-server', 'x/a udp:81', 'sh', '-c', `echo run >> ${marker}; exit 3`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const deadline = Date.now() + 20_000;
+      while ((existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').length - 1 : 0) < 2) {
+        assert.ok(Date.now() < deadline, 'the server was not started a second time');
+        await sleep(50);
+      }
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.match(stderr, /pod server x\/a udp:81 exited with status 3; starting it again in 1 s/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   void it('lab status renders nodes, BGP, the tor, pods and services', () => {

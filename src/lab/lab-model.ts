@@ -694,14 +694,52 @@ export function renderCniNetconf(s: Pick<LabState, 'datastore' | 'datastorePath'
   });
 }
 
-/** A pod's server: socat in the pod's namespace, echoing what it gets. */
-export function podServerArgv(netns: string, p: ServePort): string[] {
+/**
+ * The shell loop that runs a pod's server as a container runtime runs a container with restart
+ * policy Always: when the server exits it is started again a second later, and the exit is logged
+ * (pods.log) with its status, so a server that died is visible and never silently missing.
+ * SIGTERM/SIGINT stop the loop and the server with it. $1 names the server in the log line.
+ */
+export const POD_SERVER_SUPERVISOR = [
+  'name=$1; shift',
+  "trap 'kill $child 2>/dev/null; exit 0' TERM INT",
+  'while :; do',
+  '  "$@" & child=$!',
+  '  wait $child; status=$?',
+  '  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) pod server $name exited with status $status; starting it again in 1 s" >&2',
+  '  sleep 1',
+  'done',
+].join('\n');
+
+/** A pod's server: socat in the pod's namespace, echoing what it gets, kept running by POD_SERVER_SUPERVISOR. */
+export function podServerArgv(netns: string, p: ServePort, pod: string): string[] {
   // socat forks a child per connection (TCP) or datagram (UDP) and echoes what it gets: enough for
   // a probe, and a few hundred kB per idle listener, so 500 pods fit. socat's listen backlog is 5
   // by default: a burst of probes (the restart-gap test's 100 handshakes/s) against a server slowed
   // by a busy node overflows it and the kernel drops SYNs, which would read as a network gap.
   const listen = p.protocol === 'tcp' ? `TCP4-LISTEN:${p.port},reuseaddr,fork,backlog=1024` : `UDP4-RECVFROM:${p.port},fork`;
-  return ['ip', 'netns', 'exec', netns, 'socat', listen, 'PIPE'];
+  return ['ip', 'netns', 'exec', netns, 'sh', '-c', POD_SERVER_SUPERVISOR, 'tricolor-pod-server', `${pod} ${p.protocol}:${p.port}`, 'socat', listen, 'PIPE'];
+}
+
+/**
+ * The ports of `serve` not yet bound in a namespace, from its /proc/net/{tcp,udp} text: a TCP
+ * port counts once a socket listens on it (state 0A), a UDP port once a socket is bound to it.
+ */
+export function unboundServePorts(serve: readonly ServePort[], procNetTcp: string, procNetUdp: string): ServePort[] {
+  const bound = (text: string, state: string | undefined): Set<number> => {
+    const out = new Set<number>();
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      const local = f[1];
+      if (local === undefined || (state !== undefined && f[3] !== state)) continue;
+      const port = Number.parseInt(local.split(':')[1] ?? '', 16);
+      if (Number.isInteger(port)) out.add(port);
+    }
+    return out;
+  };
+  const tcp = bound(procNetTcp, '0A');
+  const udp = bound(procNetUdp, undefined);
+  return serve.filter((p) => !(p.protocol === 'tcp' ? tcp : udp).has(p.port));
 }
 
 // ---- options and views of the io operations ------------------------------------------------------

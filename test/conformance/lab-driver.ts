@@ -82,6 +82,15 @@ export class LabDriver {
     return r.stdout;
   }
 
+  /**
+   * Does POD's own server answer on the pod's loopback (not through the dataplane)? Used to tell a
+   * dead or hung pod server from a dataplane that drops: `lab exec POD -- sh -c 'echo | socat …'`.
+   */
+  async serverAnswers(pod: string, protocol: 'tcp' | 'udp', port: number): Promise<boolean> {
+    const r = await this.cli(['lab', 'exec', pod, '--name', this.name, '--', 'sh', '-c', `echo tricolor-diagnosis | socat -T2 - ${protocol === 'tcp' ? 'TCP4' : 'UDP4'}:127.0.0.1:${port}`]);
+    return r.status === 0 && r.stdout.includes('tricolor-diagnosis');
+  }
+
   /** Stop the CLI processes still running (ours, by pid) and refuse new ones but `lab down`, e.g. on SIGINT. */
   stop(): void {
     this.stopping = true;

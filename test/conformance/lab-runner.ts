@@ -11,6 +11,8 @@
 // expectation is probed again until it agrees or the convergence window ends, so a slow agent on
 // a loaded machine costs time, never a false failure, and a wrong dataplane still fails.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabDriver } from './lab-driver.ts';
 import type { LabView, Matrices } from './lab-driver.ts';
@@ -188,6 +190,7 @@ export class LabRunner {
         if (problems.length > 0) {
           passed = false;
           lines.push(`    step ${i + 1}/${s.steps.length} "${step.what}":`, ...problems.map((p) => `      ${p}`));
+          lines.push(...(await this.diagnose(problems)));
           break;
         }
       }
@@ -203,6 +206,34 @@ export class LabRunner {
       }
     }
     return { scenario: s, passed, ms: performance.now() - t0, lines };
+  }
+
+  /**
+   * After a failed step: for pairs the dataplane denied where the expectation and the oracle allow,
+   * ask the destination's server over the pod's own loopback (a dead or hung server is not a
+   * dataplane verdict), and show the pod servers' exits the lab logged.
+   */
+  private async diagnose(problems: readonly string[]): Promise<string[]> {
+    const targets = new Map<string, { pod: string; protocol: 'tcp' | 'udp'; port: number }>();
+    for (const p of problems) {
+      const m = /^(tcp|udp)\/(\d+)\s+\S+ -> (\S+)\s+expected allow\s+dataplane deny\s+explain allow/.exec(p);
+      if (m === null) continue;
+      const [, protocol, port, pod] = m;
+      if (pod === undefined || port === undefined) continue;
+      targets.set(`${pod} ${protocol}:${port}`, { pod, protocol: protocol === 'udp' ? 'udp' : 'tcp', port: Number(port) });
+    }
+    const out: string[] = [];
+    for (const [key, t] of [...targets].slice(0, 8)) {
+      const ok = await this.driver.serverAnswers(t.pod, t.protocol, t.port).catch(() => false);
+      out.push(`      diagnosis: ${key} ${ok ? 'answers on its own loopback (the pod server is up)' : 'does NOT answer on its own loopback: the pod server is down or hung, not a dataplane verdict'}`);
+    }
+    try {
+      const exits = readFileSync(join(this.lab.runDir, 'logs', 'pods.log'), 'utf8').split('\n').filter((l) => l.includes('pod server') || / E /.test(l));
+      if (exits.length > 0) out.push('      pods.log (pod server exits and socat errors, last 10):', ...exits.slice(-10).map((l) => `        ${l}`));
+    } catch {
+      // no pods.log
+    }
+    return out;
   }
 
   private nodesWithPods(): string[] {

@@ -3,7 +3,8 @@
 // the ports the pod serves, and a record under the run directory. A failed add undoes itself.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { TricolorError, quote } from '../../base/index.ts';
 import {
@@ -18,6 +19,7 @@ import {
   podsDir,
   renderCniNetconf,
   servePortName,
+  unboundServePorts,
   type LabNode,
   type LabPod,
   type LabState,
@@ -115,9 +117,10 @@ export async function podAdd(s: LabState, o: PodAddOptions): Promise<LabPod> {
     record.ip = ip;
     const pids: number[] = [];
     const log = join(logsDir(s), 'pods.log');
-    for (const p of o.serve) pids.push(await startDetached(podServerArgv(netns, p), log));
+    for (const p of o.serve) pids.push(await startDetached(podServerArgv(netns, p, `${o.namespace}/${o.name}`), log));
     record.serverPids = pids;
     writePodRecord(s, record);
+    await waitForServers(record, log);
     await withLabClient(s, async (c) => {
       const pod = await c.get(await kind('v1', 'Pod'), o.name, o.namespace);
       await c.update({ ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
@@ -129,6 +132,30 @@ export async function podAdd(s: LabState, o: PodAddOptions): Promise<LabPod> {
   }
   await waitForEndpointsProgrammed(s, n);
   return record;
+}
+
+/**
+ * Wait until every port the pod serves is bound in its namespace (read from /proc of a server's
+ * shell, which lives there), as a runtime waits for a container's readiness: a pod is not
+ * reported running while a probe of it could meet a server that is still starting.
+ */
+async function waitForServers(p: LabPod, log: string): Promise<void> {
+  const pid = p.serverPids[0];
+  if (pid === undefined) return;
+  const deadline = Date.now() + 30_000;
+  let missing = p.serve;
+  for (;;) {
+    try {
+      missing = unboundServePorts(p.serve, readFileSync(`/proc/${pid}/net/tcp`, 'utf8'), readFileSync(`/proc/${pid}/net/udp`, 'utf8'));
+    } catch {
+      // the shell is gone: its port stays missing and the deadline reports it
+    }
+    if (missing.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new TricolorError('ERR_IO', `pod ${p.namespace}/${p.name}: its server did not bind ${missing.map((m) => `${m.protocol}:${m.port}`).join(', ')} within 30 s (see ${log})`);
+    }
+    await sleep(50);
+  }
 }
 
 export async function podDel(s: LabState, ns: string, name: string): Promise<void> {
