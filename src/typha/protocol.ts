@@ -30,7 +30,19 @@ export interface WireKV {
 }
 
 export type ClientMessage =
-  | { readonly t: 'hello'; readonly syncerType: SyncerType; readonly hostname: string; readonly info: string; readonly version: number }
+  | {
+      readonly t: 'hello';
+      readonly syncerType: SyncerType;
+      readonly hostname: string;
+      readonly info: string;
+      readonly version: number;
+      /**
+       * The highest revision this client has already been given (0 or absent: none). A server whose
+       * cache is behind it waits (bounded) until it caught up before sending its snapshot, so a
+       * client moving to a replica that lags never sees the state go back in time.
+       */
+      readonly revision?: number;
+    }
   | { readonly t: 'pong'; readonly ts: number };
 
 export type ServerMessage =

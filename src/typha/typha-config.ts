@@ -13,6 +13,8 @@ export const TYPHA_DEFAULTS = {
   pingIntervalMs: 10_000,
   pongTimeoutMs: 60_000,
   handshakeTimeoutMs: 10_000,
+  /** How long a snapshot waits for this cache to reach the revision the client already has. */
+  catchUpTimeoutMs: 10_000,
   writeTimeoutMs: 120_000,
   /** A client this far behind (oldest unsent delta) is disconnected. */
   maxFallBehindMs: 300_000,

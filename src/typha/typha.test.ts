@@ -208,6 +208,37 @@ void describe('typha', { concurrency: false }, () => {
     });
   });
 
+  void test('a client that already has a newer revision gets its snapshot only once this replica has caught up (bounded), never an older one', { timeout: 60_000 }, async () => {
+    const s = await server({ catchUpTimeoutMs: 60_000 });
+    await be.put(policyKey('base'), policy('base', 1));
+    const rev = (await be.get(policyKey('base')))?.modRevision ?? 0;
+    const cacheAt = (t: TyphaServer, r: number): Promise<true | undefined> => Promise.resolve(t.cacheRevision('felix')?.inSync === true && t.cacheRevision('felix')!.revision >= r ? true : undefined);
+    await until('the replica has the base policy', () => cacheAt(s, rev), 20_000, 20);
+    // a client coming from a replica that is two writes ahead of this one
+    const h = helloClient(s, rev + 2);
+    cleanups.push(async () => h.destroy());
+    await h.serverHello();
+    await be.put(policyKey('one'), policy('one', 1));
+    // one write short of the client's revision (the cache starts caught-up clients as it takes
+    // each write, so once it has the write the decision is made): no snapshot may go out yet
+    await until('the replica has the first write', () => cacheAt(s, rev + 1), 20_000, 20);
+    assert.equal(s.streaming('felix'), 0, 'no snapshot before the replica reached the client\'s revision');
+    await be.put(policyKey('two'), policy('two', 1));
+    await until('the snapshot', () => Promise.resolve(h.status()), 20_000, 20);
+    assert.ok((h.status()?.revision ?? 0) >= rev + 2, `snapshot at revision ${h.status()?.revision}, the client has ${rev + 2}`);
+    for (const k of ['base', 'one', 'two']) assert.ok(h.keys.has(policyKey(k)), `${k} in the snapshot`);
+    // bounded: a revision this replica never reaches still gets a snapshot once the wait is over
+    const t = await server({ catchUpTimeoutMs: 300 });
+    const far = helloClient(t, rev + 1_000_000);
+    cleanups.push(async () => far.destroy());
+    await until('the snapshot after the bounded wait', () => Promise.resolve(far.status()), 20_000, 20);
+    // a revision that is not one is refused, naming the field and the value
+    const bad = helloClient(t, -3);
+    cleanups.push(async () => bad.destroy());
+    await until('the refusal', () => Promise.resolve(bad.error()), 20_000, 20);
+    assert.match(bad.error() ?? '', /revision: -3 is not a revision/);
+  });
+
   void test('failover: the client moves to the other replica and gets only the difference, never leaving InSync', { timeout: 60_000 }, async () => {
     const a = await server();
     const b = await server();
@@ -233,6 +264,41 @@ void describe('typha', { concurrency: false }, () => {
     for (const [k, v] of before) if (k !== policyKey('change') && k !== policyKey('gone')) assert.equal(c.sink.state.get(k), v, `${k} untouched`);
   });
 });
+
+/** A bare client whose hello carries `revision`; collects the snapshot keys, the InSync status and an error. */
+function helloClient(s: TyphaServer, revision: number): {
+  keys: Set<string>;
+  status(): { revision: number } | undefined;
+  error(): string | undefined;
+  serverHello(): Promise<void>;
+  destroy(): void;
+} {
+  const sock = connect({ host: s.address.host, port: s.address.port });
+  const decoder = new FrameDecoder();
+  const keys = new Set<string>();
+  let status: { revision: number } | undefined;
+  let error: string | undefined;
+  let hellos = 0;
+  sock.on('error', () => undefined);
+  sock.on('connect', () => sock.write(encodeFrame({ t: 'hello', syncerType: 'felix', hostname: 'hello', info: 'test', version: 1, revision })));
+  sock.on('data', (d: Buffer) => {
+    for (const m of decoder.push(d) as { t: string; kvs?: { k: string }[]; status?: string; revision?: number; message?: string }[]) {
+      if (m.t === 'kvs') for (const kv of m.kvs ?? []) keys.add(kv.k);
+      else if (m.t === 'status' && m.status === 'InSync') status = { revision: m.revision ?? 0 };
+      else if (m.t === 'error') error = m.message;
+      else if (m.t === 'serverHello') hellos++;
+    }
+  });
+  return {
+    keys,
+    status: () => status,
+    error: () => error,
+    serverHello: async () => {
+      await until('the server hello', () => Promise.resolve(hellos > 0 ? true : undefined), 20_000, 20);
+    },
+    destroy: () => sock.destroy(),
+  };
+}
 
 interface Raw {
   error: string | undefined;

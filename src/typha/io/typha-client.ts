@@ -32,6 +32,8 @@ export class TyphaClient implements RawUpdateStream {
   readonly #cfg: TyphaClientConfig;
   readonly #o: TyphaClientOptions;
   readonly #delivered = new KVSnapshot();
+  /** The highest revision delivered (snapshot statuses and deltas), sent in the hello of every reconnection. */
+  #revision = 0;
   #cb: SyncerCallbacks | undefined;
   #status: SyncStatus | undefined;
   #connected = true;
@@ -102,7 +104,10 @@ export class TyphaClient implements RawUpdateStream {
     let snapshot: Map<string, WireKV> | undefined = new Map();
     let streaming = false;
     const hello = (): void => {
-      this.#write(socket, encodeFrame({ t: 'hello', syncerType: this.#o.syncerType, hostname: this.#o.hostname ?? osHostname(), info: this.#o.info ?? 'tricolor agent', version: PROTOCOL_VERSION }));
+      this.#write(
+        socket,
+        encodeFrame({ t: 'hello', syncerType: this.#o.syncerType, hostname: this.#o.hostname ?? osHostname(), info: this.#o.info ?? 'tricolor agent', version: PROTOCOL_VERSION, revision: this.#revision }),
+      );
     };
     socket.once(tls === undefined ? 'connect' : 'secureConnect', hello);
     socket.on('timeout', () => {
@@ -134,6 +139,7 @@ export class TyphaClient implements RawUpdateStream {
               else snapshot.set(kv.k, kv);
             }
           } else {
+            for (const kv of m.kvs) if (kv.r > this.#revision) this.#revision = kv.r;
             const out = this.#delivered.apply(m.kvs.map(toSyncUpdate));
             if (out.length > 0 && !this.#stopped) this.#cb?.onUpdates(out);
           }
@@ -145,6 +151,7 @@ export class TyphaClient implements RawUpdateStream {
           streaming = true;
           this.#failuresInRow = 0;
           this.current = addr;
+          if (m.revision > this.#revision) this.#revision = m.revision;
           const out = this.#delivered.diff(items, m.revision);
           this.snapshots++;
           if (out.length > 0 && !this.#stopped) this.#cb?.onUpdates(out);

@@ -29,6 +29,8 @@ export interface TyphaServerOptions {
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** How long a client's snapshot waits for the cache to reach the revision the client has (hello.revision). */
+  readonly catchUpTimeoutMs?: number;
   readonly writeTimeoutMs?: number;
   readonly maxFallBehindMs?: number;
   readonly maxQueuedBytes?: number;
@@ -112,6 +114,10 @@ class Connection {
   stalledSince: number | undefined;
   /** Called once the snapshot's last frame (the InSync status) has been written out. */
   onSnapshotSent: (() => void) | undefined;
+  /** The revision the client already has (hello.revision): its snapshot waits for the cache to reach it. */
+  minRevision = 0;
+  /** Bounds that wait: when it fires, the snapshot goes out at whatever revision the cache has. */
+  catchUp: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -185,6 +191,12 @@ export class TyphaServer {
   /** Streaming connections per syncer type (tests, status). */
   streaming(type: SyncerType): number {
     return [...this.#conns].filter((c) => c.syncerType === type && c.state === 'streaming').length;
+  }
+
+  /** The highest revision a syncer's cache has seen, and whether it is in sync (tests, status). */
+  cacheRevision(type: SyncerType): { revision: number; inSync: boolean } | undefined {
+    const c = this.#caches.get(type);
+    return c === undefined ? undefined : { revision: c.revision, inSync: c.status === 'InSync' };
   }
 
   async start(): Promise<void> {
@@ -301,7 +313,7 @@ export class TyphaServer {
         return;
       }
       for (const m of msgs) {
-        const msg = m as { t?: unknown; syncerType?: unknown; ts?: unknown };
+        const msg = m as { t?: unknown; syncerType?: unknown; ts?: unknown; revision?: unknown };
         if (msg.t === 'hello' && c.state === 'handshake') {
           clearTimeout(handshake);
           const type = msg.syncerType === undefined || msg.syncerType === '' ? 'felix' : msg.syncerType;
@@ -310,10 +322,22 @@ export class TyphaServer {
             this.#drop(c, 'unknown syncer', 'ERR_VALIDATION', `syncerType: ${JSON.stringify(type)} is not served here (served: ${[...this.#caches.keys()].join(', ')})`);
             return;
           }
+          if (msg.revision !== undefined && !(typeof msg.revision === 'number' && Number.isSafeInteger(msg.revision) && msg.revision >= 0)) {
+            this.#drop(c, 'protocol error', 'ERR_VALIDATION', `revision: ${JSON.stringify(msg.revision)} is not a revision (a non-negative integer)`);
+            return;
+          }
           c.syncerType = cache.type;
           c.state = 'waiting';
+          c.minRevision = typeof msg.revision === 'number' ? msg.revision : 0;
           this.#write(c, [encodeFrame({ t: 'serverHello', syncerType: cache.type, version: PROTOCOL_VERSION, serverConnId: c.id })], false);
-          if (cache.status === 'InSync') this.#startStreaming(c, cache);
+          if (c.minRevision > cache.revision) {
+            // a client coming from a replica that is ahead of us: give our watch time to catch up
+            c.catchUp = setTimeout(() => {
+              c.catchUp = undefined;
+              if (c.state === 'waiting' && cache.status === 'InSync') this.#startStreaming(c, cache);
+            }, this.#o.catchUpTimeoutMs ?? TYPHA_DEFAULTS.catchUpTimeoutMs);
+          }
+          if (cache.status === 'InSync' && cache.revision >= c.minRevision) this.#startStreaming(c, cache);
         } else if (msg.t === 'pong' && typeof msg.ts === 'number') {
           if (c.pingSentAt !== undefined) this.#m.ping?.observe((Date.now() - c.pingSentAt) / 1000);
           c.pingSentAt = undefined;
@@ -331,6 +355,8 @@ export class TyphaServer {
     s.on('error', () => undefined);
     s.on('close', () => {
       clearTimeout(handshake);
+      clearTimeout(c.catchUp);
+      c.catchUp = undefined;
       c.state = 'closed';
       c.queue.length = 0;
       this.#conns.delete(c);
@@ -338,10 +364,17 @@ export class TyphaServer {
   }
 
   #inSync(cache: SyncerCache): void {
-    for (const c of this.#conns) if (c.state === 'waiting' && c.syncerType === cache.type) this.#startStreaming(c, cache);
+    this.#startCaughtUp(cache);
+  }
+
+  /** Start the waiting connections of this cache whose revision the cache has reached. */
+  #startCaughtUp(cache: SyncerCache): void {
+    for (const c of this.#conns) if (c.state === 'waiting' && c.syncerType === cache.type && cache.revision >= c.minRevision) this.#startStreaming(c, cache);
   }
 
   #startStreaming(c: Connection, cache: SyncerCache): void {
+    clearTimeout(c.catchUp);
+    c.catchUp = undefined;
     const snap = cache.snapshot();
     if (snap.reused) this.#m.reused?.inc();
     else {
@@ -358,6 +391,8 @@ export class TyphaServer {
     this.#m.updates?.inc(count);
     for (let i = 0; i < frames.length; i++) this.#m.kvsPerMsg?.observe(Math.min(MAX_KVS_PER_MSG, count - i * MAX_KVS_PER_MSG));
     for (const c of this.#conns) if (c.state === 'streaming' && c.syncerType === cache.type) this.#write(c, frames, true);
+    // after the deltas: a connection started now gets a snapshot that already holds them
+    this.#startCaughtUp(cache);
   }
 
   #write(c: Connection, frames: readonly Buffer[], delta: boolean): void {
@@ -461,6 +496,8 @@ export class TyphaServer {
     this.#server = undefined;
     for (const c of [...this.#conns]) {
       c.state = 'closed';
+      clearTimeout(c.catchUp);
+      c.catchUp = undefined;
       c.socket.destroy();
     }
     this.#conns.clear();
