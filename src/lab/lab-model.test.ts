@@ -345,10 +345,10 @@ void describe('what lab up seeds and how pods are plugged', () => {
 
   void it('CNI_ARGS and pod servers', () => {
     assert.equal(cniArgs({ namespace: 'a', name: 'p', containerId: 'c1' }), 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c1');
-    const tcp = podServerArgv('ns1', { protocol: 'tcp', port: 80 }, 'x/a');
+    const tcp = podServerArgv('ns1', { protocol: 'tcp', port: 80 }, 'x/a', ['node', 'echo.ts']);
     assert.deepEqual(tcp.slice(0, 6), ['ip', 'netns', 'exec', 'ns1', 'sh', '-c']);
     assert.deepEqual(tcp.slice(7), ['tricolor-pod-server', 'x/a tcp:80', 'socat', 'TCP4-LISTEN:80,reuseaddr,fork,backlog=1024', 'PIPE']);
-    assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }, 'x/a').slice(9), ['socat', 'UDP4-RECVFROM:53,fork', 'PIPE']);
+    assert.deepEqual(podServerArgv('ns1', { protocol: 'udp', port: 53 }, 'x/a', ['node', 'echo.ts']).slice(7), ['tricolor-pod-server', 'x/a udp:53', 'node', 'echo.ts', '53']);
   });
 
   void it('unbound serve ports from /proc/net/tcp and /proc/net/udp', () => {

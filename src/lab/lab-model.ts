@@ -711,14 +711,18 @@ export const POD_SERVER_SUPERVISOR = [
   'done',
 ].join('\n');
 
-/** A pod's server: socat in the pod's namespace, echoing what it gets, kept running by POD_SERVER_SUPERVISOR. */
-export function podServerArgv(netns: string, p: ServePort, pod: string): string[] {
-  // socat forks a child per connection (TCP) or datagram (UDP) and echoes what it gets: enough for
-  // a probe, and a few hundred kB per idle listener, so 500 pods fit. socat's listen backlog is 5
-  // by default: a burst of probes (the restart-gap test's 100 handshakes/s) against a server slowed
-  // by a busy node overflows it and the kernel drops SYNs, which would read as a network gap.
-  const listen = p.protocol === 'tcp' ? `TCP4-LISTEN:${p.port},reuseaddr,fork,backlog=1024` : `UDP4-RECVFROM:${p.port},fork`;
-  return ['ip', 'netns', 'exec', netns, 'sh', '-c', POD_SERVER_SUPERVISOR, 'tricolor-pod-server', `${pod} ${p.protocol}:${p.port}`, 'socat', listen, 'PIPE'];
+/**
+ * A pod's server in the pod's namespace, echoing what it gets, kept running by
+ * POD_SERVER_SUPERVISOR: TCP by socat, UDP by `udpEcho PORT` (the lab's udp-echo-main.ts, one
+ * process, no fork per datagram: socat's UDP4-RECVFROM,fork can hang for good, see that file).
+ */
+export function podServerArgv(netns: string, p: ServePort, pod: string, udpEcho: readonly string[]): string[] {
+  // socat forks a child per connection and echoes what it gets: enough for a probe, and a few
+  // hundred kB per idle listener, so 500 pods fit. socat's listen backlog is 5 by default: a burst
+  // of probes (the restart-gap test's 100 handshakes/s) against a server slowed by a busy node
+  // overflows it and the kernel drops SYNs, which would read as a network gap.
+  const server = p.protocol === 'tcp' ? ['socat', `TCP4-LISTEN:${p.port},reuseaddr,fork,backlog=1024`, 'PIPE'] : [...udpEcho, String(p.port)];
+  return ['ip', 'netns', 'exec', netns, 'sh', '-c', POD_SERVER_SUPERVISOR, 'tricolor-pod-server', `${pod} ${p.protocol}:${p.port}`, ...server];
 }
 
 /**

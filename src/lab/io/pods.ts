@@ -28,7 +28,7 @@ import {
 import { getOrUndefined, kind, withLabClient } from './datastore.ts';
 import { ensureNamespace, ensureServiceAccount } from './namespaces.ts';
 import { nodeOf, waitForEndpointsProgrammed } from './nodes.ts';
-import { CNI_BIN } from './paths.ts';
+import { CNI_BIN, UDP_ECHO } from './paths.ts';
 import { sh, startDetached, stopPids } from './processes.ts';
 import { serviceEntries, writeHosts } from './services.ts';
 import { findPod, listPods, writePodRecord } from './state.ts';
@@ -117,7 +117,7 @@ export async function podAdd(s: LabState, o: PodAddOptions): Promise<LabPod> {
     record.ip = ip;
     const pids: number[] = [];
     const log = join(logsDir(s), 'pods.log');
-    for (const p of o.serve) pids.push(await startDetached(podServerArgv(netns, p, `${o.namespace}/${o.name}`), log));
+    for (const p of o.serve) pids.push(await startDetached(podServerArgv(netns, p, `${o.namespace}/${o.name}`, [process.execPath, UDP_ECHO]), log));
     record.serverPids = pids;
     writePodRecord(s, record);
     await waitForServers(record, log);
